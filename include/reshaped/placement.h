@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * Where a backup file may live. A backup is useless, or worse, when it sits
+ * on the array it protects or on anything built on it (partitions, dm, LVM,
+ * crypt), on a member of the array, on a filesystem that a reboot empties
+ * (tmpfs, ramfs, zram ...), or where there is no room for it.
+ *
+ * placement_check() gathers the facts (libmount for the filesystem that
+ * holds the path, the sysfs holders/slaves graph of the array) and hands
+ * them to placement_judge(), which is pure so the rules are tested with
+ * tables. Both return 0 when the place is fine, or a negative errno with a
+ * verdict whose message says what is wrong and what to do.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum placement_reason {
+        PLACEMENT_OK,
+        PLACEMENT_BAD_PATH,          /* missing directory, a directory, a fifo ... */
+        PLACEMENT_CANNOT_CHECK,      /* sysfs or the mount table could not be read */
+        PLACEMENT_ON_ARRAY,          /* the array itself */
+        PLACEMENT_STACKED_ON_ARRAY,  /* partition, dm, LVM ... built on the array */
+        PLACEMENT_ON_MEMBER,         /* a member, a device under one, or a partition of one */
+        PLACEMENT_VOLATILE,          /* memory-backed or pseudo filesystem, RAM disk */
+        PLACEMENT_NO_SPACE,
+};
+
+struct placement_verdict {
+        enum placement_reason reason;
+        char message[1024];
+};
+
+enum placement_relation {
+        PLACEMENT_UNRELATED,
+        PLACEMENT_ARRAY,
+        PLACEMENT_STACKED,
+        PLACEMENT_MEMBER,
+};
+
+struct placement_device {
+        dev_t devno;
+        enum placement_relation relation;
+        char name[64];               /* kernel name ("md0p1", "dm-0"), "" if unknown */
+};
+
+struct placement_devices {
+        struct placement_device *items;
+        size_t n;
+};
+
+void placement_devices_free(struct placement_devices *d);
+
+/* Facts about one backup path, as placement_check() gathers them. */
+struct placement_facts {
+        const char *backup_path;                /* as the user gave it */
+        const char *md_sysname;                 /* "md0" */
+        bool is_block_device;                   /* the path is a block device node */
+        const char *fs_type;                    /* filesystem holding the file; NULL for a block device */
+        const struct placement_devices *targets; /* block devices the backup's bytes land on */
+        const struct placement_devices *array;  /* placement_array_devices() */
+        uint64_t existing_bytes;                /* allocated in an existing file, or the block device's size */
+        uint64_t free_bytes;                    /* statvfs f_bavail * f_frsize */
+        uint64_t required_bytes;
+};
+
+int placement_judge(const struct placement_facts *facts, struct placement_verdict *out);
+
+/*
+ * The array, every device built on it (holders/ and partitions, recursively)
+ * and every device under it (slaves/ recursively, and their partitions).
+ * The walk starts at SYSFS_ROOT/block/MD_SYSNAME and follows the holders/
+ * and slaves/ symlinks; a device is a directory with a "dev" file
+ * ("MAJ:MIN"), a partition a subdirectory that also has a "partition" file.
+ * On error, out says why.
+ */
+int placement_array_devices(const char *sysfs_root, const char *md_sysname,
+                            struct placement_devices *ret, struct placement_verdict *out);
+
+/*
+ * md_sysname is the kernel name ("md0"). The sysfs root is md's
+ * (md_get_sysfs_root()), so a fake tree can stand in for the holders graph;
+ * mounts and the backup path are always the real ones.
+ */
+int placement_check(const char *backup_path, const char *md_sysname,
+                    uint64_t required_bytes, struct placement_verdict *out);
+
+const char *placement_reason_to_string(enum placement_reason reason);

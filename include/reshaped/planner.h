@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * The planner decides, from what was observed of the kernel and what the
+ * backup file durably holds, the next step that keeps every region the
+ * kernel may rewrite backed up while keeping the kernel busy. It is pure:
+ * no I/O and no clock (time arrives in observations), so tests drive it
+ * with tables and the supervisor runs the same code on the real kernel.
+ *
+ * The supervisor loops: planner_next() -> carry the action out ->
+ * planner_applied() on success, until the action is PLAN_WAIT; then it
+ * waits for a sync_completed notification or a timeout and feeds what it
+ * read to planner_observe(). All positions are progress sectors (see
+ * geometry.h) except backup and suspend ranges, which are array sectors.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "reshaped/geometry.h"
+
+enum plan_action_kind {
+        PLAN_WAIT,          /* nothing to do until the next observation */
+        PLAN_SUSPEND,       /* make suspend_lo/hi equal to .range */
+        PLAN_BACKUP,        /* copy .range into .slot, durably */
+        PLAN_SET_SYNC_MAX,  /* raise sync_max to .progress */
+        PLAN_FORGET,        /* mark .slot empty in the backup file, durably */
+        PLAN_RELEASE,       /* nothing left at risk: sync_max = max */
+        PLAN_RESUME,        /* restart the reshape frozen at take-over */
+        PLAN_DONE,          /* the reshape ended and everything is released */
+};
+
+struct plan_action {
+        enum plan_action_kind kind;
+        unsigned slot;
+        struct array_range range;
+        uint64_t from_progress;     /* PLAN_BACKUP: window it protects */
+        uint64_t progress;          /* PLAN_BACKUP: window end; PLAN_SET_SYNC_MAX: value */
+};
+
+struct plan_slot {
+        bool held;                  /* durable in the backup file */
+        uint64_t from_progress, to_progress;
+        struct array_range range;
+};
+
+struct plan_observation {
+        bool notified;              /* came with a sync_completed notification */
+        bool reshaping;             /* sync_action reads reshape */
+        bool finished;              /* the reshape ended (reshape_position none) */
+        uint64_t completed_progress;
+        /* The checkpoint as the members' superblocks hold it on disk (the
+         * kernel publishes sync_completed before its superblock write
+         * completes, so only the disk is proof). */
+        bool checkpoint_valid;
+        uint64_t checkpoint_progress;
+        uint64_t now_ms;            /* monotonic, from the caller */
+};
+
+struct planner {
+        struct reshape_geometry geo;
+        uint64_t section_progress;  /* window size, a multiple of the unit */
+        struct plan_slot slot[2];
+        uint64_t protected_to;      /* windows up to here are durable or need none */
+        uint64_t sync_max;          /* progress value in effect */
+        bool released;              /* sync_max is max */
+        struct array_range suspended;
+        uint64_t checkpoint;        /* progress the kernel proved durable */
+        uint64_t completed;         /* latest sync_completed seen */
+        uint64_t first_window_min;  /* the first window reaches at least here */
+        bool finished;
+        bool frozen;                /* sync_action is frozen (set by the caller at take-over) */
+        /* The kernel does not checkpoint half way to sync_max: the caller
+         * polls every LOCKSTEP interval and sizes windows so that the
+         * kernel's own 10 s checkpoint falls inside each one. */
+        bool lockstep;
+        uint64_t last_news_ms;      /* last notification or movement */
+        uint64_t contract_timeout_ms;
+        uint64_t lockstep_interval_ms;
+};
+
+/* @checkpoint_progress: the reshape's durable checkpoint when supervision
+ * starts, which is also the sync_max in effect. @front_progress: how far
+ * the kernel has actually rewritten (beyond the checkpoint after an
+ * unprotected start); the first window covers it. */
+void planner_init(struct planner *p, const struct reshape_geometry *g,
+                  uint64_t checkpoint_progress, uint64_t front_progress,
+                  uint64_t section_progress, uint64_t now_ms);
+
+/* Sets the size of windows not yet planned (rounded to the unit, at least one unit). */
+void planner_set_section(struct planner *p, uint64_t section_progress);
+
+void planner_observe(struct planner *p, const struct plan_observation *o);
+struct plan_action planner_next(const struct planner *p);
+void planner_applied(struct planner *p, const struct plan_action *a, uint64_t now_ms);
+
+/* How long the caller may wait for the next notification before it must
+ * observe anyway (the lock-step poll interval, or what is left of the
+ * contract timeout). */
+uint64_t planner_wait_ms(const struct planner *p, uint64_t now_ms);
+
+const char *plan_action_name(enum plan_action_kind k);

@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reshaped/backup.h"
+#include "reshaped/log.h"
+
+/* Keeps every offset computation far from overflow; no reshape needs a
+ * section anywhere near this. */
+#define MAX_SECTION_BYTES ((uint64_t) 1 << 40)
+/* Reads and zero-fills go in pieces of this size. */
+#define IO_CHUNK_BYTES ((size_t) 1 << 20)
+
+struct backup_file {
+        int fd;
+        char *path;
+        bool direct;       /* fd has O_DIRECT */
+        bool writable;
+        bool failed;       /* a write or sync failed: no more writes */
+        uint64_t fixed_mtime;
+        struct backup_header header;
+        uint8_t *header_area;  /* BACKUP_HEADER_AREA_BYTES, aligned */
+};
+
+static bool aligned(const void *p, uint64_t off, size_t n)
+{
+        return (uintptr_t) p % BACKUP_ALIGN_BYTES == 0 && off % BACKUP_ALIGN_BYTES == 0 &&
+               n % BACKUP_ALIGN_BYTES == 0;
+}
+
+/* Opens with O_DIRECT when the filesystem takes it: the data then goes to
+ * the device, not into a page cache that fdatasync must flush. */
+static int open_maybe_direct(const char *path, int flags, mode_t mode, bool *direct)
+{
+        int fd;
+
+        fd = open(path, flags | O_DIRECT | O_CLOEXEC, mode);
+        if (fd >= 0) {
+                *direct = true;
+                return fd;
+        }
+        if (errno != EINVAL)
+                return -errno;
+        fd = open(path, flags | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        log_debug("%s: filesystem refuses O_DIRECT, using buffered I/O and fdatasync", path);
+        *direct = false;
+        return fd;
+}
+
+/* Some filesystems accept O_DIRECT at open and refuse it per request,
+ * and misaligned requests cannot use it at all. */
+static int drop_direct(int fd, const char *path, bool *direct)
+{
+        int flags = fcntl(fd, F_GETFL);
+
+        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_DIRECT) < 0)
+                return log_error_errno(errno, "Failed to switch %s to buffered I/O: %m", path);
+        *direct = false;
+        log_debug("%s: O_DIRECT refused, using buffered I/O and fdatasync", path);
+        return 0;
+}
+
+/* Reads up to @n bytes; fewer only at end of file. Returns the count. */
+static ssize_t pread_full(int fd, const char *path, bool *direct, void *buf, size_t n,
+                          uint64_t off)
+{
+        size_t done = 0;
+        int r;
+
+        if (*direct && !aligned(buf, off, n)) {
+                r = drop_direct(fd, path, direct);
+                if (r < 0)
+                        return r;
+        }
+        while (done < n) {
+                ssize_t k = pread(fd, (uint8_t *) buf + done, n - done, (off_t) (off + done));
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno == EINVAL && *direct) {
+                        r = drop_direct(fd, path, direct);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (k < 0)
+                        return log_error_errno(errno, "Failed to read %zu bytes at offset %" PRIu64
+                                               " of %s: %m", n - done, off + done, path);
+                if (k == 0)
+                        break;
+                done += (size_t) k;
+        }
+        return (ssize_t) done;
+}
+
+static int pwrite_full(struct backup_file *bf, const void *buf, size_t n, uint64_t off)
+{
+        ssize_t k;
+        int r;
+
+        for (;;) {
+                k = pwrite(bf->fd, buf, n, (off_t) off);
+                if (k >= 0 || errno != EINTR)
+                        break;
+        }
+        if (k < 0 && errno == EINVAL && bf->direct) {
+                r = drop_direct(bf->fd, bf->path, &bf->direct);
+                if (r < 0)
+                        return r;
+                return pwrite_full(bf, buf, n, off);
+        }
+        if (k < 0)
+                return log_error_errno(errno, "Failed to write %zu bytes at offset %" PRIu64
+                                       " of %s: %m", n, off, bf->path);
+        if ((size_t) k != n)
+                return log_error_errno(EIO, "Short write to %s at offset %" PRIu64
+                                       ": %zd of %zu bytes", bf->path, off, k, n);
+        return 0;
+}
+
+static int sync_file(struct backup_file *bf)
+{
+        if (fdatasync(bf->fd) < 0)
+                return log_error_errno(errno, "Failed to sync %s: %m", bf->path);
+        return 0;
+}
+
+static int sync_parent_dir(const char *path)
+{
+        char *copy;
+        int fd, r = 0;
+
+        copy = strdup(path);
+        if (!copy)
+                return log_error_errno(ENOMEM, "Out of memory");
+        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                r = log_error_errno(errno, "Failed to open the directory of %s: %m", path);
+        else if (fsync(fd) < 0)
+                r = log_error_errno(errno, "Failed to sync the directory of %s: %m", path);
+        if (fd >= 0)
+                close(fd);
+        free(copy);
+        return r;
+}
+
+static uint64_t now_seconds(const struct backup_file *bf)
+{
+        struct timespec ts;
+
+        if (bf->fixed_mtime)
+                return bf->fixed_mtime;
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+                return 0;
+        return (uint64_t) ts.tv_sec;
+}
+
+/* Encodes @h (filling its checksums), writes it over the header area and
+ * syncs. */
+static int write_header(struct backup_file *bf, struct backup_header *h)
+{
+        int r;
+
+        memset(bf->header_area, 0, BACKUP_HEADER_AREA_BYTES);
+        backup_header_encode(h, bf->header_area);
+        r = pwrite_full(bf, bf->header_area, BACKUP_HEADER_AREA_BYTES, 0);
+        if (r < 0)
+                return r;
+        return sync_file(bf);
+}
+
+static struct backup_file *backup_file_new(const char *path)
+{
+        struct backup_file *bf;
+
+        bf = calloc(1, sizeof(*bf));
+        if (!bf)
+                return NULL;
+        bf->fd = -1;
+        bf->path = strdup(path);
+        if (!bf->path ||
+            posix_memalign((void **) &bf->header_area, BACKUP_ALIGN_BYTES,
+                           BACKUP_HEADER_AREA_BYTES) != 0) {
+                free(bf->path);
+                free(bf);
+                return NULL;
+        }
+        return bf;
+}
+
+struct backup_file *backup_file_free(struct backup_file *bf)
+{
+        if (!bf)
+                return NULL;
+        if (bf->fd >= 0)
+                close(bf->fd);
+        free(bf->header_area);
+        free(bf->path);
+        free(bf);
+        return NULL;
+}
+
+static int lock_file(struct backup_file *bf)
+{
+        if (flock(bf->fd, LOCK_EX | LOCK_NB) == 0)
+                return 0;
+        if (errno == EWOULDBLOCK)
+                return log_error_errno(EBUSY, "Backup file %s is in use by another process", bf->path);
+        return log_error_errno(errno, "Failed to lock %s: %m", bf->path);
+}
+
+static int zero_fill(struct backup_file *bf, uint64_t bytes)
+{
+        uint8_t *zeros;
+        int r = 0;
+
+        if (posix_memalign((void **) &zeros, BACKUP_ALIGN_BYTES, IO_CHUNK_BYTES) != 0)
+                return log_error_errno(ENOMEM, "Out of memory");
+        memset(zeros, 0, IO_CHUNK_BYTES);
+        for (uint64_t off = 0; off < bytes && r == 0; off += IO_CHUNK_BYTES) {
+                size_t n = bytes - off < IO_CHUNK_BYTES ? (size_t) (bytes - off) : IO_CHUNK_BYTES;
+
+                r = pwrite_full(bf, zeros, n, off);
+        }
+        free(zeros);
+        return r;
+}
+
+/* Real blocks, not a sparse file: a full filesystem must fail now, not
+ * in the middle of a reshape. */
+static int preallocate(struct backup_file *bf, uint64_t bytes)
+{
+        if (fallocate(bf->fd, 0, 0, (off_t) bytes) == 0)
+                return 0;
+        if (errno == ENOSPC)
+                return log_error_errno(ENOSPC, "Not enough free space for backup file %s: it needs %"
+                                       PRIu64 " bytes (%" PRIu64 " MiB); choose a filesystem with more room",
+                                       bf->path, bytes, bytes >> 20);
+        if (errno != EOPNOTSUPP)
+                return log_error_errno(errno, "Failed to preallocate %" PRIu64 " bytes for %s: %m",
+                                       bytes, bf->path);
+        log_notice("%s: filesystem cannot fallocate(), writing %" PRIu64 " bytes of zeros instead",
+                   bf->path, bytes);
+        return zero_fill(bf, bytes);
+}
+
+static int file_size(int fd, const char *path, uint64_t *ret)
+{
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(errno, "Failed to stat %s: %m", path);
+        if (!S_ISREG(st.st_mode))
+                return log_error_errno(EINVAL, "%s is not a regular file; a backup must be a file", path);
+        *ret = (uint64_t) st.st_size;
+        return 0;
+}
+
+/* *ours tells the caller whether the path now holds our incomplete file,
+ * to be removed on failure. */
+static int create_file(struct backup_file *bf, const struct backup_identity *id,
+                       uint64_t max_section_bytes, unsigned flags, bool *ours)
+{
+        bool overwrite = flags & BACKUP_CREATE_OVERWRITE;
+        uint64_t size;
+        int fd, r;
+
+        fd = open_maybe_direct(bf->path, O_RDWR | O_CREAT | (overwrite ? 0 : O_EXCL), 0600,
+                               &bf->direct);
+        if (fd == -EEXIST)
+                return log_error_errno(EEXIST, "Backup file %s already exists; remove it, "
+                                       "inspect it with 'reshaped inspect', or choose another path",
+                                       bf->path);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to create backup file %s: %m", bf->path);
+        bf->fd = fd;
+        bf->writable = true;
+        *ours = !overwrite;
+
+        r = file_size(fd, bf->path, &size);
+        if (r < 0)
+                return r;
+        r = lock_file(bf);
+        if (r < 0)
+                return r;
+        /* Truncate only once locked: the old content may be in use. */
+        if (overwrite) {
+                *ours = true;
+                if (ftruncate(fd, 0) < 0)
+                        return log_error_errno(errno, "Failed to truncate %s: %m", bf->path);
+        }
+
+        r = preallocate(bf, backup_file_size_bytes(max_section_bytes));
+        if (r < 0)
+                return r;
+
+        backup_header_init(&bf->header, id, max_section_bytes, now_seconds(bf));
+        r = write_header(bf, &bf->header);
+        if (r < 0)
+                return r;
+        return sync_parent_dir(bf->path);
+}
+
+int backup_file_create(const char *path, const struct backup_identity *id,
+                       uint64_t max_section_bytes, unsigned flags,
+                       struct backup_file **ret)
+{
+        struct backup_file *bf;
+        bool ours = false;
+        int r;
+
+        if (max_section_bytes == 0 || max_section_bytes % BACKUP_ALIGN_BYTES != 0 ||
+            max_section_bytes > MAX_SECTION_BYTES)
+                return log_error_errno(EINVAL, "Invalid backup section size %" PRIu64 " bytes for %s: "
+                                       "it must be a non-zero multiple of 4096 up to 1 TiB",
+                                       max_section_bytes, path);
+        bf = backup_file_new(path);
+        if (!bf)
+                return log_error_errno(ENOMEM, "Out of memory");
+
+        r = create_file(bf, id, max_section_bytes, flags, &ours);
+        if (r < 0) {
+                if (ours && unlink(path) < 0)
+                        log_warning_errno(errno, "Failed to remove incomplete backup file %s: %m", path);
+                backup_file_free(bf);
+                return r;
+        }
+        *ret = bf;
+        return 0;
+}
+
+/* Reads the header block; returns the bytes read (< 512: truncated). */
+static ssize_t read_header_area(int fd, const char *path, bool *direct, uint8_t *area)
+{
+        memset(area, 0, BACKUP_HEADER_AREA_BYTES);
+        return pread_full(fd, path, direct, area, BACKUP_HEADER_AREA_BYTES, 0);
+}
+
+static int open_file(struct backup_file *bf)
+{
+        struct backup_verify v;
+        uint64_t size;
+        ssize_t n;
+        int fd, r;
+
+        fd = open_maybe_direct(bf->path, O_RDWR, 0, &bf->direct);
+        if (fd == -EROFS || fd == -EACCES)
+                fd = open_maybe_direct(bf->path, O_RDONLY, 0, &bf->direct);
+        else if (fd >= 0)
+                bf->writable = true;
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to open backup file %s: %m", bf->path);
+        bf->fd = fd;
+
+        r = file_size(fd, bf->path, &size);
+        if (r < 0)
+                return r;
+        n = read_header_area(fd, bf->path, &bf->direct, bf->header_area);
+        if (n < 0)
+                return (int) n;
+
+        v.reason = BACKUP_VERIFY_TRUNCATED_HEADER;
+        if (n >= (ssize_t) BACKUP_HEADER_BYTES)
+                v = backup_header_decode(bf->header_area, &bf->header);
+        if (v.reason == BACKUP_VERIFY_OK || v.reason == BACKUP_VERIFY_UNVERIFIED)
+                v = backup_header_check(&bf->header, size, NULL, 0);
+        if (v.reason != BACKUP_VERIFY_OK)
+                return log_error_errno(EBADMSG, "Backup file %s: %s", bf->path,
+                                       backup_verify_strerror(v.reason));
+
+        if (!bf->header.has_extension)
+                bf->writable = false;
+        if (bf->writable)
+                return lock_file(bf);
+        return 0;
+}
+
+int backup_file_open(const char *path, struct backup_file **ret)
+{
+        struct backup_file *bf;
+        int r;
+
+        bf = backup_file_new(path);
+        if (!bf)
+                return log_error_errno(ENOMEM, "Out of memory");
+        r = open_file(bf);
+        if (r < 0) {
+                backup_file_free(bf);
+                return r;
+        }
+        *ret = bf;
+        return 0;
+}
+
+static int check_writable(const struct backup_file *bf, unsigned slot)
+{
+        if (bf->failed)
+                return log_error_errno(EIO, "Backup file %s had a failed write; create a new backup file",
+                                       bf->path);
+        if (!bf->header.has_extension)
+                return log_error_errno(EROFS, "Backup file %s was written by mdadm (no integrity "
+                                       "extension); create a new one with reshaped", bf->path);
+        if (!bf->writable)
+                return log_error_errno(EROFS, "Backup file %s is open read-only", bf->path);
+        if (slot >= BACKUP_SLOTS)
+                return log_error_errno(EINVAL, "Backup slot %u does not exist (0 or 1)", slot);
+        return 0;
+}
+
+static int check_store(const struct backup_file *bf, unsigned slot, uint64_t array_start_sectors,
+                       uint64_t length_sectors, const void *data)
+{
+        const struct backup_section *s = &bf->header.sections[slot], *other = &bf->header.sections[!slot];
+
+        if (s->length_sectors > 0)
+                return log_error_errno(EBUSY, "%s: slot %u still holds array sectors %" PRIu64 "+%" PRIu64
+                                       "; release it first", bf->path, slot,
+                                       s->array_start_sectors, s->length_sectors);
+        if (length_sectors == 0 || length_sectors % BACKUP_ALIGN_SECTORS != 0 ||
+            length_sectors > bf->header.max_section_bytes / 512)
+                return log_error_errno(EINVAL, "%s: section of %" PRIu64 " sectors does not fit: it must "
+                                       "be a non-zero multiple of %u sectors up to %" PRIu64, bf->path,
+                                       length_sectors, BACKUP_ALIGN_SECTORS,
+                                       bf->header.max_section_bytes / 512);
+        if (array_start_sectors > MAX_SECTION_BYTES * 1024)
+                return log_error_errno(EINVAL, "%s: array start %" PRIu64 " is out of range",
+                                       bf->path, array_start_sectors);
+        if (other->length_sectors > 0 &&
+            array_start_sectors < other->array_start_sectors + other->length_sectors &&
+            other->array_start_sectors < array_start_sectors + length_sectors)
+                return log_error_errno(EINVAL, "%s: array sectors %" PRIu64 "+%" PRIu64
+                                       " overlap slot %u", bf->path, array_start_sectors,
+                                       length_sectors, !slot);
+        if ((uintptr_t) data % BACKUP_ALIGN_BYTES != 0)
+                return log_error_errno(EINVAL, "%s: data buffer is not 4 KiB aligned", bf->path);
+        return 0;
+}
+
+int backup_file_store(struct backup_file *bf, unsigned slot, uint64_t array_start_sectors,
+                      uint64_t length_sectors, const void *data)
+{
+        struct backup_header h;
+        size_t bytes;
+        int r;
+
+        r = check_writable(bf, slot);
+        if (r < 0)
+                return r;
+        r = check_store(bf, slot, array_start_sectors, length_sectors, data);
+        if (r < 0)
+                return r;
+
+        bytes = (size_t) (length_sectors * 512);
+        r = pwrite_full(bf, data, bytes, backup_section_offset_bytes(&bf->header, slot));
+        if (r >= 0)
+                r = sync_file(bf);
+        if (r < 0) {
+                bf->failed = true;
+                return r;
+        }
+
+        h = bf->header;
+        h.sections[slot] = (struct backup_section) {
+                .array_start_sectors = array_start_sectors,
+                .length_sectors = length_sectors,
+                .data_crc32c = backup_crc32c(0, data, bytes),
+        };
+        h.generation++;
+        h.mtime = now_seconds(bf);
+        r = write_header(bf, &h);
+        if (r < 0) {
+                bf->failed = true;
+                return r;
+        }
+        bf->header = h;
+        return 0;
+}
+
+int backup_file_release(struct backup_file *bf, unsigned slot)
+{
+        struct backup_header h;
+        int r;
+
+        r = check_writable(bf, slot);
+        if (r < 0)
+                return r;
+        if (bf->header.sections[slot].length_sectors == 0)
+                return 0;
+
+        h = bf->header;
+        h.sections[slot] = (struct backup_section) {};
+        h.generation++;
+        h.mtime = now_seconds(bf);
+        r = write_header(bf, &h);
+        if (r < 0) {
+                bf->failed = true;
+                return r;
+        }
+        bf->header = h;
+        return 0;
+}
+
+int backup_file_read_section(struct backup_file *bf, unsigned slot, void *buf)
+{
+        const struct backup_section *s;
+        size_t bytes;
+        ssize_t n;
+
+        if (slot >= BACKUP_SLOTS || slot >= bf->header.format)
+                return log_error_errno(EINVAL, "%s: backup slot %u does not exist", bf->path, slot);
+        s = &bf->header.sections[slot];
+        if (s->length_sectors == 0)
+                return -ENODATA;
+
+        bytes = (size_t) (s->length_sectors * 512);
+        n = pread_full(bf->fd, bf->path, &bf->direct, buf, bytes,
+                       backup_section_offset_bytes(&bf->header, slot));
+        if (n < 0)
+                return (int) n;
+        if ((size_t) n != bytes)
+                return log_error_errno(EBADMSG, "%s: section %u ends beyond the end of the file",
+                                       bf->path, slot);
+        if (!bf->header.has_extension)
+                return 1;
+        if (!backup_section_crc_matches(&bf->header, slot, backup_crc32c(0, buf, bytes)))
+                return log_error_errno(EBADMSG, "%s: section %u (array sectors %" PRIu64 "+%" PRIu64
+                                       "): %s", bf->path, slot, s->array_start_sectors,
+                                       s->length_sectors,
+                                       backup_verify_strerror(BACKUP_VERIFY_DATA_CRC));
+        return 0;
+}
+
+const struct backup_header *backup_file_header(const struct backup_file *bf)
+{
+        return &bf->header;
+}
+
+void backup_file_set_mtime(struct backup_file *bf, uint64_t mtime)
+{
+        bf->fixed_mtime = mtime;
+}
+
+/* Whether @slot's data lies inside the file, with overflow-safe sums. */
+static bool section_readable(const struct backup_header *h, unsigned slot, uint64_t file_bytes)
+{
+        uint64_t start_sectors, length = h->sections[slot].length_sectors;
+
+        if (length == 0 || length > file_bytes / 512)
+                return false;
+        if (h->devstart_sectors > file_bytes / 512 ||
+            (slot && h->devstart2_sectors > file_bytes / 512))
+                return false;
+        start_sectors = h->devstart_sectors + (slot ? h->devstart2_sectors : 0);
+        return start_sectors <= file_bytes / 512 - length;
+}
+
+static int crc_section(int fd, const char *path, bool *direct, uint8_t *buf,
+                       uint64_t off, uint64_t bytes, uint32_t *ret)
+{
+        uint32_t crc = 0;
+
+        while (bytes > 0) {
+                size_t n = bytes < IO_CHUNK_BYTES ? (size_t) bytes : IO_CHUNK_BYTES;
+                ssize_t k = pread_full(fd, path, direct, buf, n, off);
+
+                if (k < 0)
+                        return (int) k;
+                if ((size_t) k != n)
+                        return log_error_errno(EIO, "%s: file shrank while being read", path);
+                crc = backup_crc32c(crc, buf, n);
+                off += n;
+                bytes -= n;
+        }
+        *ret = crc;
+        return 0;
+}
+
+static int verify_fd(int fd, const char *path, bool *direct, const struct backup_identity *expect,
+                     uint64_t min_generation, struct backup_report *out)
+{
+        struct backup_header *h = &out->header;
+        struct backup_verify v;
+        uint8_t *buf;
+        ssize_t n;
+        int r;
+
+        r = file_size(fd, path, &out->file_bytes);
+        if (r < 0)
+                return r;
+        if (posix_memalign((void **) &buf, BACKUP_ALIGN_BYTES, IO_CHUNK_BYTES) != 0)
+                return log_error_errno(ENOMEM, "Out of memory");
+
+        n = read_header_area(fd, path, direct, buf);
+        if (n < 0) {
+                r = (int) n;
+                goto out;
+        }
+        if (n < (ssize_t) BACKUP_HEADER_BYTES) {
+                out->verdict = out->header_verdict =
+                        (struct backup_verify) { BACKUP_VERIFY_TRUNCATED_HEADER, -1 };
+                goto out;
+        }
+        out->header_verdict = backup_header_decode(buf, h);
+        out->header_read = out->header_verdict.reason != BACKUP_VERIFY_BAD_MAGIC &&
+                           out->header_verdict.reason != BACKUP_VERIFY_BAD_MDADM_CSUM &&
+                           out->header_verdict.reason != BACKUP_VERIFY_BAD_MDADM_CSUM2;
+
+        /* Every readable section is checksummed even when something else
+         * is wrong, so that a report can show all there is to see. */
+        for (unsigned i = 0; out->header_read && i < h->format; i++) {
+                if (!section_readable(h, i, out->file_bytes))
+                        continue;
+                r = crc_section(fd, path, direct, buf, backup_section_offset_bytes(h, i),
+                                h->sections[i].length_sectors * 512, &out->sections[i].crc32c);
+                if (r < 0)
+                        goto out;
+                out->sections[i].crc_computed = true;
+        }
+
+        v = out->header_verdict;
+        if (v.reason == BACKUP_VERIFY_OK || v.reason == BACKUP_VERIFY_UNVERIFIED)
+                v = backup_header_check(h, out->file_bytes, expect, min_generation);
+        for (unsigned i = 0; v.reason == BACKUP_VERIFY_OK && h->has_extension && i < h->format; i++)
+                if (h->sections[i].length_sectors > 0 &&
+                    !backup_section_crc_matches(h, i, out->sections[i].crc32c))
+                        v = (struct backup_verify) { BACKUP_VERIFY_DATA_CRC, (int) i };
+        if (v.reason == BACKUP_VERIFY_OK)
+                v = out->header_verdict;
+        out->verdict = v;
+out:
+        free(buf);
+        return r;
+}
+
+int backup_file_verify(const char *path, const struct backup_identity *expect,
+                       uint64_t min_generation, struct backup_report *out)
+{
+        bool direct;
+        int fd, r;
+
+        *out = (struct backup_report) {};
+        fd = open_maybe_direct(path, O_RDONLY, 0, &direct);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to open backup file %s: %m", path);
+        r = verify_fd(fd, path, &direct, expect, min_generation, out);
+        close(fd);
+        return r;
+}

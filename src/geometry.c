@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+
+#include "reshaped/geometry.h"
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+        return a < b ? a : b;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+        return a > b ? a : b;
+}
+
+static bool is_power_of_2(uint64_t v)
+{
+        return v && !(v & (v - 1));
+}
+
+unsigned geometry_data_disks(int level, unsigned raid_disks)
+{
+        switch (level) {
+        case 4:
+        case 5:
+                return raid_disks > 1 ? raid_disks - 1 : 0;
+        case 6:
+                return raid_disks > 2 ? raid_disks - 2 : 0;
+        default:
+                return 0;
+        }
+}
+
+int geometry_init(struct reshape_geometry *g, const struct geometry_input *in,
+                  const char **why)
+{
+        uint64_t component_sectors, capacity_sectors;
+        unsigned min_data_disks;
+
+        *g = (struct reshape_geometry) {};
+        g->old_data_disks = geometry_data_disks(in->old_level, in->old_raid_disks);
+        g->new_data_disks = geometry_data_disks(in->new_level, in->new_raid_disks);
+        if (!g->old_data_disks || !g->new_data_disks) {
+                *why = "only raid4, raid5 and raid6 reshapes are supervised";
+                return -EINVAL;
+        }
+        /* md requires chunks of at least a page that are powers of two for
+         * raid4/5/6; the unit arithmetic below depends on it. */
+        if (!is_power_of_2(in->old_chunk_bytes) || !is_power_of_2(in->new_chunk_bytes) ||
+            in->old_chunk_bytes < 4096 || in->new_chunk_bytes < 4096) {
+                *why = "chunk sizes must be powers of two of at least 4 KiB";
+                return -EINVAL;
+        }
+        if (g->new_data_disks > g->old_data_disks && in->backwards) {
+                *why = "a grow that runs backwards is not a layout md produces";
+                return -EINVAL;
+        }
+        if (g->new_data_disks < g->old_data_disks && !in->backwards) {
+                *why = "a shrink must run backwards (reshape_direction reads forwards)";
+                return -EINVAL;
+        }
+
+        g->old_chunk_sectors = bytes_to_sectors(in->old_chunk_bytes);
+        g->new_chunk_sectors = bytes_to_sectors(in->new_chunk_bytes);
+        g->unit_dev_sectors = max_u64(g->old_chunk_sectors, g->new_chunk_sectors);
+        g->backwards = in->backwards;
+
+        component_sectors = in->component_kib * 2;
+        g->end_progress_sectors = component_sectors & ~(g->unit_dev_sectors - 1);
+        if (!g->end_progress_sectors) {
+                *why = "members are smaller than one chunk";
+                return -EINVAL;
+        }
+
+        min_data_disks = g->old_data_disks < g->new_data_disks ? g->old_data_disks
+                                                               : g->new_data_disks;
+        capacity_sectors = g->end_progress_sectors * min_data_disks;
+        g->array_sectors = in->array_kib ? in->array_kib * 2 : capacity_sectors;
+        if (g->array_sectors > capacity_sectors) {
+                *why = "the array is larger than the smaller layout can hold; reduce it first (mdadm --grow --array-size)";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+uint64_t geometry_align_down(const struct reshape_geometry *g, uint64_t progress_sectors)
+{
+        return progress_sectors & ~(g->unit_dev_sectors - 1);
+}
+
+uint64_t geometry_align_up(const struct reshape_geometry *g, uint64_t progress_sectors)
+{
+        return geometry_align_down(g, progress_sectors + g->unit_dev_sectors - 1);
+}
+
+/* Where the kernel's progress counter starts in array sectors: 0 forwards,
+ * the smaller layout's capacity backwards (raid5.c: raid5_size(mddev, 0, 0)). */
+static uint64_t position_origin(const struct reshape_geometry *g)
+{
+        unsigned d = g->old_data_disks < g->new_data_disks ? g->old_data_disks
+                                                           : g->new_data_disks;
+
+        return g->backwards ? g->end_progress_sectors * d : 0;
+}
+
+uint64_t geometry_progress_to_position(const struct reshape_geometry *g,
+                                       uint64_t progress_sectors)
+{
+        uint64_t moved = progress_sectors * g->new_data_disks;
+
+        if (!g->backwards)
+                return moved;
+        return moved >= position_origin(g) ? 0 : position_origin(g) - moved;
+}
+
+uint64_t geometry_position_to_progress(const struct reshape_geometry *g,
+                                       uint64_t position_array_sectors)
+{
+        uint64_t origin = position_origin(g);
+
+        if (!g->backwards)
+                return position_array_sectors / g->new_data_disks;
+        if (position_array_sectors >= origin)
+                return 0;
+        return (origin - position_array_sectors) / g->new_data_disks;
+}
+
+struct array_range geometry_at_risk(const struct reshape_geometry *g,
+                                    uint64_t from_progress_sectors,
+                                    uint64_t to_progress_sectors)
+{
+        uint64_t end = g->end_progress_sectors;
+        uint64_t from = min_u64(from_progress_sectors, end);
+        uint64_t to = min_u64(to_progress_sectors, end);
+        uint64_t done = geometry_progress_to_position(g, from);
+        uint64_t lo, hi;
+
+        if (!g->backwards) {
+                /* Rewrites members [from, to); their old content is array
+                 * [from*old, to*old); array below `done` is already moved. */
+                lo = max_u64(from * g->old_data_disks, done);
+                hi = to * g->old_data_disks;
+        } else {
+                /* Rewrites members [end-to, end-from); array at or above
+                 * `done` is already moved. */
+                lo = (end - to) * g->old_data_disks;
+                hi = min_u64((end - from) * g->old_data_disks, done);
+        }
+        hi = min_u64(hi, g->array_sectors);
+        lo = min_u64(lo, hi);
+        return (struct array_range) { lo, hi };
+}
+
+static bool unit_at_risk(const struct reshape_geometry *g, uint64_t progress_sectors)
+{
+        struct array_range r = geometry_at_risk(g, progress_sectors,
+                                                progress_sectors + g->unit_dev_sectors);
+
+        return r.hi_array_sectors > r.lo_array_sectors;
+}
+
+uint64_t geometry_next_at_risk(const struct reshape_geometry *g,
+                               uint64_t from_progress_sectors)
+{
+        uint64_t lo = geometry_align_down(g, from_progress_sectors);
+        uint64_t hi = g->end_progress_sectors;
+
+        if (lo >= hi)
+                return hi;
+        if (unit_at_risk(g, lo))
+                return lo;
+        /* Forwards, risk only shrinks as progress grows (grows are at risk
+         * at the start); backwards it only grows (shrinks at the end). */
+        if (!g->backwards)
+                return hi;
+        while (hi - lo > g->unit_dev_sectors) {
+                uint64_t mid = geometry_align_down(g, lo + (hi - lo) / 2);
+
+                if (unit_at_risk(g, mid))
+                        hi = mid;
+                else
+                        lo = mid;
+        }
+        return hi;
+}

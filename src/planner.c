@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <string.h>
+
+#include "reshaped/planner.h"
+
+/* Raid5 checkpoints at least every 10 s during a reshape, so silence three
+ * times that long with work ahead of the kernel means no halfway updates. */
+#define CONTRACT_TIMEOUT_MS   30000
+#define LOCKSTEP_INTERVAL_MS  1000
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+        return a < b ? a : b;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+        return a > b ? a : b;
+}
+
+static bool range_empty(struct array_range r)
+{
+        return r.hi_array_sectors <= r.lo_array_sectors;
+}
+
+static struct array_range range_hull(struct array_range a, struct array_range b)
+{
+        if (range_empty(a))
+                return b;
+        if (range_empty(b))
+                return a;
+        return (struct array_range) {
+                min_u64(a.lo_array_sectors, b.lo_array_sectors),
+                max_u64(a.hi_array_sectors, b.hi_array_sectors),
+        };
+}
+
+static bool range_equal(struct array_range a, struct array_range b)
+{
+        if (range_empty(a) && range_empty(b))
+                return true;
+        return a.lo_array_sectors == b.lo_array_sectors &&
+               a.hi_array_sectors == b.hi_array_sectors;
+}
+
+void planner_set_section(struct planner *p, uint64_t section_progress)
+{
+        uint64_t s = geometry_align_down(&p->geo, section_progress);
+
+        p->section_progress = max_u64(s, p->geo.unit_dev_sectors);
+}
+
+void planner_init(struct planner *p, const struct reshape_geometry *g,
+                  uint64_t checkpoint_progress, uint64_t front_progress,
+                  uint64_t section_progress, uint64_t now_ms)
+{
+        memset(p, 0, sizeof(*p));
+        p->geo = *g;
+        planner_set_section(p, section_progress);
+        p->protected_to = geometry_align_down(g, checkpoint_progress);
+        p->sync_max = p->protected_to;
+        p->checkpoint = p->protected_to;
+        p->completed = max_u64(front_progress, checkpoint_progress);
+        p->first_window_min = geometry_align_up(g, p->completed);
+        p->last_news_ms = now_ms;
+        p->contract_timeout_ms = CONTRACT_TIMEOUT_MS;
+        p->lockstep_interval_ms = LOCKSTEP_INTERVAL_MS;
+}
+
+void planner_observe(struct planner *p, const struct plan_observation *o)
+{
+        bool news = o->notified;
+
+        if (o->finished) {
+                p->finished = true;
+                return;
+        }
+        if (o->completed_progress != p->completed)
+                news = true;
+        p->completed = o->completed_progress;
+        if (o->checkpoint_valid && o->checkpoint_progress > p->checkpoint) {
+                p->checkpoint = o->checkpoint_progress;
+                news = true;
+        }
+        if (news)
+                p->last_news_ms = o->now_ms;
+
+        /* The contract: with work ahead of it, the kernel checkpoints and
+         * notifies at least half way to sync_max. */
+        if (!p->lockstep && !p->frozen && !p->released && o->reshaping &&
+            p->sync_max > p->completed &&
+            o->now_ms - p->last_news_ms >= p->contract_timeout_ms)
+                p->lockstep = true;
+}
+
+static struct array_range held_ranges(const struct planner *p)
+{
+        struct array_range r = {};
+
+        for (unsigned i = 0; i < 2; i++)
+                if (p->slot[i].held)
+                        r = range_hull(r, p->slot[i].range);
+        return r;
+}
+
+static int free_slot(const struct planner *p)
+{
+        for (unsigned i = 0; i < 2; i++)
+                if (!p->slot[i].held)
+                        return (int) i;
+        return -1;
+}
+
+/*
+ * The array range a window [from, to) must add to the backup. While the
+ * kernel is inside it, its on-disk checkpoint can lag as far back as the
+ * start of the oldest window still held, so the risk is counted from
+ * there, less what the held windows already cover (they are adjacent:
+ * above them forwards, below them backwards).
+ */
+static struct array_range window_range(const struct planner *p, uint64_t base,
+                                       uint64_t to, struct array_range held)
+{
+        struct array_range r = geometry_at_risk(&p->geo, base, to);
+
+        if (range_empty(held))
+                return r;
+        if (!p->geo.backwards)
+                r.lo_array_sectors = max_u64(r.lo_array_sectors, held.hi_array_sectors);
+        else
+                r.hi_array_sectors = min_u64(r.hi_array_sectors, held.lo_array_sectors);
+        if (r.lo_array_sectors > r.hi_array_sectors)
+                r.lo_array_sectors = r.hi_array_sectors;
+        return r;
+}
+
+/* The next window to back up, or a sync_max raise across a stretch that
+ * needs no backup. Returns PLAN_WAIT when nothing is due. */
+static struct plan_action next_window(const struct planner *p, struct array_range held)
+{
+        const struct reshape_geometry *g = &p->geo;
+        uint64_t end = g->end_progress_sectors;
+        uint64_t from = p->protected_to, to, risk, base = from;
+        int slot = free_slot(p);
+
+        if (p->released || from >= end || slot < 0)
+                return (struct plan_action) { .kind = PLAN_WAIT };
+
+        risk = geometry_next_at_risk(g, from);
+        if (risk >= end)
+                return (struct plan_action) { .kind = PLAN_RELEASE };
+        if (risk > from)
+                return (struct plan_action) { .kind = PLAN_SET_SYNC_MAX, .progress = risk };
+
+        for (unsigned i = 0; i < 2; i++)
+                if (p->slot[i].held)
+                        base = min_u64(base, p->slot[i].from_progress);
+        /* After a stretch that needed no backup, nothing bounds how far the
+         * checkpoint lags; the kernel parks at sync_max and checkpoints
+         * there, so wait for that. */
+        if (range_empty(held) && p->checkpoint < from)
+                return (struct plan_action) { .kind = PLAN_WAIT };
+        base = min_u64(base, p->checkpoint);
+
+        to = min_u64(max_u64(from + p->section_progress,
+                             p->first_window_min), end);
+        return (struct plan_action) {
+                .kind = PLAN_BACKUP,
+                .slot = (unsigned) slot,
+                .range = window_range(p, base, to, held),
+                .from_progress = from,
+                .progress = to,
+        };
+}
+
+struct plan_action planner_next(const struct planner *p)
+{
+        struct array_range want;
+        struct plan_action w;
+
+        if (p->finished) {
+                for (unsigned i = 0; i < 2; i++)
+                        if (p->slot[i].held)
+                                return (struct plan_action) { .kind = PLAN_FORGET, .slot = i };
+                if (!range_empty(p->suspended))
+                        return (struct plan_action) { .kind = PLAN_SUSPEND };
+                return (struct plan_action) { .kind = PLAN_DONE };
+        }
+
+        /* A window is forgotten only once the on-disk checkpoint is past
+         * it, and before its writes are let through again. */
+        for (unsigned i = 0; i < 2; i++)
+                if (p->slot[i].held && p->slot[i].to_progress <= p->checkpoint)
+                        return (struct plan_action) { .kind = PLAN_FORGET, .slot = i };
+
+        /* Durable windows the kernel may not enter yet come first: that is
+         * what keeps it busy. */
+        if (!p->released && p->protected_to > p->sync_max) {
+                /* At the end "max" rather than a number: the kernel never
+                 * waits on a limit it cannot pass. */
+                if (p->protected_to >= p->geo.end_progress_sectors)
+                        return (struct plan_action) { .kind = PLAN_RELEASE };
+                return (struct plan_action) {
+                        .kind = PLAN_SET_SYNC_MAX,
+                        .progress = p->protected_to,
+                };
+        }
+
+        want = held_ranges(p);
+        w = next_window(p, want);
+        if (w.kind == PLAN_BACKUP)
+                want = range_hull(want, w.range);
+
+        /* One suspend change both lets go of forgotten windows and covers
+         * the next one: every store drains all I/O on the array. A backup
+         * is taken only inside the suspended range. */
+        if (!range_equal(want, p->suspended))
+                return (struct plan_action) { .kind = PLAN_SUSPEND, .range = want };
+
+        if (w.kind != PLAN_WAIT)
+                return w;
+
+        if (p->frozen)
+                return (struct plan_action) { .kind = PLAN_RESUME };
+        return (struct plan_action) { .kind = PLAN_WAIT };
+}
+
+void planner_applied(struct planner *p, const struct plan_action *a, uint64_t now_ms)
+{
+        switch (a->kind) {
+        case PLAN_SUSPEND:
+                p->suspended = a->range;
+                break;
+        case PLAN_BACKUP:
+                p->slot[a->slot] = (struct plan_slot) {
+                        .held = true,
+                        .from_progress = a->from_progress,
+                        .to_progress = a->progress,
+                        .range = a->range,
+                };
+                p->protected_to = a->progress;
+                break;
+        case PLAN_SET_SYNC_MAX:
+                p->sync_max = a->progress;
+                p->protected_to = max_u64(p->protected_to, a->progress);
+                break;
+        case PLAN_FORGET:
+                p->slot[a->slot].held = false;
+                break;
+        case PLAN_RELEASE:
+                p->released = true;
+                p->protected_to = p->geo.end_progress_sectors;
+                p->sync_max = p->geo.end_progress_sectors;
+                break;
+        case PLAN_RESUME:
+                p->frozen = false;
+                p->last_news_ms = now_ms;
+                break;
+        case PLAN_WAIT:
+        case PLAN_DONE:
+                break;
+        }
+}
+
+uint64_t planner_wait_ms(const struct planner *p, uint64_t now_ms)
+{
+        uint64_t since, limit;
+
+        if (p->lockstep)
+                return p->lockstep_interval_ms;
+        since = now_ms - p->last_news_ms;
+        limit = p->contract_timeout_ms;
+        return since >= limit ? 0 : limit - since;
+}
+
+const char *plan_action_name(enum plan_action_kind k)
+{
+        static const char *const names[] = {
+                [PLAN_WAIT] = "wait",
+                [PLAN_SUSPEND] = "suspend",
+                [PLAN_BACKUP] = "backup",
+                [PLAN_SET_SYNC_MAX] = "set-sync-max",
+                [PLAN_FORGET] = "forget",
+                [PLAN_RELEASE] = "release",
+                [PLAN_RESUME] = "resume",
+                [PLAN_DONE] = "done",
+        };
+
+        return (unsigned) k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
+}

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "reshaped/geometry.h"
+
+#define KIB 2ULL  /* sectors per KiB */
+
+static struct reshape_geometry make(int ol, unsigned od, int nl, unsigned nd,
+                                    uint64_t ochunk, uint64_t nchunk,
+                                    uint64_t comp_kib, uint64_t array_kib, bool back)
+{
+        struct geometry_input in = {
+                .old_level = ol, .new_level = nl,
+                .old_raid_disks = od, .new_raid_disks = nd,
+                .old_chunk_bytes = ochunk, .new_chunk_bytes = nchunk,
+                .component_kib = comp_kib, .array_kib = array_kib,
+                .backwards = back,
+        };
+        struct reshape_geometry g;
+        const char *why = NULL;
+
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        return g;
+}
+
+static void test_init_table(void **state)
+{
+        static const struct {
+                struct geometry_input in;
+                int ret;
+                unsigned odd, ndd;
+                uint64_t unit, end, array;
+        } t[] = {
+                /* raid5 4 disks, 64K -> 128K, 256 MiB members */
+                { { 5, 5, 4, 4, 65536, 131072, 262144, 0, false }, 0, 3, 3, 256, 524288, 524288 * 3 },
+                /* 128K -> 64K: the unit is still the larger chunk */
+                { { 5, 5, 4, 4, 131072, 65536, 262144, 0, false }, 0, 3, 3, 256, 524288, 524288 * 3 },
+                /* member not a multiple of the unit: end rounds down */
+                { { 5, 5, 4, 4, 65536, 65536, 262100, 0, false }, 0, 3, 3, 128, 524160, 524160 * 3 },
+                /* raid5(4) -> raid6(5): same data disks */
+                { { 5, 6, 4, 5, 524288, 524288, 262144, 0, false }, 0, 3, 3, 1024, 524288, 524288 * 3 },
+                /* raid6(5) -> raid5(4) */
+                { { 6, 5, 5, 4, 65536, 65536, 262144, 0, false }, 0, 3, 3, 128, 524288, 524288 * 3 },
+                /* grow 3 -> 4 */
+                { { 5, 5, 3, 4, 524288, 524288, 262144, 0, false }, 0, 2, 3, 1024, 524288, 524288 * 2 },
+                /* shrink 5 -> 4 after reducing the array */
+                { { 5, 5, 5, 4, 524288, 524288, 262144, 786432, true }, 0, 4, 3, 1024, 524288, 786432 * 2 },
+                /* shrink without reducing the array first */
+                { { 5, 5, 5, 4, 524288, 524288, 262144, 1048576, true }, -EINVAL, 0, 0, 0, 0, 0 },
+                /* a shrink that claims to run forwards */
+                { { 5, 5, 5, 4, 524288, 524288, 262144, 786432, false }, -EINVAL, 0, 0, 0, 0, 0 },
+                /* raid1 and raid10 are not ours */
+                { { 1, 1, 2, 2, 65536, 65536, 262144, 0, false }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 5, 65536, 65536, 262144, 0, false }, -EINVAL, 0, 0, 0, 0, 0 },
+                /* chunks md would not accept */
+                { { 5, 5, 4, 4, 65536, 98304, 262144, 0, false }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 5, 5, 4, 4, 2048, 65536, 262144, 0, false }, -EINVAL, 0, 0, 0, 0, 0 },
+                /* members smaller than a chunk */
+                { { 5, 5, 4, 4, 65536, 131072, 64, 0, false }, -EINVAL, 0, 0, 0, 0, 0 },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                struct reshape_geometry g;
+                const char *why = NULL;
+                int r = geometry_init(&g, &t[i].in, &why);
+
+                assert_int_equal(r, t[i].ret);
+                if (r < 0) {
+                        assert_non_null(why);
+                        continue;
+                }
+                assert_int_equal(g.old_data_disks, t[i].odd);
+                assert_int_equal(g.new_data_disks, t[i].ndd);
+                assert_int_equal(g.unit_dev_sectors, t[i].unit);
+                assert_int_equal(g.end_progress_sectors, t[i].end);
+                assert_int_equal(g.array_sectors, t[i].array);
+        }
+}
+
+static void test_align(void **state)
+{
+        struct reshape_geometry g = make(5, 4, 5, 4, 65536, 131072, 262144, 0, false);
+
+        (void) state;
+        /* sync_max must be a multiple of the old chunk (128 sectors) for the
+         * kernel, and of the unit (256) for safety. */
+        assert_int_equal(geometry_align_down(&g, 0), 0);
+        assert_int_equal(geometry_align_down(&g, 255), 0);
+        assert_int_equal(geometry_align_down(&g, 384), 256);
+        assert_int_equal(geometry_align_down(&g, 512), 512);
+        assert_int_equal(geometry_align_up(&g, 1), 256);
+        assert_int_equal(geometry_align_up(&g, 256), 256);
+        assert_int_equal(geometry_align_down(&g, 384) % (g.old_chunk_sectors), 0);
+}
+
+static void test_position_forwards(void **state)
+{
+        struct reshape_geometry g = make(5, 4, 5, 4, 65536, 131072, 262144, 0, false);
+
+        (void) state;
+        assert_int_equal(geometry_progress_to_position(&g, 0), 0);
+        assert_int_equal(geometry_progress_to_position(&g, 256), 768);
+        assert_int_equal(geometry_position_to_progress(&g, 768), 256);
+        assert_int_equal(geometry_position_to_progress(&g, 770), 256);
+        /* grow 3 -> 4: position counts new-layout stripes */
+        g = make(5, 3, 5, 4, 524288, 524288, 262144, 0, false);
+        assert_int_equal(geometry_progress_to_position(&g, 1024), 3072);
+        assert_int_equal(geometry_position_to_progress(&g, 3072), 1024);
+}
+
+static void test_position_backwards(void **state)
+{
+        /* shrink 5 -> 4 disks; origin = end * new data disks */
+        struct reshape_geometry g = make(5, 5, 5, 4, 524288, 524288, 262144, 786432, true);
+
+        (void) state;
+        assert_int_equal(geometry_progress_to_position(&g, 0), 524288 * 3);
+        assert_int_equal(geometry_progress_to_position(&g, 1024), (524288 - 1024) * 3);
+        assert_int_equal(geometry_progress_to_position(&g, 524288), 0);
+        assert_int_equal(geometry_position_to_progress(&g, (524288 - 1024) * 3), 1024);
+        assert_int_equal(geometry_position_to_progress(&g, (524288 - 1024) * 3 + 1), 1023);
+        assert_int_equal(geometry_position_to_progress(&g, 524288 * 3 + 5), 0);
+        /* same-size backwards */
+        g = make(5, 4, 5, 4, 65536, 65536, 262144, 0, true);
+        assert_int_equal(geometry_progress_to_position(&g, 128), (524288 - 128) * 3);
+}
+
+static void test_at_risk(void **state)
+{
+        static const struct {
+                int ol; unsigned od; int nl; unsigned nd;
+                uint64_t oc, nc, comp, array; bool back;
+                uint64_t from, to, lo, hi;
+        } t[] = {
+                /* same size: everything rewritten is at risk */
+                { 5, 4, 5, 4, 65536, 131072, 262144, 0, false, 0, 256, 0, 768 },
+                { 5, 4, 5, 4, 65536, 131072, 262144, 0, false, 512, 1024, 1536, 3072 },
+                /* the last window is clipped to the array */
+                { 5, 4, 5, 4, 65536, 131072, 262144, 0, false, 524032, 600000, 524032 * 3, 524288 * 3 },
+                /* same size backwards: from the end */
+                { 5, 4, 5, 4, 65536, 65536, 262144, 0, true, 0, 128, (524288 - 128) * 3, 524288 * 3 },
+                { 5, 4, 5, 4, 65536, 65536, 262144, 0, true, 128, 384, (524288 - 384) * 3, (524288 - 128) * 3 },
+                /* grow 3 -> 4 (2 -> 3 data disks), unit 1024: at the start the
+                 * old content of [0, 1024) is array [0, 2048) */
+                { 5, 3, 5, 4, 524288, 524288, 262144, 0, false, 0, 1024, 0, 2048 },
+                /* from 1024: array below 3072 moved; old content [2048, 4096) */
+                { 5, 3, 5, 4, 524288, 524288, 262144, 0, false, 1024, 2048, 3072, 4096 },
+                /* from 2048: moved below 6144, old content ends at 6144: safe */
+                { 5, 3, 5, 4, 524288, 524288, 262144, 0, false, 2048, 3072, 6144, 6144 },
+                /* shrink 5 -> 4 (4 -> 3 data disks), array reduced to 3/4:
+                 * the start of the backwards run is beyond the array */
+                { 5, 5, 5, 4, 524288, 524288, 262144, 786432, true, 0, 1024, 1572864, 1572864 },
+                /* near the end of the run (low addresses) it is at risk:
+                 * rewrites [0,1024); done above 3072; old content [0, 4096) */
+                { 5, 5, 5, 4, 524288, 524288, 262144, 786432, true, 523264, 524288, 0, 3072 },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                struct reshape_geometry g = make(t[i].ol, t[i].od, t[i].nl, t[i].nd, t[i].oc,
+                                                 t[i].nc, t[i].comp, t[i].array, t[i].back);
+                struct array_range r = geometry_at_risk(&g, t[i].from, t[i].to);
+
+                assert_int_equal(r.lo_array_sectors, t[i].lo);
+                assert_int_equal(r.hi_array_sectors, t[i].hi);
+        }
+}
+
+static void test_next_at_risk(void **state)
+{
+        struct reshape_geometry g;
+        uint64_t p;
+
+        (void) state;
+        /* same size: always at risk until the end */
+        g = make(5, 4, 5, 4, 65536, 131072, 262144, 0, false);
+        assert_int_equal(geometry_next_at_risk(&g, 0), 0);
+        assert_int_equal(geometry_next_at_risk(&g, 1000), 768);
+        assert_int_equal(geometry_next_at_risk(&g, 524288), 524288);
+
+        /* grow 2 -> 3 data disks: at risk while p*3 < (p+1024)*2, p < 2048 */
+        g = make(5, 3, 5, 4, 524288, 524288, 262144, 0, false);
+        assert_int_equal(geometry_next_at_risk(&g, 0), 0);
+        assert_int_equal(geometry_next_at_risk(&g, 1024), 1024);
+        assert_int_equal(geometry_next_at_risk(&g, 2048), g.end_progress_sectors);
+
+        /* shrink 4 -> 3 data disks: risk starts near the end of the run and
+         * stays; the answer is the first unit at risk */
+        g = make(5, 5, 5, 4, 524288, 524288, 262144, 786432, true);
+        p = geometry_next_at_risk(&g, 0);
+        assert_true(p < g.end_progress_sectors);
+        assert_int_equal(p % g.unit_dev_sectors, 0);
+        assert_true(geometry_at_risk(&g, p, p + g.unit_dev_sectors).hi_array_sectors >
+                    geometry_at_risk(&g, p, p + g.unit_dev_sectors).lo_array_sectors);
+        assert_int_equal(array_range_sectors(geometry_at_risk(&g, p - 1024, p)), 0);
+        assert_int_equal(geometry_next_at_risk(&g, p + 1024), p + 1024);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_init_table),
+                cmocka_unit_test(test_align),
+                cmocka_unit_test(test_position_forwards),
+                cmocka_unit_test(test_position_backwards),
+                cmocka_unit_test(test_at_risk),
+                cmocka_unit_test(test_next_at_risk),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The planner against tables of states, and against a simulated kernel
+ * that follows raid5's rules (one unit at a time, parks at sync_max,
+ * checkpoints and notifies half way to it). After every action and every
+ * kernel step the simulation checks the safety invariants:
+ *   - whatever the kernel may have destroyed since its on-disk checkpoint
+ *     is inside durable backup windows;
+ *   - every durable window is inside the suspended range;
+ *   - a window is forgotten only behind the on-disk checkpoint;
+ *   - sync_max only rises and stays a multiple of the reshape unit.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "reshaped/planner.h"
+
+struct sim {
+        struct reshape_geometry g;
+        struct planner p;
+        uint64_t pos;          /* kernel front, progress sectors */
+        uint64_t completed;    /* curr_resync_completed */
+        uint64_t disk_ckpt;    /* reshape_position on disk, as progress */
+        uint64_t sync_max;
+        bool unlimited;
+        bool halfway;          /* the kernel honours the contract */
+        bool notified;
+        uint64_t now_ms;
+        unsigned backups, forgets, raises, stalls;
+        uint64_t max_memory_sectors;
+};
+
+static struct reshape_geometry geo(int ol, unsigned od, int nl, unsigned nd, uint64_t oc,
+                                   uint64_t nc, uint64_t comp_kib, uint64_t array_kib, bool back)
+{
+        struct geometry_input in = { ol, nl, od, nd, oc, nc, comp_kib, array_kib, back };
+        struct reshape_geometry g;
+        const char *why;
+
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        return g;
+}
+
+static bool covered(const struct planner *p, struct array_range need)
+{
+        uint64_t at = need.lo_array_sectors;
+        bool moved = true;
+
+        /* Walk forward through the held windows until the need is covered. */
+        while (at < need.hi_array_sectors && moved) {
+                moved = false;
+                for (unsigned i = 0; i < 2; i++) {
+                        const struct plan_slot *s = &p->slot[i];
+
+                        if (s->held && s->range.lo_array_sectors <= at &&
+                            s->range.hi_array_sectors > at) {
+                                at = s->range.hi_array_sectors;
+                                moved = true;
+                        }
+                }
+        }
+        return at >= need.hi_array_sectors;
+}
+
+static bool inside(struct array_range outer, struct array_range inner)
+{
+        if (inner.hi_array_sectors <= inner.lo_array_sectors)
+                return true;
+        return outer.lo_array_sectors <= inner.lo_array_sectors &&
+               inner.hi_array_sectors <= outer.hi_array_sectors;
+}
+
+static void check_invariants(struct sim *s)
+{
+        struct array_range risk = geometry_at_risk(&s->g, s->disk_ckpt, s->pos);
+
+        assert_true(covered(&s->p, risk));
+        for (unsigned i = 0; i < 2; i++)
+                if (s->p.slot[i].held)
+                        assert_true(inside(s->p.suspended, s->p.slot[i].range));
+}
+
+static void run_planner(struct sim *s)
+{
+        for (unsigned guard = 0; guard < 64; guard++) {
+                struct plan_action a = planner_next(&s->p);
+
+                switch (a.kind) {
+                case PLAN_WAIT:
+                case PLAN_DONE:
+                        return;
+                case PLAN_BACKUP:
+                        assert_true(inside(s->p.suspended, a.range));
+                        assert_true(a.from_progress < a.progress);
+                        assert_true(array_range_sectors(a.range) > 0);
+                        if (array_range_sectors(a.range) > s->max_memory_sectors)
+                                s->max_memory_sectors = array_range_sectors(a.range);
+                        s->backups++;
+                        break;
+                case PLAN_FORGET:
+                        assert_true(s->p.slot[a.slot].held);
+                        assert_true(s->p.finished || s->p.slot[a.slot].to_progress <= s->disk_ckpt);
+                        s->forgets++;
+                        break;
+                case PLAN_SET_SYNC_MAX:
+                        assert_false(s->unlimited);
+                        assert_true(a.progress > s->sync_max);
+                        assert_int_equal(a.progress % s->g.unit_dev_sectors, 0);
+                        assert_true(a.progress < s->g.end_progress_sectors);
+                        s->sync_max = a.progress;
+                        s->raises++;
+                        break;
+                case PLAN_RELEASE:
+                        s->unlimited = true;
+                        break;
+                case PLAN_SUSPEND:
+                case PLAN_RESUME:
+                        break;
+                }
+                planner_applied(&s->p, &a, s->now_ms);
+                check_invariants(s);
+        }
+        fail_msg("planner did not settle");
+}
+
+/* One unit of kernel work, by raid5.c reshape_request's rules. */
+static bool kernel_step(struct sim *s)
+{
+        uint64_t end = s->g.end_progress_sectors;
+        uint64_t limit = s->unlimited ? end : s->sync_max;
+        uint64_t next = s->pos + s->g.unit_dev_sectors;
+
+        if (s->pos >= end || s->pos >= limit)
+                return false;
+        /* The kernel's own safety rule: when the old data it is about to
+         * overwrite has already been moved (read position beyond write
+         * position), it checkpoints first so a restart will not read it
+         * from the old layout. Inside a critical section it cannot, and
+         * relies on the backup. */
+        if (array_range_sectors(geometry_at_risk(&s->g, s->pos, next)) == 0 &&
+            array_range_sectors(geometry_at_risk(&s->g, s->disk_ckpt, next)) > 0) {
+                s->completed = s->disk_ckpt = s->pos;
+                s->notified = true;
+        }
+        s->pos = next;
+        check_invariants(s);
+        if (s->halfway && !s->unlimited &&
+            (s->completed > limit || (s->pos - s->completed) * 2 >= limit - s->completed)) {
+                s->completed = s->pos;
+                s->disk_ckpt = s->pos;
+                s->notified = true;
+        }
+        return true;
+}
+
+static void observe(struct sim *s)
+{
+        struct plan_observation o = {
+                .notified = s->notified,
+                .reshaping = s->pos < s->g.end_progress_sectors,
+                .finished = s->pos >= s->g.end_progress_sectors,
+                .completed_progress = s->completed,
+                .checkpoint_valid = true,
+                .checkpoint_progress = s->disk_ckpt,
+                .now_ms = s->now_ms,
+        };
+
+        s->notified = false;
+        planner_observe(&s->p, &o);
+}
+
+/* Runs a whole reshape; the kernel makes 1..burst units of progress
+ * between observations. Returns the number of observations. */
+static unsigned simulate(struct sim *s, uint64_t section, unsigned burst, unsigned seed)
+{
+        unsigned rounds = 0;
+
+        srand(seed);
+        planner_init(&s->p, &s->g, s->disk_ckpt, s->pos, section, 0);
+        s->sync_max = s->p.sync_max;
+        while (!s->p.finished) {
+                unsigned n = 1 + (unsigned) rand() % burst;
+                bool moved = false;
+
+                run_planner(s);
+                for (unsigned i = 0; i < n; i++)
+                        moved |= kernel_step(s);
+                if (!moved && s->pos < s->g.end_progress_sectors)
+                        s->stalls++;
+                s->now_ms += 100;
+                if (s->pos >= s->g.end_progress_sectors)
+                        s->disk_ckpt = s->completed = s->pos;
+                observe(s);
+                assert_true(++rounds < 1000000);
+        }
+        run_planner(s);
+        assert_int_equal(planner_next(&s->p).kind, PLAN_DONE);
+        assert_false(s->p.slot[0].held || s->p.slot[1].held);
+        assert_int_equal(array_range_sectors(s->p.suspended), 0);
+        return rounds;
+}
+
+static void sim_case(struct reshape_geometry g, uint64_t section, bool expect_backups_all_way)
+{
+        for (unsigned seed = 1; seed <= 8; seed++) {
+                struct sim s = { .g = g, .halfway = true };
+                unsigned burst = seed % 2 ? 3 : 40;
+
+                simulate(&s, section, burst, seed);
+                assert_true(s.backups > 0);
+                /* memory bound: a window is never more than the section */
+                assert_true(s.max_memory_sectors <= section * g.old_data_disks);
+                if (expect_backups_all_way)
+                        assert_true(s.backups >= g.end_progress_sectors / section);
+        }
+}
+
+static void test_sim_same_size_forwards(void **state)
+{
+        (void) state;
+        /* raid5 4 x 64 MiB, 64K -> 128K, 4 MiB windows per member */
+        sim_case(geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false), 8192, true);
+        /* window not a multiple of the unit: rounded */
+        sim_case(geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false), 8192 + 100, false);
+        /* members not a multiple of the window: last window short */
+        sim_case(geo(5, 4, 5, 4, 65536, 65536, 65000, 0, false), 8192, false);
+        /* raid5 -> raid6 */
+        sim_case(geo(5, 4, 6, 5, 65536, 65536, 65536, 0, false), 4096, true);
+}
+
+static void test_sim_same_size_backwards(void **state)
+{
+        (void) state;
+        sim_case(geo(5, 4, 5, 4, 131072, 65536, 65536, 0, true), 8192, true);
+}
+
+static void test_sim_grow(void **state)
+{
+        struct reshape_geometry g = geo(5, 3, 5, 4, 524288, 524288, 65536, 0, false);
+
+        (void) state;
+        sim_case(g, 4096, false);
+        /* only the critical section is backed up, then sync_max is released */
+        struct sim s = { .g = g, .halfway = true };
+        simulate(&s, 4096, 4, 7);
+        assert_true(s.backups <= 2);
+        assert_true(s.unlimited);
+}
+
+static void test_sim_shrink(void **state)
+{
+        struct reshape_geometry g = geo(5, 5, 5, 4, 524288, 524288, 65536, 65536 * 3, true);
+        struct sim s = { .g = g, .halfway = true };
+
+        (void) state;
+        sim_case(g, 4096, false);
+        simulate(&s, 4096, 4, 3);
+        /* the start of the run needs no backup: one raise, then backups at
+         * the end only */
+        assert_true(s.backups >= 1 && s.backups <= 3);
+}
+
+static void test_takeover_unprotected_front(void **state)
+{
+        /* Taken over at checkpoint 0 with the kernel already at 10000: the
+         * first window must cover everything it rewrote. */
+        struct sim s = { .g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false), .halfway = true };
+        struct plan_action a;
+
+        (void) state;
+        s.pos = 10240;
+        planner_init(&s.p, &s.g, 0, s.pos, 4096, 0);
+        s.p.frozen = true;
+        a = planner_next(&s.p);
+        assert_int_equal(a.kind, PLAN_SUSPEND);
+        planner_applied(&s.p, &a, 0);
+        a = planner_next(&s.p);
+        assert_int_equal(a.kind, PLAN_BACKUP);
+        assert_int_equal(a.from_progress, 0);
+        assert_true(a.progress >= 10240);
+        assert_int_equal(a.range.lo_array_sectors, 0);
+        assert_true(a.range.hi_array_sectors >= 10240 * 3);
+        planner_applied(&s.p, &a, 0);
+        assert_int_equal(planner_next(&s.p).kind, PLAN_SET_SYNC_MAX);
+        /* afterwards a full simulation from there stays safe */
+        s.sync_max = 0;
+        while (planner_next(&s.p).kind != PLAN_WAIT)
+                run_planner(&s);
+        assert_false(s.p.frozen);
+}
+
+static void test_contract_fallback(void **state)
+{
+        struct sim s = { .g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false), .halfway = false };
+        struct plan_observation o = { .reshaping = true, .checkpoint_valid = true };
+
+        (void) state;
+        planner_init(&s.p, &s.g, 0, 0, 4096, 1000);
+        s.sync_max = 0;
+        run_planner(&s);
+        assert_true(s.p.sync_max > 0);
+        assert_int_equal(planner_wait_ms(&s.p, 1000), 30000);
+
+        /* silence shorter than the timeout: still trusting the contract */
+        o.now_ms = 1000 + 29999;
+        planner_observe(&s.p, &o);
+        assert_false(s.p.lockstep);
+        assert_int_equal(planner_wait_ms(&s.p, o.now_ms), 1);
+
+        /* the kernel has work and said nothing for 30 s: fall back */
+        o.now_ms = 1000 + 30000;
+        planner_observe(&s.p, &o);
+        assert_true(s.p.lockstep);
+        assert_int_equal(planner_wait_ms(&s.p, o.now_ms), s.p.lockstep_interval_ms);
+
+        /* parked at sync_max with nothing to do is not a breach */
+        planner_init(&s.p, &s.g, 0, 0, 4096, 0);
+        s.sync_max = 0;
+        run_planner(&s);
+        o.completed_progress = s.p.sync_max;
+        o.checkpoint_progress = s.p.sync_max;
+        o.now_ms = 0;
+        planner_observe(&s.p, &o);
+        o.now_ms = 100000;
+        planner_observe(&s.p, &o);
+        assert_false(s.p.lockstep);
+}
+
+static void test_sim_lockstep_kernel_completes(void **state)
+{
+        /* A kernel without halfway updates that checkpoints only on its own
+         * timer (every 8 units of work here, one window) still gets through,
+         * safely: the supervisor sizes windows to the timer in lock-step. */
+        struct sim s = { .g = geo(5, 4, 5, 4, 65536, 131072, 16384, 0, false), .halfway = false };
+        unsigned steps = 0;
+
+        (void) state;
+        planner_init(&s.p, &s.g, 0, 0, 2048, 0);
+        s.sync_max = 0;
+        while (!s.p.finished) {
+                run_planner(&s);
+                if (kernel_step(&s) && ++steps % 8 == 0) {
+                        s.completed = s.disk_ckpt = s.pos;
+                }
+                if (s.pos >= s.g.end_progress_sectors)
+                        s.completed = s.disk_ckpt = s.pos;
+                s.now_ms += 1000;
+                observe(&s);
+                assert_true(steps < 100000);
+        }
+        run_planner(&s);
+        assert_int_equal(planner_next(&s.p).kind, PLAN_DONE);
+}
+
+static void test_end_sequence(void **state)
+{
+        struct sim s = { .g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false), .halfway = true };
+        struct plan_observation o = { .finished = true };
+        struct plan_action a;
+
+        (void) state;
+        planner_init(&s.p, &s.g, 0, 0, 4096, 0);
+        run_planner(&s);
+        assert_true(s.p.slot[0].held);
+        planner_observe(&s.p, &o);
+        /* forget every window, then let writes through */
+        a = planner_next(&s.p);
+        assert_int_equal(a.kind, PLAN_FORGET);
+        planner_applied(&s.p, &a, 0);
+        a = planner_next(&s.p);
+        if (a.kind == PLAN_FORGET) {
+                planner_applied(&s.p, &a, 0);
+                a = planner_next(&s.p);
+        }
+        assert_int_equal(a.kind, PLAN_SUSPEND);
+        assert_int_equal(array_range_sectors(a.range), 0);
+        planner_applied(&s.p, &a, 0);
+        assert_int_equal(planner_next(&s.p).kind, PLAN_DONE);
+}
+
+static void test_table_first_steps(void **state)
+{
+        /* From a fresh start the planner suspends the first window, backs it
+         * up, raises sync_max over it, then prepares the second window. */
+        struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
+        static const struct { enum plan_action_kind kind; uint64_t lo, hi, progress; unsigned slot; } want[] = {
+                { PLAN_SUSPEND, 0, 12288, 0, 0 },
+                { PLAN_BACKUP, 0, 12288, 4096, 0 },
+                { PLAN_SET_SYNC_MAX, 0, 0, 4096, 0 },
+                { PLAN_SUSPEND, 0, 24576, 0, 0 },
+                { PLAN_BACKUP, 12288, 24576, 8192, 1 },
+                { PLAN_SET_SYNC_MAX, 0, 0, 8192, 0 },
+                { PLAN_WAIT, 0, 0, 0, 0 },
+        };
+        struct planner p;
+
+        (void) state;
+        planner_init(&p, &g, 0, 0, 4096, 0);
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                struct plan_action a = planner_next(&p);
+
+                assert_int_equal(a.kind, want[i].kind);
+                if (a.kind == PLAN_SUSPEND || a.kind == PLAN_BACKUP) {
+                        assert_int_equal(a.range.lo_array_sectors, want[i].lo);
+                        assert_int_equal(a.range.hi_array_sectors, want[i].hi);
+                }
+                if (a.kind == PLAN_BACKUP)
+                        assert_int_equal(a.slot, want[i].slot);
+                if (a.kind == PLAN_BACKUP || a.kind == PLAN_SET_SYNC_MAX)
+                        assert_int_equal(a.progress, want[i].progress);
+                planner_applied(&p, &a, 0);
+        }
+
+        /* a notification whose on-disk checkpoint is past window 0 frees it;
+         * one suspend change drops window 0 and covers window 2 */
+        struct plan_observation o = { .notified = true, .reshaping = true,
+                .completed_progress = 4096, .checkpoint_valid = true, .checkpoint_progress = 4096 };
+        planner_observe(&p, &o);
+        struct plan_action a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_FORGET);
+        assert_int_equal(a.slot, 0);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SUSPEND);
+        assert_int_equal(a.range.lo_array_sectors, 12288);
+        assert_int_equal(a.range.hi_array_sectors, 36864);
+
+        /* sync_completed alone (no on-disk checkpoint) frees nothing */
+        planner_init(&p, &g, 0, 0, 4096, 0);
+        for (int i = 0; i < 6; i++) {
+                a = planner_next(&p);
+                planner_applied(&p, &a, 0);
+        }
+        o.checkpoint_valid = false;
+        planner_observe(&p, &o);
+        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_table_first_steps),
+                cmocka_unit_test(test_end_sequence),
+                cmocka_unit_test(test_contract_fallback),
+                cmocka_unit_test(test_takeover_unprotected_front),
+                cmocka_unit_test(test_sim_same_size_forwards),
+                cmocka_unit_test(test_sim_same_size_backwards),
+                cmocka_unit_test(test_sim_grow),
+                cmocka_unit_test(test_sim_shrink),
+                cmocka_unit_test(test_sim_lockstep_kernel_completes),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
