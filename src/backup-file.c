@@ -13,9 +13,10 @@
 #include "reshaped/backup.h"
 #include "reshaped/log.h"
 
-/* Keeps every offset computation far from overflow; no reshape needs a
- * section anywhere near this. */
+/* Keep every offset computation far from overflow, and what we write
+ * within what backup_header_check() accepts; no reshape comes near. */
 #define MAX_SECTION_BYTES ((uint64_t) 1 << 40)
+#define MAX_ARRAY_SECTORS ((uint64_t) 1 << 50)
 /* Reads and zero-fills go in pieces of this size. */
 #define IO_CHUNK_BYTES ((size_t) 1 << 20)
 
@@ -36,24 +37,22 @@ static bool aligned(const void *p, uint64_t off, size_t n)
                n % BACKUP_ALIGN_BYTES == 0;
 }
 
-/* Opens with O_DIRECT when the filesystem takes it: the data then goes to
- * the device, not into a page cache that fdatasync must flush. */
+/* Opens and then turns on O_DIRECT when the filesystem takes it: the data
+ * then goes to the device, not into a page cache that fdatasync must
+ * flush. (Asking at open() would create the file before failing with
+ * EINVAL, and a retry with O_EXCL would then find it.) */
 static int open_maybe_direct(const char *path, int flags, mode_t mode, bool *direct)
 {
-        int fd;
+        int fd, fl;
 
-        fd = open(path, flags | O_DIRECT | O_CLOEXEC, mode);
-        if (fd >= 0) {
-                *direct = true;
-                return fd;
-        }
-        if (errno != EINVAL)
-                return -errno;
         fd = open(path, flags | O_CLOEXEC, mode);
         if (fd < 0)
                 return -errno;
-        log_debug("%s: filesystem refuses O_DIRECT, using buffered I/O and fdatasync", path);
-        *direct = false;
+        fl = fcntl(fd, F_GETFL);
+        *direct = fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
+        if (!*direct)
+                log_debug_errno(errno, "%s: filesystem refuses O_DIRECT (%m), using buffered I/O and fdatasync",
+                                path);
         return fd;
 }
 
@@ -361,6 +360,12 @@ static int open_file(struct backup_file *bf)
         if (fd < 0)
                 return log_error_errno(fd, "Failed to open backup file %s: %m", bf->path);
         bf->fd = fd;
+        /* Lock before reading, so that the header cannot change under us. */
+        if (bf->writable) {
+                r = lock_file(bf);
+                if (r < 0)
+                        return r;
+        }
 
         r = file_size(fd, bf->path, &size);
         if (r < 0)
@@ -380,8 +385,6 @@ static int open_file(struct backup_file *bf)
 
         if (!bf->header.has_extension)
                 bf->writable = false;
-        if (bf->writable)
-                return lock_file(bf);
         return 0;
 }
 
@@ -432,7 +435,7 @@ static int check_store(const struct backup_file *bf, unsigned slot, uint64_t arr
                                        "be a non-zero multiple of %u sectors up to %" PRIu64, bf->path,
                                        length_sectors, BACKUP_ALIGN_SECTORS,
                                        bf->header.max_section_bytes / 512);
-        if (array_start_sectors > MAX_SECTION_BYTES * 1024)
+        if (array_start_sectors > MAX_ARRAY_SECTORS)
                 return log_error_errno(EINVAL, "%s: array start %" PRIu64 " is out of range",
                                        bf->path, array_start_sectors);
         if (other->length_sectors > 0 &&
@@ -564,13 +567,13 @@ static bool section_readable(const struct backup_header *h, unsigned slot, uint6
         return start_sectors <= file_bytes / 512 - length;
 }
 
-static int crc_section(int fd, const char *path, bool *direct, uint8_t *buf,
+static int crc_section(int fd, const char *path, bool *direct, uint8_t *buf, size_t buf_bytes,
                        uint64_t off, uint64_t bytes, uint32_t *ret)
 {
         uint32_t crc = 0;
 
         while (bytes > 0) {
-                size_t n = bytes < IO_CHUNK_BYTES ? (size_t) bytes : IO_CHUNK_BYTES;
+                size_t n = bytes < buf_bytes ? (size_t) bytes : buf_bytes;
                 ssize_t k = pread_full(fd, path, direct, buf, n, off);
 
                 if (k < 0)
@@ -585,61 +588,97 @@ static int crc_section(int fd, const char *path, bool *direct, uint8_t *buf,
         return 0;
 }
 
+static int verify_header(int fd, const char *path, bool *direct, struct backup_report *out)
+{
+        enum backup_verify_reason reason;
+        uint8_t *area;
+        ssize_t n;
+
+        if (posix_memalign((void **) &area, BACKUP_ALIGN_BYTES, BACKUP_HEADER_AREA_BYTES) != 0)
+                return log_error_errno(ENOMEM, "Out of memory");
+        n = read_header_area(fd, path, direct, area);
+        if (n >= 0 && n < (ssize_t) BACKUP_HEADER_BYTES)
+                out->header_verdict = (struct backup_verify) { BACKUP_VERIFY_TRUNCATED_HEADER, -1 };
+        else if (n >= 0) {
+                out->header_verdict = backup_header_decode(area, &out->header);
+                reason = out->header_verdict.reason;
+                out->header_read = reason != BACKUP_VERIFY_BAD_MAGIC &&
+                                   reason != BACKUP_VERIFY_BAD_MDADM_CSUM &&
+                                   reason != BACKUP_VERIFY_BAD_MDADM_CSUM2;
+        }
+        free(area);
+        return n < 0 ? (int) n : 0;
+}
+
+/* Every section that lies within the file is checksummed, even when
+ * something else is wrong, so that a report shows all there is to see. */
+static int checksum_sections(int fd, const char *path, bool *direct, struct backup_report *out)
+{
+        const struct backup_header *h = &out->header;
+        uint64_t largest = 0;
+        size_t buf_bytes;
+        uint8_t *buf;
+        int r = 0;
+
+        for (unsigned i = 0; out->header_read && i < h->format; i++)
+                if (section_readable(h, i, out->file_bytes) &&
+                    h->sections[i].length_sectors * 512 > largest)
+                        largest = h->sections[i].length_sectors * 512;
+        if (largest == 0)
+                return 0;
+
+        buf_bytes = largest < IO_CHUNK_BYTES ? (size_t) largest : IO_CHUNK_BYTES;
+        buf_bytes = (buf_bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES * BACKUP_ALIGN_BYTES;
+        if (posix_memalign((void **) &buf, BACKUP_ALIGN_BYTES, buf_bytes) != 0)
+                return log_error_errno(ENOMEM, "Out of memory");
+        for (unsigned i = 0; r == 0 && i < h->format; i++) {
+                if (!section_readable(h, i, out->file_bytes))
+                        continue;
+                r = crc_section(fd, path, direct, buf, buf_bytes, backup_section_offset_bytes(h, i),
+                                h->sections[i].length_sectors * 512, &out->sections[i].crc32c);
+                out->sections[i].crc_computed = r == 0;
+        }
+        free(buf);
+        return r;
+}
+
+/* The first problem, in the order: header, layout and size, identity,
+ * generation, data; then whether the data could be verified at all. */
+static struct backup_verify final_verdict(const struct backup_report *out,
+                                          const struct backup_identity *expect,
+                                          uint64_t min_generation)
+{
+        const struct backup_header *h = &out->header;
+        struct backup_verify v = out->header_verdict;
+
+        if (v.reason != BACKUP_VERIFY_OK && v.reason != BACKUP_VERIFY_UNVERIFIED)
+                return v;
+        v = backup_header_check(h, out->file_bytes, expect, min_generation);
+        if (v.reason != BACKUP_VERIFY_OK)
+                return v;
+        for (unsigned i = 0; h->has_extension && i < h->format; i++)
+                if (h->sections[i].length_sectors > 0 &&
+                    !backup_section_crc_matches(h, i, out->sections[i].crc32c))
+                        return (struct backup_verify) { BACKUP_VERIFY_DATA_CRC, (int) i };
+        return out->header_verdict;
+}
+
 static int verify_fd(int fd, const char *path, bool *direct, const struct backup_identity *expect,
                      uint64_t min_generation, struct backup_report *out)
 {
-        struct backup_header *h = &out->header;
-        struct backup_verify v;
-        uint8_t *buf;
-        ssize_t n;
         int r;
 
         r = file_size(fd, path, &out->file_bytes);
         if (r < 0)
                 return r;
-        if (posix_memalign((void **) &buf, BACKUP_ALIGN_BYTES, IO_CHUNK_BYTES) != 0)
-                return log_error_errno(ENOMEM, "Out of memory");
-
-        n = read_header_area(fd, path, direct, buf);
-        if (n < 0) {
-                r = (int) n;
-                goto out;
-        }
-        if (n < (ssize_t) BACKUP_HEADER_BYTES) {
-                out->verdict = out->header_verdict =
-                        (struct backup_verify) { BACKUP_VERIFY_TRUNCATED_HEADER, -1 };
-                goto out;
-        }
-        out->header_verdict = backup_header_decode(buf, h);
-        out->header_read = out->header_verdict.reason != BACKUP_VERIFY_BAD_MAGIC &&
-                           out->header_verdict.reason != BACKUP_VERIFY_BAD_MDADM_CSUM &&
-                           out->header_verdict.reason != BACKUP_VERIFY_BAD_MDADM_CSUM2;
-
-        /* Every readable section is checksummed even when something else
-         * is wrong, so that a report can show all there is to see. */
-        for (unsigned i = 0; out->header_read && i < h->format; i++) {
-                if (!section_readable(h, i, out->file_bytes))
-                        continue;
-                r = crc_section(fd, path, direct, buf, backup_section_offset_bytes(h, i),
-                                h->sections[i].length_sectors * 512, &out->sections[i].crc32c);
-                if (r < 0)
-                        goto out;
-                out->sections[i].crc_computed = true;
-        }
-
-        v = out->header_verdict;
-        if (v.reason == BACKUP_VERIFY_OK || v.reason == BACKUP_VERIFY_UNVERIFIED)
-                v = backup_header_check(h, out->file_bytes, expect, min_generation);
-        for (unsigned i = 0; v.reason == BACKUP_VERIFY_OK && h->has_extension && i < h->format; i++)
-                if (h->sections[i].length_sectors > 0 &&
-                    !backup_section_crc_matches(h, i, out->sections[i].crc32c))
-                        v = (struct backup_verify) { BACKUP_VERIFY_DATA_CRC, (int) i };
-        if (v.reason == BACKUP_VERIFY_OK)
-                v = out->header_verdict;
-        out->verdict = v;
-out:
-        free(buf);
-        return r;
+        r = verify_header(fd, path, direct, out);
+        if (r < 0)
+                return r;
+        r = checksum_sections(fd, path, direct, out);
+        if (r < 0)
+                return r;
+        out->verdict = final_verdict(out, expect, min_generation);
+        return 0;
 }
 
 int backup_file_verify(const char *path, const struct backup_identity *expect,

@@ -126,6 +126,10 @@ static void print_human(const char *path, const struct backup_report *rep)
         printf("Size:         %" PRIu64 " bytes\n", rep->file_bytes);
         if (rep->header_read) {
                 format_local(h->mtime, when, sizeof(when));
+                if (rep->header_verdict.reason != BACKUP_VERIFY_OK &&
+                    rep->header_verdict.reason != BACKUP_VERIFY_UNVERIFIED)
+                        printf("Header:       DAMAGED (%s); fields shown as read\n",
+                               backup_verify_strerror(rep->header_verdict.reason));
                 printf("Format:       md_backup_data-%u (%s)\n", h->format,
                        h->format == 2 ? "two sections" : "one section");
                 printf("Array UUID:   %s\n", backup_uuid_format(h->identity.uuid, uuid));

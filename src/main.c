@@ -10,6 +10,8 @@
 #include "reshaped/md.h"
 
 static const struct cmd *const commands[] = {
+        &cmd_start,
+        &cmd_supervise,
         &cmd_inspect,
 };
 

@@ -68,6 +68,17 @@ static bool startswith(const char *s, const char *prefix)
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* For "/dev/md/NAME" and "/dev/mdX": the NAME after prefix if it is one
+ * path component, else NULL. */
+static const char *name_after(const char *s, const char *prefix)
+{
+        size_t n = strlen(prefix);
+
+        if (strncmp(s, prefix, n) != 0 || s[n] == '\0' || strchr(s + n, '/'))
+                return NULL;
+        return s + n;
+}
+
 static char *path_join(const char *a, const char *b, const char *c)
 {
         char *p;
@@ -101,9 +112,11 @@ static int readlinkat_malloc(int dir_fd, const char *path, char **ret)
         char buf[PATH_MAX];
         ssize_t n;
 
-        n = readlinkat(dir_fd, path, buf, sizeof(buf) - 1);
+        n = readlinkat(dir_fd, path, buf, sizeof(buf));
         if (n < 0)
                 return -errno;
+        if ((size_t) n >= sizeof(buf))
+                return -ENAMETOOLONG;
         buf[n] = '\0';
         *ret = strdup(buf);
         return *ret ? 0 : -ENOMEM;
@@ -148,14 +161,16 @@ static int resolve_fake(const char *spec, char **ret_name)
 {
         const char *root = md_get_sysfs_root();
         char *link = NULL, *target = NULL;
+        const char *name;
         int r;
 
         if (!strchr(spec, '/')) {
                 *ret_name = strdup(spec);
                 return *ret_name ? 0 : log_error_errno(ENOMEM, "Out of memory.");
         }
-        if (startswith(spec, "/dev/md/") && spec[8] && !strchr(spec + 8, '/')) {
-                link = path_join(root, "dev/md", spec + 8);
+        name = name_after(spec, "/dev/md/");
+        if (name) {
+                link = path_join(root, "dev/md", name);
                 if (!link)
                         return log_error_errno(ENOMEM, "Out of memory.");
                 r = readlinkat_malloc(AT_FDCWD, link, &target);
@@ -172,8 +187,9 @@ static int resolve_fake(const char *spec, char **ret_name)
                         return log_error_errno(r, "Cannot resolve %s: %m", spec);
                 return 0;
         }
-        if (startswith(spec, "/dev/") && spec[5] && !strchr(spec + 5, '/')) {
-                *ret_name = strdup(spec + 5);
+        name = name_after(spec, "/dev/");
+        if (name) {
+                *ret_name = strdup(name);
                 return *ret_name ? 0 : log_error_errno(ENOMEM, "Out of memory.");
         }
         return log_error_errno(ENODEV,
@@ -220,7 +236,8 @@ static int resolve_udev(struct udev *udev, const char *spec, struct udev_device 
         if (!strchr(spec, '/')) {
                 d = udev_device_new_from_subsystem_sysname(udev, "block", spec);
                 if (!d)
-                        return log_error_errno(ENODEV, "No block device named %s.", spec);
+                        return log_error_errno(ENODEV, "No block device named %s; give mdX, /dev/mdX or /dev/md/NAME.",
+                                               spec);
         } else if (stat(spec, &st) == 0) {
                 if (!S_ISBLK(st.st_mode))
                         return log_error_errno(ENOTBLK, "%s is not a block device.", spec);
@@ -228,9 +245,8 @@ static int resolve_udev(struct udev *udev, const char *spec, struct udev_device 
                 if (!d)
                         return log_error_errno(ENODEV, "udev does not know %s (%u:%u).", spec,
                                                major(st.st_rdev), minor(st.st_rdev));
-        } else if (errno == ENOENT && startswith(spec, "/dev/md/") && spec[8] &&
-                   !strchr(spec + 8, '/')) {
-                d = udev_find_md_devname(udev, spec + 8);
+        } else if (errno == ENOENT && name_after(spec, "/dev/md/")) {
+                d = udev_find_md_devname(udev, name_after(spec, "/dev/md/"));
                 if (!d)
                         return log_error_errno(ENODEV, "No md array is named %s.", spec);
         } else
@@ -272,8 +288,8 @@ static int open_real(struct md *md, const char *spec)
         if (md->dir_fd < 0) {
                 r = -errno;
                 if (r == -ENOENT)
-                        log_error_errno(r, "%s (%s) is not an md array: %s does not exist.",
-                                        spec, md->name, md_dir);
+                        log_error_errno(r, "%s is not an md array (%s does not exist).",
+                                        spec, md_dir);
                 else
                         log_error_errno(r, "Cannot open %s: %m", md_dir);
         }
@@ -288,29 +304,23 @@ static int open_fake(struct md *md, const char *spec)
         char *md_dir;
         int r;
 
+        if (access(root, F_OK) < 0)
+                return log_error_errno(errno, "Cannot use sysfs root %s (from --sysfs-root or RESHAPED_SYSFS_ROOT): %m",
+                                       root);
         r = resolve_fake(spec, &md->name);
         if (r < 0)
                 return r;
 
         md->devnode = path_join(root, "dev", md->name);
-        md_dir = path_join(root, "block", md->name);
-        if (md_dir) {
-                char *p = path_join(md_dir, "md", NULL);
-
-                free(md_dir);
-                md_dir = p;
-        }
-        if (!md->devnode || !md_dir) {
-                free(md_dir);
+        if (!md->devnode || asprintf(&md_dir, "%s/block/%s/md", root, md->name) < 0)
                 return log_error_errno(ENOMEM, "Out of memory.");
-        }
 
         md->dir_fd = open(md_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (md->dir_fd < 0) {
                 r = -errno;
                 if (r == -ENOENT)
-                        log_error_errno(r, "%s (%s) is not an md array: %s does not exist.",
-                                        spec, md->name, md_dir);
+                        log_error_errno(r, "%s is not an md array (%s does not exist).",
+                                        spec, md_dir);
                 else
                         log_error_errno(r, "Cannot open %s: %m", md_dir);
                 free(md_dir);

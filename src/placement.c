@@ -257,6 +257,17 @@ struct walk {
         struct placement_verdict *out;
 };
 
+static const char *relation_to_string(enum placement_relation relation)
+{
+        switch (relation) {
+        case PLACEMENT_ARRAY:     return "the array";
+        case PLACEMENT_STACKED:   return "built on the array";
+        case PLACEMENT_MEMBER:    return "(part of) a member of the array";
+        case PLACEMENT_UNRELATED: break;
+        }
+        return "unrelated to the array";
+}
+
 static void walk_done(struct walk *w)
 {
         for (size_t i = 0; i < w->n_paths; i++)
@@ -325,8 +336,8 @@ static int walk_add(struct walk *w, const char *dir, enum placement_relation rel
                 goto fail;
         }
         paths[w->n_paths++] = canonical;
-        log_debug("%s %u:%u is related to the array (%d).", name, major(devno), minor(devno),
-                  relation);
+        log_debug("%s (%u:%u) is %s.", name, major(devno), minor(devno),
+                  relation_to_string(relation));
         return 0;
 fail:
         free(canonical);

@@ -50,6 +50,11 @@ void planner_set_section(struct planner *p, uint64_t section_progress)
         p->section_progress = max_u64(s, p->geo.unit_dev_sectors);
 }
 
+void planner_set_max_range(struct planner *p, uint64_t max_range_sectors)
+{
+        p->max_range_sectors = max_range_sectors;
+}
+
 void planner_init(struct planner *p, const struct reshape_geometry *g,
                   uint64_t checkpoint_progress, uint64_t front_progress,
                   uint64_t section_progress, uint64_t now_ms)
@@ -93,7 +98,7 @@ void planner_observe(struct planner *p, const struct plan_observation *o)
                 p->lockstep = true;
 }
 
-static struct array_range held_ranges(const struct planner *p)
+struct array_range planner_held(const struct planner *p)
 {
         struct array_range r = {};
 
@@ -141,6 +146,7 @@ static struct plan_action next_window(const struct planner *p, struct array_rang
         const struct reshape_geometry *g = &p->geo;
         uint64_t end = g->end_progress_sectors;
         uint64_t from = p->protected_to, to, risk, base = from;
+        struct array_range range;
         int slot = free_slot(p);
 
         if (p->released || from >= end || slot < 0)
@@ -164,10 +170,19 @@ static struct plan_action next_window(const struct planner *p, struct array_rang
 
         to = min_u64(max_u64(from + p->section_progress,
                              p->first_window_min), end);
+        range = window_range(p, base, to, held);
+        /* Shrink the window until its backup fits a slot, but never below
+         * the kernel's front (the caller sized the slots for that). */
+        while (p->max_range_sectors && array_range_sectors(range) > p->max_range_sectors &&
+               to - g->unit_dev_sectors > from &&
+               to - g->unit_dev_sectors >= p->first_window_min) {
+                to -= g->unit_dev_sectors;
+                range = window_range(p, base, to, held);
+        }
         return (struct plan_action) {
                 .kind = PLAN_BACKUP,
                 .slot = (unsigned) slot,
-                .range = window_range(p, base, to, held),
+                .range = range,
                 .from_progress = from,
                 .progress = to,
         };
@@ -206,7 +221,7 @@ struct plan_action planner_next(const struct planner *p)
                 };
         }
 
-        want = held_ranges(p);
+        want = planner_held(p);
         w = next_window(p, want);
         if (w.kind == PLAN_BACKUP)
                 want = range_hull(want, w.range);

@@ -22,7 +22,7 @@
 
 #define MIB (1024ULL * 1024ULL)
 
-/* DEVNO() as a constant expression, for the tables; glibc's encoding for
+/* makedev() as a constant expression, for the tables; glibc's encoding for
  * majors below 4096 and minors below 256 (test_devno_macro checks it). */
 #define DEVNO(major_nr, minor_nr) ((dev_t) ((major_nr) << 8 | (minor_nr)))
 
@@ -166,6 +166,7 @@ static void test_judge_message_says_what_to_do(void **state)
 /* ---- A fake sysfs tree -------------------------------------------------- */
 
 static char fake_root[PATH_MAX];
+static char disk_dir[PATH_MAX];   /* made by make_disk_dir(), if a test needs one */
 
 static void make_parents(const char *path)
 {
@@ -180,12 +181,17 @@ static void make_parents(const char *path)
         }
 }
 
+static void fake_path(char path[PATH_MAX], const char *rel, const char *suffix)
+{
+        assert_true((size_t) snprintf(path, PATH_MAX, "%s/%s%s", fake_root, rel, suffix) < PATH_MAX);
+}
+
 static void put_file(const char *rel, const char *content)
 {
         char path[PATH_MAX];
         FILE *f;
 
-        snprintf(path, sizeof(path), "%s/%s", fake_root, rel);
+        fake_path(path, rel, "");
         make_parents(path);
         f = fopen(path, "we");
         assert_non_null(f);
@@ -197,7 +203,7 @@ static void put_dir(const char *rel)
 {
         char path[PATH_MAX];
 
-        snprintf(path, sizeof(path), "%s/%s/", fake_root, rel);
+        fake_path(path, rel, "/");
         make_parents(path);
 }
 
@@ -205,7 +211,7 @@ static void put_link(const char *rel, const char *target)
 {
         char path[PATH_MAX];
 
-        snprintf(path, sizeof(path), "%s/%s", fake_root, rel);
+        fake_path(path, rel, "");
         make_parents(path);
         assert_int_equal(symlink(target, path), 0);
 }
@@ -226,6 +232,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 static int setup_fake_root(void **state)
 {
+        disk_dir[0] = '\0';
         snprintf(fake_root, sizeof(fake_root), "%s/reshaped-placement-XXXXXX",
                  getenv("TMPDIR") ?: "/tmp");
         if (!mkdtemp(fake_root))
@@ -236,6 +243,8 @@ static int setup_fake_root(void **state)
 static int teardown_fake_root(void **state)
 {
         md_set_sysfs_root(NULL);
+        if (disk_dir[0] && nftw(disk_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+                return -1;
         return nftw(fake_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -369,25 +378,25 @@ static void test_check_tmpfs_refused(void **state)
 }
 
 /* A directory on a real disk: /var/tmp (the FHS keeps it across reboots). */
-static void make_disk_dir(char *dir, size_t size)
+static const char *make_disk_dir(void)
 {
-        snprintf(dir, size, "/var/tmp/reshaped-placement-XXXXXX");
-        assert_non_null(mkdtemp(dir));
-        if (on_fs(dir, TMPFS_MAGIC) || on_fs(dir, RAMFS_MAGIC)) {
-                assert_int_equal(rmdir(dir), 0);
+        snprintf(disk_dir, sizeof(disk_dir), "/var/tmp/reshaped-placement-XXXXXX");
+        assert_non_null(mkdtemp(disk_dir));
+        if (on_fs(disk_dir, TMPFS_MAGIC) || on_fs(disk_dir, RAMFS_MAGIC))
                 skip();
-        }
+        return disk_dir;
 }
 
 static void test_check_disk_accepted(void **state)
 {
-        char dir[PATH_MAX], path[PATH_MAX];
+        char path[PATH_MAX];
+        const char *dir;
         struct placement_verdict v;
         int fd;
 
-        make_disk_dir(dir, sizeof(dir));
+        dir = make_disk_dir();
         build_stack(makedev(259, 0));
-        snprintf(path, sizeof(path), "%s/md0.backup", dir);
+        assert_true((size_t) snprintf(path, sizeof(path), "%s/md0.backup", dir) < sizeof(path));
 
         /* not there yet: judged by its directory */
         assert_int_equal(placement_check(path, "md0", MIB, &v), 0);
@@ -404,22 +413,20 @@ static void test_check_disk_accepted(void **state)
         /* no disk holds an exabyte */
         assert_int_equal(placement_check(path, "md0", UINT64_MAX / 2, &v), -ENOSPC);
         assert_int_equal(v.reason, PLACEMENT_NO_SPACE);
-
-        assert_int_equal(unlink(path), 0);
-        assert_int_equal(rmdir(dir), 0);
 }
 
 /* The fake md0p1 (or member) claims the device number of the disk that
  * holds a real directory, as it would if that filesystem lived on it. */
 static void test_check_stacked_and_member_refused(void **state)
 {
-        char dir[PATH_MAX], path[PATH_MAX];
+        char path[PATH_MAX];
+        const char *dir;
         struct placement_verdict v;
         struct stat st;
 
-        make_disk_dir(dir, sizeof(dir));
+        dir = make_disk_dir();
         assert_int_equal(stat(dir, &st), 0);
-        snprintf(path, sizeof(path), "%s/md0.backup", dir);
+        assert_true((size_t) snprintf(path, sizeof(path), "%s/md0.backup", dir) < sizeof(path));
 
         build_stack(st.st_dev);
         assert_int_equal(placement_check(path, "md0", MIB, &v), -EBUSY);
@@ -432,8 +439,6 @@ static void test_check_stacked_and_member_refused(void **state)
         assert_int_equal(placement_check(path, "md0", MIB, &v), -EBUSY);
         assert_int_equal(v.reason, PLACEMENT_ON_MEMBER);
         assert_non_null(strstr(v.message, "sdb1, which is (part of) a member of md0"));
-
-        assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_check_block_device(void **state)
@@ -458,13 +463,14 @@ static void test_check_block_device(void **state)
 
 static void test_check_bad_paths(void **state)
 {
-        char dir[PATH_MAX], path[PATH_MAX];
+        char path[PATH_MAX];
+        const char *dir;
         struct placement_verdict v;
 
         build_stack(makedev(259, 0));
-        make_disk_dir(dir, sizeof(dir));
+        dir = make_disk_dir();
 
-        snprintf(path, sizeof(path), "%s/no-such-dir/md0.backup", dir);
+        assert_true((size_t) snprintf(path, sizeof(path), "%s/no-such-dir/md0.backup", dir) < sizeof(path));
         assert_int_equal(placement_check(path, "md0", MIB, &v), -ENOENT);
         assert_int_equal(v.reason, PLACEMENT_BAD_PATH);
         assert_non_null(strstr(v.message, "create it first"));
@@ -472,19 +478,57 @@ static void test_check_bad_paths(void **state)
         assert_int_equal(placement_check(dir, "md0", MIB, &v), -EISDIR);
         assert_int_equal(v.reason, PLACEMENT_BAD_PATH);
 
-        snprintf(path, sizeof(path), "%s/dangling", dir);
+        assert_true((size_t) snprintf(path, sizeof(path), "%s/dangling", dir) < sizeof(path));
         assert_int_equal(symlink("/dev/shm/reshaped-no-such-file", path), 0);
         assert_int_equal(placement_check(path, "md0", MIB, &v), -ELOOP);
         assert_int_equal(v.reason, PLACEMENT_BAD_PATH);
-        assert_int_equal(unlink(path), 0);
 
         assert_int_equal(placement_check("/dev/null", "md0", MIB, &v), -EINVAL);
         assert_int_equal(v.reason, PLACEMENT_BAD_PATH);
 
         assert_int_equal(placement_check("", "md0", MIB, &v), -EINVAL);
         assert_int_equal(v.reason, PLACEMENT_BAD_PATH);
+}
 
-        assert_int_equal(rmdir(dir), 0);
+/*
+ * The real /sys and the real mount: with the disk that holds /var/tmp
+ * standing in for the array, a file there is on "the array" (or, when the
+ * filesystem is on a partition, on something built on it). Skipped where
+ * that filesystem has no block device in sysfs (overlayfs, NFS).
+ */
+static void test_check_real_sysfs(void **state)
+{
+        char path[PATH_MAX], link[PATH_MAX], target[PATH_MAX], whole[PATH_MAX];
+        const char *dir, *name;
+        enum placement_reason expected = PLACEMENT_ON_ARRAY;
+        struct placement_verdict v;
+        struct stat st;
+        char *slash;
+        ssize_t n;
+
+        dir = make_disk_dir();
+        assert_int_equal(stat(dir, &st), 0);
+        snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0)
+                skip();
+        target[n] = '\0';
+        slash = strrchr(target, '/');
+        name = slash + 1;
+        assert_true((size_t) snprintf(whole, sizeof(whole), "/sys/block/%s", name) < sizeof(whole));
+        if (access(whole, F_OK) < 0) {
+                /* a partition: its disk is the directory above it */
+                *slash = '\0';
+                name = strrchr(target, '/') + 1;
+                expected = PLACEMENT_STACKED_ON_ARRAY;
+        }
+        assert_int_equal(md_set_sysfs_root("/sys"), 0);
+        assert_true((size_t) snprintf(path, sizeof(path), "%s/md0.backup", dir) < sizeof(path));
+
+        print_message("%s is on %u:%u, under %s\n", dir, major(st.st_dev), minor(st.st_dev), name);
+        assert_int_equal(placement_check(path, name, MIB, &v), -EBUSY);
+        assert_int_equal(v.reason, expected);
+        assert_non_null(strstr(v.message, name));
 }
 
 static void test_check_missing_array(void **state)
@@ -510,6 +554,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_check_stacked_and_member_refused, setup_fake_root, teardown_fake_root),
                 cmocka_unit_test_setup_teardown(test_check_block_device, setup_fake_root, teardown_fake_root),
                 cmocka_unit_test_setup_teardown(test_check_bad_paths, setup_fake_root, teardown_fake_root),
+                cmocka_unit_test_setup_teardown(test_check_real_sysfs, setup_fake_root, teardown_fake_root),
                 cmocka_unit_test_setup_teardown(test_check_missing_array, setup_fake_root, teardown_fake_root),
         };
 

@@ -220,7 +220,8 @@ int backup_file_read_section(struct backup_file *bf, unsigned slot, void *buf);
 /* The header as last written or read. */
 const struct backup_header *backup_file_header(const struct backup_file *bf);
 
-/* Write @mtime into headers instead of the current time (for tests). */
+/* Write @mtime into headers instead of the current time (for tests;
+ * 0: the clock again). */
 void backup_file_set_mtime(struct backup_file *bf, uint64_t mtime);
 
 /* Closes and frees; returns NULL. */

@@ -24,3 +24,5 @@ struct cmd {
 void cmd_print_help(const struct cmd *c);
 
 extern const struct cmd cmd_inspect;
+extern const struct cmd cmd_start;
+extern const struct cmd cmd_supervise;

@@ -140,7 +140,7 @@ enum {
         MD_MEMBER_REPLACEMENT      = 1u << 8,
         MD_MEMBER_EXTERNAL_BBL     = 1u << 9,
         MD_MEMBER_FAILFAST         = 1u << 10,
-        MD_MEMBER_OTHER            = 1u << 31,  /* a word newer than us */
+        MD_MEMBER_OTHER            = 1u << 15,  /* a word newer than us */
 };
 
 #define MD_SLOT_NONE    (-1)
@@ -254,3 +254,14 @@ int md_super_parse(const void *buf, size_t size, unsigned major, unsigned minor,
 /* Reads the superblock of a member device (or an image file) at path. */
 int md_super_read_device(const char *path, unsigned major, unsigned minor,
                          uint8_t uuid[16], uint64_t *ret_events);
+
+/*
+ * md-checkpoint.c: the reshape checkpoint on disk. Reads the superblock of
+ * every working member around the page cache and reports whether all of
+ * them record a reshape and, if so, the least advanced reshape_position
+ * among them (array sectors). md_super_reshape_position() is the pure
+ * part, on MD_SUPER_READ_BYTES read at the superblock's offset.
+ */
+int md_read_disk_checkpoint(struct md *md, bool *ret_active, uint64_t *ret_position_array_sectors);
+int md_super_reshape_position(const void *buf, unsigned major, bool *ret_active,
+                              uint64_t *ret_position_array_sectors);

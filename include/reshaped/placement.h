@@ -11,7 +11,9 @@
  * holds the path, the sysfs holders/slaves graph of the array) and hands
  * them to placement_judge(), which is pure so the rules are tested with
  * tables. Both return 0 when the place is fine, or a negative errno with a
- * verdict whose message says what is wrong and what to do.
+ * verdict whose message says what is wrong and what to do; neither logs
+ * it. The path may name a file that does not exist yet (its directory is
+ * judged) or a block device (judged as itself, its size as the space).
  */
 
 #include <stdbool.h>
@@ -19,15 +21,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* With the errno returned alongside. */
 enum placement_reason {
-        PLACEMENT_OK,
-        PLACEMENT_BAD_PATH,          /* missing directory, a directory, a fifo ... */
-        PLACEMENT_CANNOT_CHECK,      /* sysfs or the mount table could not be read */
-        PLACEMENT_ON_ARRAY,          /* the array itself */
-        PLACEMENT_STACKED_ON_ARRAY,  /* partition, dm, LVM ... built on the array */
-        PLACEMENT_ON_MEMBER,         /* a member, a device under one, or a partition of one */
-        PLACEMENT_VOLATILE,          /* memory-backed or pseudo filesystem, RAM disk */
-        PLACEMENT_NO_SPACE,
+        PLACEMENT_OK,                /* 0 */
+        PLACEMENT_BAD_PATH,          /* missing directory, a directory, a fifo ...: the errno */
+        PLACEMENT_CANNOT_CHECK,      /* sysfs or the mount table unreadable, no such array */
+        PLACEMENT_ON_ARRAY,          /* -EBUSY: the array itself */
+        PLACEMENT_STACKED_ON_ARRAY,  /* -EBUSY: partition, dm, LVM ... built on the array */
+        PLACEMENT_ON_MEMBER,         /* -EBUSY: a member, a device under one, a partition of one */
+        PLACEMENT_VOLATILE,          /* -EMEDIUMTYPE: tmpfs, ramfs, proc ..., zram, brd */
+        PLACEMENT_NO_SPACE,          /* -ENOSPC */
 };
 
 struct placement_verdict {

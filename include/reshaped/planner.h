@@ -69,6 +69,7 @@ struct planner {
         uint64_t checkpoint;        /* progress the kernel proved durable */
         uint64_t completed;         /* latest sync_completed seen */
         uint64_t first_window_min;  /* the first window reaches at least here */
+        uint64_t max_range_sectors; /* a window's backup fits a slot (0: any size) */
         bool finished;
         bool frozen;                /* sync_action is frozen (set by the caller at take-over) */
         /* The kernel does not checkpoint half way to sync_max: the caller
@@ -88,8 +89,10 @@ void planner_init(struct planner *p, const struct reshape_geometry *g,
                   uint64_t checkpoint_progress, uint64_t front_progress,
                   uint64_t section_progress, uint64_t now_ms);
 
-/* Sets the size of windows not yet planned (rounded to the unit, at least one unit). */
+/* Sets the size of windows not yet planned (rounded to the unit, at least
+ * one unit), and the most array sectors one window may back up (a slot). */
 void planner_set_section(struct planner *p, uint64_t section_progress);
+void planner_set_max_range(struct planner *p, uint64_t max_range_sectors);
 
 void planner_observe(struct planner *p, const struct plan_observation *o);
 struct plan_action planner_next(const struct planner *p);
@@ -99,5 +102,8 @@ void planner_applied(struct planner *p, const struct plan_action *a, uint64_t no
  * observe anyway (the lock-step poll interval, or what is left of the
  * contract timeout). */
 uint64_t planner_wait_ms(const struct planner *p, uint64_t now_ms);
+
+/* The hull of the array ranges the backup holds. */
+struct array_range planner_held(const struct planner *p);
 
 const char *plan_action_name(enum plan_action_kind k);

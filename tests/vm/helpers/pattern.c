@@ -425,7 +425,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         int c;
 
         *o = (struct options) {};
-        while ((c = getopt_long(argc, argv, "+o:l:j:h", longopts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "o:l:j:h", longopts, NULL)) >= 0) {
                 int r = 0;
 
                 switch (c) {

@@ -197,7 +197,8 @@ static int read_attr(const char *md, const char *name, char *buf, size_t size)
         return 0;
 }
 
-static bool parse_u64(const char *s, uint64_t *ret)
+/* A number that starts @s; what follows it is the caller's business. */
+static bool parse_leading_u64(const char *s, uint64_t *ret, const char **ret_end)
 {
         char *end;
         unsigned long long v;
@@ -206,24 +207,35 @@ static bool parse_u64(const char *s, uint64_t *ret)
                 return false;
         errno = 0;
         v = strtoull(s, &end, 10);
-        if (errno != 0 || (*end != '\0' && *end != ' '))
+        if (errno != 0)
                 return false;
         *ret = v;
+        *ret_end = end;
         return true;
 }
 
-/* "NEW (OLD)" or "N" as raid_disks and chunk_size print during a reshape. */
+/* A plain number and nothing else ("max", "none" are not). */
+static bool parse_u64(const char *s, uint64_t *ret)
+{
+        const char *end;
+
+        return parse_leading_u64(s, ret, &end) && *end == '\0';
+}
+
+/* "NEW (OLD)" or "N", as raid_disks and chunk_size print during a reshape. */
 static bool parse_new_old(const char *s, uint64_t *ret_new, uint64_t *ret_old)
 {
-        const char *paren = strchr(s, '(');
+        const char *end;
 
-        if (!parse_u64(s, ret_new))
+        if (!parse_leading_u64(s, ret_new, &end))
                 return false;
-        if (!paren)
+        if (*end == '\0') {
                 *ret_old = *ret_new;
-        else if (!parse_u64(paren + 1, ret_old) && sscanf(paren + 1, "%" SCNu64, ret_old) != 1)
+                return true;
+        }
+        if (strncmp(end, " (", 2) != 0 || !parse_leading_u64(end + 2, ret_old, &end))
                 return false;
-        return true;
+        return strcmp(end, ")") == 0;
 }
 
 static uint64_t round_down(uint64_t v, uint64_t to)
@@ -426,7 +438,7 @@ static uint64_t mdstat_progress_dev(const char *md)
 {
         static char buf[65536];
         char head[64];
-        const char *p, *r;
+        const char *p, *r, *block_end;
         uint64_t kib;
         ssize_t n;
         int fd;
@@ -443,9 +455,10 @@ static uint64_t mdstat_progress_dev(const char *md)
         p = strstr(buf, head);
         if (!p)
                 return 0;
+        /* An array's block ends with an empty line. */
+        block_end = strstr(p + 1, "\n\n");
         r = strstr(p + 1, "reshape =");
-        /* The array's block ends at the next line that starts a new array. */
-        if (!r || (strstr(p + 1, "\nmd") && strstr(p + 1, "\nmd") < r))
+        if (!r || (block_end && block_end < r))
                 return 0;
         r = strchr(r, '(');
         if (!r || sscanf(r + 1, "%" SCNu64, &kib) != 1)
@@ -458,6 +471,7 @@ static uint64_t mdstat_progress_dev(const char *md)
 static int take_sample(const struct options *o, struct sample *s)
 {
         uint64_t completed = 0;
+        const char *end;
         int r;
 
         memset(s, 0, sizeof(*s));
@@ -473,7 +487,8 @@ static int take_sample(const struct options *o, struct sample *s)
         s->position_known = parse_u64(s->reshape_position, &s->position_array);
         s->sync_max_numeric = parse_u64(s->sync_max, &s->sync_max_dev);
         s->mdstat_dev = mdstat_progress_dev(o->md);
-        if (!parse_u64(s->sync_completed, &completed))
+        /* "N / M" while running, "none" or "delayed" otherwise. */
+        if (!parse_leading_u64(s->sync_completed, &completed, &end))
                 completed = 0;
         s->progress_dev = completed > s->mdstat_dev ? completed : s->mdstat_dev;
         read_backup(o->backup_path, s);
@@ -600,18 +615,15 @@ static int wait_for_start(const struct options *o, struct sample *s)
         return -EINTR;
 }
 
-static int watch(const struct options *o, const struct geometry *g, FILE *csv, struct totals *t)
+static int watch(const struct options *o, const struct geometry *g, const struct sample *first,
+                 FILE *csv, struct totals *t)
 {
-        struct sample samples[2];
+        struct sample samples[2] = { *first };
         struct sample *prev = NULL, *cur = &samples[0];
         uint64_t front, lag;
-        double next;
+        double next = first->t_s;
         int r;
 
-        r = wait_for_start(o, cur);
-        if (r < 0)
-                return r;
-        next = cur->t_s;
         for (;;) {
                 if (account(g, prev, cur, t, &front, &lag) < 0)
                         return -ENOMEM;
@@ -683,7 +695,7 @@ static int run(const struct options *o)
         }
         setvbuf(csv, NULL, _IOLBF, 0);
         csv_header(csv);
-        r = watch(o, &g, csv, &t);
+        r = watch(o, &g, &first, csv, &t);
         if (fclose(csv) != 0 && r == 0) {
                 fprintf(stderr, "vm-probe: writing %s failed: %m\n", o->csv_path);
                 r = -EIO;
@@ -698,7 +710,7 @@ static int parse_uint(const char *s, const char *what, unsigned lo, unsigned hi,
 {
         uint64_t v;
 
-        if (!parse_u64(s, &v) || strchr(s, ' ') || v < lo || v > hi) {
+        if (!parse_u64(s, &v) || v < lo || v > hi) {
                 fprintf(stderr, "vm-probe: %s must be an integer from %u to %u, not '%s'\n",
                         what, lo, hi, s);
                 return -EINVAL;

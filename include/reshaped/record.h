@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * Where the backup of a running reshape lives, recorded on disk so that it
+ * survives a reboot (mdadm keeps it only in /run). One symlink per array
+ * UUID in the state directory (/var/lib/reshaped, or RESHAPED_STATE_DIR),
+ * plus one per md name for lookups by device.
+ */
+
+/* Records @backup_path for the array; durable when it returns 0. */
+int record_save(const char *uuid, const char *md_name, const char *backup_path);
+/* Finds the recorded backup path by UUID or md name; -ENOENT if none.
+ * *ret is malloc'ed. */
+int record_lookup(const char *uuid_or_name, char **ret);
+int record_remove(const char *uuid);
+/* fsync()s the directory that holds @path, making a rename or create in
+ * it durable. */
+int record_sync_parent_dir(const char *path);

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * Progress and events of a supervised reshape, for the three audiences:
+ * journald (structured fields, stable MESSAGE_IDs listed in
+ * systemd/reshaped.catalog), systemd (sd_notify READY/STATUS/STOPPING and
+ * the watchdog), and a person at a terminal (a progress line).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* MESSAGE_IDs; keep systemd/reshaped.catalog in step. */
+#define REPORT_MID_STARTED   "3f1c7e0a5b8d4e2f9a6c1d0b7e4f2a91"
+#define REPORT_MID_PROGRESS  "8b2d6f4e1a9c4b7d8e3f5a0c6d1b9e72"
+#define REPORT_MID_TAKEOVER  "c4e9a1b7d3f24c8e9b6a2d5f0e7c1a38"
+#define REPORT_MID_LOCKSTEP  "5d7a3c9e1b4f4a2c8d6e0f9b3a7c5e14"
+#define REPORT_MID_FINISHED  "e1b5d9c3a7f2486e9c0d4b8a2f6e3d57"
+#define REPORT_MID_STOPPED   "9a4f2e8c6b1d4d3a8f7e5c2b0d9a6e13"
+
+struct report_progress {
+        const char *array;              /* "md0" */
+        const char *uuid;               /* as mdadm prints it */
+        uint64_t completed_progress;    /* per-member sectors */
+        uint64_t end_progress;
+        uint64_t position_array_sectors;
+        uint64_t protected_array_sectors; /* writes to the array are backed up below/above this */
+        double rate_bytes_per_sec;      /* array bytes reshaped per second */
+        double eta_sec;                 /* negative: unknown */
+        uint64_t backed_up_bytes;
+        double stall_fraction;
+};
+
+/* Called once: whether to draw a live line on stderr (a terminal, and not
+ * the journal). */
+void report_init(bool quiet);
+
+void report_event(const char *message_id, const char *array, const char *format, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Rate-limited: journal every 10 s or 5 %, terminal every 0.5 s. */
+void report_progress(const struct report_progress *p, uint64_t now_ms, bool force);
+void report_notify_ready(const char *status);
+void report_notify_stopping(const char *status);
+/* Human sizes: "12.0 MiB". Returns buf. */
+char *report_bytes(uint64_t bytes, char *buf, unsigned size);

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "reshaped/cli-util.h"
+
+int cli_parse_size(const char *s, uint64_t *ret_bytes)
+{
+        unsigned long long v;
+        unsigned shift = 0;
+        char *end;
+
+        if (!s || !isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno)
+                return -EINVAL;
+        switch (toupper((unsigned char) *end)) {
+        case '\0':
+                break;
+        case 'K':
+                shift = 10;
+                break;
+        case 'M':
+                shift = 20;
+                break;
+        case 'G':
+                shift = 30;
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (*end && end[1] && !(toupper((unsigned char) end[1]) == 'B' && !end[2]) &&
+            !(toupper((unsigned char) end[1]) == 'I' && toupper((unsigned char) end[2]) == 'B' && !end[3]))
+                return -EINVAL;
+        if (v > (UINT64_MAX >> shift))
+                return -ERANGE;
+        *ret_bytes = (uint64_t) v << shift;
+        return 0;
+}

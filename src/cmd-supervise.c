@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reshaped/cli-util.h"
+#include "reshaped/cmd.h"
+#include "reshaped/log.h"
+#include "reshaped/md.h"
+#include "reshaped/record.h"
+#include "reshaped/supervisor.h"
+
+/* mdadm --grow records the backup path as a symlink here before it hands
+ * the reshape to mdadm-grow-continue@mdX.service. */
+static char *mdadm_backup_record(const char *md_name)
+{
+        char link[PATH_MAX], target[PATH_MAX];
+        ssize_t n;
+
+        snprintf(link, sizeof(link), "/run/mdadm/backup_file-%s", md_name);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0)
+                return NULL;
+        target[n] = '\0';
+        return strdup(target);
+}
+
+static int run(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "backup-file", required_argument, NULL, 'b' },
+                { "max-window",  required_argument, NULL, 'w' },
+                { "help",        no_argument,       NULL, 'h' },
+                {}
+        };
+        struct supervisor_options o = {
+                .section_min_bytes = SUPERVISOR_SECTION_MIN_BYTES,
+                .section_max_bytes = SUPERVISOR_SECTION_MAX_BYTES,
+                .quiet = log_get_max_level() < LOG_INFO,
+        };
+        char *found = NULL;
+        struct md *md = NULL;
+        int opt, r;
+
+        while ((opt = getopt_long(argc, argv, "b:w:h", options, NULL)) != -1) {
+                switch (opt) {
+                case 'b':
+                        o.backup_path = optarg;
+                        break;
+                case 'w':
+                        r = cli_parse_size(optarg, &o.section_max_bytes);
+                        if (r < 0 || o.section_max_bytes < o.section_min_bytes) {
+                                log_error("--max-window: '%s' is not a size of at least 4M (like 64M).", optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case 'h':
+                        cmd_print_help(&cmd_supervise);
+                        return EXIT_OK;
+                default:
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind + 1 != argc) {
+                log_error("supervise needs exactly one array, like /dev/md0; see 'reshaped help supervise'.");
+                return EXIT_USAGE;
+        }
+
+        r = md_open(argv[optind], &md);
+        if (r < 0)
+                return EXIT_FAILURE_RUN;
+        if (!o.backup_path) {
+                found = mdadm_backup_record(md_name(md));
+                if (!found && record_lookup(md_name(md), &found) < 0)
+                        found = NULL;
+                if (!found) {
+                        log_error("No backup file for %s: pass --backup-file FILE (mdadm's record /run/mdadm/backup_file-%s and reshaped's own record are both missing).",
+                                  md_name(md), md_name(md));
+                        md_close(md);
+                        return EXIT_USAGE;
+                }
+                o.backup_path = found;
+                log_info("%s: using backup file %s.", md_name(md), found);
+        }
+
+        r = supervisor_run(md, &o);
+        md_close(md);
+        free(found);
+        return r < 0 ? EXIT_FAILURE_RUN : EXIT_OK;
+}
+
+const struct cmd cmd_supervise = {
+        .name = "supervise",
+        .summary = "protect a running reshape until it ends",
+        .help =
+        "Usage: reshaped supervise DEVICE [--backup-file FILE] [--max-window SIZE]\n"
+        "\n"
+        "Takes over a raid4/5/6 reshape that is already running (for example the\n"
+        "one mdadm --grow hands to mdadm-grow-continue@mdX.service) and protects it\n"
+        "until it ends: each window of the array is copied into FILE, durably,\n"
+        "before the kernel may rewrite it, with writes to it suspended meanwhile.\n"
+        "If the kernel ran unprotected before (mdadm leaves sync_max at max), the\n"
+        "reshape is frozen, everything it rewrote since its last checkpoint is\n"
+        "backed up first, and the distance is logged.\n"
+        "\n"
+        "  -b, --backup-file FILE  where to keep the backup (default: mdadm's\n"
+        "                          /run/mdadm/backup_file-mdX, else the path\n"
+        "                          reshaped recorded in /var/lib/reshaped)\n"
+        "  -w, --max-window SIZE   largest window, held in locked memory (64M)\n"
+        "\n"
+        "On SIGTERM or SIGINT it lets the kernel reach the end of what is backed\n"
+        "up, releases everything and exits; run it again to continue.\n"
+        "Exit status: 0 when the reshape finished, 1 on failure, 2 on usage errors.\n",
+        .run = run,
+};

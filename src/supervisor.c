@@ -1,0 +1,717 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reshaped/backup.h"
+#include "reshaped/geometry.h"
+#include "reshaped/log.h"
+#include "reshaped/md.h"
+#include "reshaped/placement.h"
+#include "reshaped/planner.h"
+#include "reshaped/record.h"
+#include "reshaped/report.h"
+#include "reshaped/supervisor.h"
+
+/* A window should keep the kernel busy this long: long enough that the
+ * fixed costs of one (two fdatasyncs, a suspend drain, a header write) are
+ * a small part of it, short enough to follow changes of speed. */
+#define WINDOW_TARGET_MS        4000
+/* Without halfway updates, a window must outlast the kernel's own 10 s
+ * checkpoint timer. */
+#define LOCKSTEP_WINDOW_MS      15000
+#define DRAIN_TIMEOUT_MS        60000
+#define FREEZE_TIMEOUT_MS       30000
+
+struct sup {
+        struct md *md;
+        const struct supervisor_options *o;
+        struct md_geometry mdg;
+        struct reshape_geometry geo;
+        struct backup_identity id;
+        char uuid[BACKUP_UUID_STRING_MAX];
+        struct planner plan;
+        struct backup_file *bf;
+        char *rename_from;        /* new backup file replaces an old one after its first window */
+        int array_fd;
+        int signal_fd;
+        void *buf;
+        uint64_t slot_bytes;
+
+        uint64_t t0_ms, last_obs_ms, last_obs_completed;
+        double rate_progress_per_ms;
+        uint64_t stall_ms;
+        bool parked;
+        uint64_t backed_up_bytes, backup_ms;
+        int stop_signal;
+};
+
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static int read_geometry(struct sup *s)
+{
+        struct geometry_input in = {};
+        char buf[64];
+        const char *why = NULL;
+        int r;
+
+        r = md_get_geometry(s->md, &s->mdg);
+        if (r < 0)
+                return r;
+        if (s->mdg.metadata.kind != MD_METADATA_NATIVE)
+                return log_error_errno(EOPNOTSUPP,
+                                       "%s has %s metadata; only native 0.90 and 1.x arrays are supervised.",
+                                       md_name(s->md),
+                                       s->mdg.metadata.kind == MD_METADATA_NONE ? "no" : "external");
+        in.old_level = in.new_level = s->mdg.level;
+        in.old_raid_disks = s->mdg.raid_disks_old;
+        in.new_raid_disks = s->mdg.raid_disks_new;
+        in.old_chunk_bytes = s->mdg.chunk_bytes_old;
+        in.new_chunk_bytes = s->mdg.chunk_bytes_new;
+        in.component_kib = s->mdg.component_kib;
+        in.backwards = s->mdg.direction == MD_RESHAPE_DIRECTION_BACKWARDS;
+        /* "default" while md computes the size itself; a number (KiB) after
+         * mdadm --grow --array-size, as before a shrink. */
+        if (md_read_attr(s->md, "array_size", buf, sizeof(buf)) > 0 &&
+            strncmp(buf, "default", 7) != 0)
+                in.array_kib = strtoull(buf, NULL, 10);
+
+        r = geometry_init(&s->geo, &in, &why);
+        if (r < 0)
+                return log_error_errno(r, "Cannot supervise the reshape of %s: %s.", md_name(s->md), why);
+
+        s->id.before = (struct backup_geometry) { s->mdg.level, s->mdg.raid_disks_old,
+                                                  s->mdg.chunk_bytes_old, s->mdg.layout_old };
+        s->id.after = (struct backup_geometry) { s->mdg.level, s->mdg.raid_disks_new,
+                                                 s->mdg.chunk_bytes_new, s->mdg.layout_new };
+        s->id.component_dev_sectors = s->mdg.component_kib * 2;
+        s->id.backwards = s->geo.backwards;
+        return md_read_uuid_and_events(s->md, s->id.uuid, &s->id.events);
+}
+
+/* The checkpoint the superblocks hold, as progress. */
+static int disk_checkpoint(struct sup *s, uint64_t *ret_progress)
+{
+        uint64_t pos;
+        bool active;
+        int r;
+
+        r = md_read_disk_checkpoint(s->md, &active, &pos);
+        if (r < 0)
+                return r;
+        if (!active)
+                return -ENODATA;
+        *ret_progress = geometry_position_to_progress(&s->geo, pos);
+        return 0;
+}
+
+static int wait_sync_action(struct sup *s, enum md_sync_action want1, enum md_sync_action want2)
+{
+        uint64_t deadline = now_ms() + FREEZE_TIMEOUT_MS;
+        enum md_sync_action a;
+        int r;
+
+        for (;;) {
+                r = md_get_sync_action(s->md, &a);
+                if (r < 0)
+                        return r;
+                if (a == want1 || a == want2)
+                        return 0;
+                if (now_ms() > deadline)
+                        return log_error_errno(ETIMEDOUT, "%s: sync_action still reads %s after %d s.",
+                                               md_name(s->md), md_sync_action_to_string(a),
+                                               FREEZE_TIMEOUT_MS / 1000);
+                usleep(20000);
+        }
+}
+
+/*
+ * Makes sync_max a number no larger than the on-disk checkpoint, freezing
+ * the reshape if it had to be lowered, and returns the checkpoint and the
+ * kernel's real front. A reshape mdadm started runs with sync_max=max, and
+ * whatever it rewrote beyond its last checkpoint was never protected: the
+ * first window covers it, and its size is logged.
+ */
+static int establish(struct sup *s, uint64_t *ret_ckpt, uint64_t *ret_front, bool *ret_frozen)
+{
+        struct md_sync_completed sc;
+        enum md_sync_action action;
+        uint64_t sync_max, ckpt, front, pos_ckpt, pos_front;
+        char b1[32];
+        int r;
+
+        r = md_get_sync_action(s->md, &action);
+        if (r < 0)
+                return r;
+        r = md_get_sync_max(s->md, &sync_max);
+        if (r < 0)
+                return r;
+        r = md_get_sync_completed(s->md, &sc);
+        if (r < 0)
+                return r;
+
+        r = disk_checkpoint(s, &ckpt);
+        if (r == -ENODATA) {
+                uint64_t pos;
+
+                /* The reshape was set up but its first superblock write is
+                 * not done yet: only the very start is acceptable. */
+                r = md_get_reshape_position(s->md, &pos);
+                if (r < 0)
+                        return r;
+                if (pos == MD_RESHAPE_POSITION_NONE ||
+                    geometry_position_to_progress(&s->geo, pos) != 0)
+                        return log_error_errno(EPROTO,
+                                               "%s: no reshape recorded in the members' superblocks; is a reshape running? (sync_action=%s)",
+                                               md_name(s->md), md_sync_action_to_string(action));
+                ckpt = 0;
+        } else if (r < 0) {
+                return r;
+        }
+
+        front = sc.state == MD_SYNC_COMPLETED_RUNNING ? sc.completed_dev_sectors : ckpt;
+        if (sync_max != MD_SYNC_MAX_UNLIMITED && sync_max <= ckpt && front <= ckpt) {
+                *ret_ckpt = ckpt;
+                *ret_front = ckpt;
+                *ret_frozen = action != MD_SYNC_ACTION_RESHAPE;
+                return 0;
+        }
+
+        log_notice("%s: sync_max is %s, beyond the durable checkpoint; freezing the reshape to take over.",
+                   md_name(s->md), sync_max == MD_SYNC_MAX_UNLIMITED ? "max" : "a number");
+        r = md_set_sync_action(s->md, MD_SYNC_ACTION_FROZEN);
+        if (r < 0)
+                return r;
+        r = wait_sync_action(s, MD_SYNC_ACTION_FROZEN, MD_SYNC_ACTION_IDLE);
+        if (r < 0)
+                return r;
+        r = disk_checkpoint(s, &ckpt);
+        if (r == -ENODATA)
+                ckpt = 0;
+        else if (r < 0)
+                return r;
+        ckpt = geometry_align_down(&s->geo, ckpt);
+        r = md_set_sync_min(s->md, 0);
+        if (r < 0)
+                return r;
+        r = md_set_sync_max(s->md, ckpt);
+        if (r < 0)
+                return r;
+
+        /* Restarting makes the kernel report the front it keeps in memory
+         * (it resumes from there, not from the checkpoint), and park, since
+         * the front is at or past sync_max. */
+        r = md_set_sync_action(s->md, MD_SYNC_ACTION_RESHAPE);
+        if (r < 0)
+                return r;
+        r = md_wait_sync_completed(s->md, 5000, &sc);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                r = md_get_sync_completed(s->md, &sc);
+                if (r < 0)
+                        return r;
+        }
+        front = sc.state == MD_SYNC_COMPLETED_RUNNING ? sc.completed_dev_sectors : ckpt;
+        front = front > ckpt ? front : ckpt;
+
+        pos_ckpt = geometry_progress_to_position(&s->geo, ckpt);
+        pos_front = geometry_progress_to_position(&s->geo, front);
+        report_event(REPORT_MID_TAKEOVER, md_name(s->md),
+                     "%s: took over at %.1f%%; the kernel had rewritten %s beyond its last checkpoint with no backup before this point.",
+                     md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
+                     report_bytes(sectors_to_bytes(pos_ckpt > pos_front ? pos_ckpt - pos_front
+                                                                        : pos_front - pos_ckpt),
+                                  b1, sizeof(b1)));
+        *ret_ckpt = ckpt;
+        *ret_front = front;
+        *ret_frozen = false;
+        return 0;
+}
+
+static uint64_t section_progress_for(const struct sup *s, uint64_t bytes)
+{
+        return bytes_to_sectors(bytes) / s->geo.old_data_disks;
+}
+
+/* Refuses to overwrite a backup that still holds sections unless it is
+ * replaced atomically (new file, then rename after its first window). */
+static int open_backup(struct sup *s)
+{
+        struct backup_report rep;
+        const char *path = s->o->backup_path;
+        const char *target = path;
+        char *tmp = NULL;
+        struct stat st;
+        int r;
+
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+            backup_file_verify(path, NULL, 0, &rep) == 0 && rep.header_read &&
+            (rep.header.sections[0].length_sectors || rep.header.sections[1].length_sectors)) {
+                if (memcmp(rep.header.identity.uuid, s->id.uuid, 16) != 0)
+                        return log_error_errno(EEXIST,
+                                               "%s holds a backup of another array; move it away or choose another --backup-file.",
+                                               path);
+                if (asprintf(&tmp, "%s.new", path) < 0)
+                        return log_error_errno(ENOMEM, "Out of memory.");
+                target = tmp;
+                log_notice("%s holds sections of an earlier run; it is replaced only once the new backup is durable.",
+                           path);
+        }
+
+        r = backup_file_create(target, &s->id, s->slot_bytes, BACKUP_CREATE_OVERWRITE, &s->bf);
+        if (r < 0) {
+                free(tmp);
+                return r;
+        }
+        s->rename_from = tmp;
+        return 0;
+}
+
+static int finish_rename(struct sup *s)
+{
+        int r;
+
+        if (!s->rename_from)
+                return 0;
+        if (rename(s->rename_from, s->o->backup_path) < 0)
+                return log_error_errno(errno, "Failed to rename %s to %s: %m", s->rename_from,
+                                       s->o->backup_path);
+        r = record_sync_parent_dir(s->o->backup_path);
+        if (r < 0)
+                return r;
+        free(s->rename_from);
+        s->rename_from = NULL;
+        return 0;
+}
+
+static int do_backup(struct sup *s, const struct plan_action *a)
+{
+        uint64_t len = array_range_sectors(a->range);
+        uint64_t bytes = sectors_to_bytes(len);
+        uint64_t off = sectors_to_bytes(a->range.lo_array_sectors);
+        uint64_t t = now_ms(), done = 0;
+        int r;
+
+        if (bytes > s->slot_bytes)
+                return log_error_errno(E2BIG, "Internal error: a %" PRIu64 "-byte window exceeds the %" PRIu64 "-byte slot.",
+                                       bytes, s->slot_bytes);
+        if (len % BACKUP_ALIGN_SECTORS)
+                return log_error_errno(EINVAL, "%s: window at sector %" PRIu64 " is not a multiple of 4 KiB; the array size must be.",
+                                       md_name(s->md), a->range.lo_array_sectors);
+        while (done < bytes) {
+                ssize_t n = pread(s->array_fd, (char *) s->buf + done, bytes - done, (off_t) (off + done));
+
+                if (n < 0)
+                        return log_error_errno(errno, "Failed to read %s at byte %" PRIu64 ": %m",
+                                               md_devnode(s->md), off + done);
+                if (n == 0)
+                        return log_error_errno(EIO, "Failed to read %s at byte %" PRIu64 ": unexpected end of device.",
+                                               md_devnode(s->md), off + done);
+                done += (uint64_t) n;
+        }
+        r = backup_file_store(s->bf, a->slot, a->range.lo_array_sectors, len, s->buf);
+        if (r < 0)
+                return r;
+        r = finish_rename(s);
+        if (r < 0)
+                return r;
+        s->backed_up_bytes += bytes;
+        s->backup_ms += now_ms() - t;
+        log_debug("%s: backed up array sectors %" PRIu64 "-%" PRIu64 " into slot %u in %" PRIu64 " ms.",
+                  md_name(s->md), a->range.lo_array_sectors, a->range.hi_array_sectors, a->slot,
+                  now_ms() - t);
+        return 0;
+}
+
+static int execute(struct sup *s, const struct plan_action *a)
+{
+        switch (a->kind) {
+        case PLAN_SUSPEND:
+                return md_set_suspend(s->md, a->range.lo_array_sectors, a->range.hi_array_sectors);
+        case PLAN_BACKUP:
+                return do_backup(s, a);
+        case PLAN_SET_SYNC_MAX:
+                return md_set_sync_max(s->md, a->progress);
+        case PLAN_FORGET:
+                return backup_file_release(s->bf, a->slot);
+        case PLAN_RELEASE:
+                return md_set_sync_max_unlimited(s->md);
+        case PLAN_RESUME:
+                return md_set_sync_action(s->md, MD_SYNC_ACTION_RESHAPE);
+        case PLAN_WAIT:
+        case PLAN_DONE:
+                return 0;
+        }
+        return -EINVAL;
+}
+
+/* Reads what the kernel shows now. @notified: a notification was taken. */
+static int observe(struct sup *s, bool notified)
+{
+        struct plan_observation o = { .notified = notified, .now_ms = now_ms() };
+        struct md_sync_completed sc;
+        enum md_sync_action action;
+        uint64_t pos;
+        int r;
+
+        r = md_get_sync_action(s->md, &action);
+        if (r < 0)
+                return r;
+        r = md_get_reshape_position(s->md, &pos);
+        if (r < 0)
+                return r;
+        r = md_get_sync_completed(s->md, &sc);
+        if (r < 0)
+                return r;
+        o.reshaping = action == MD_SYNC_ACTION_RESHAPE;
+        o.finished = pos == MD_RESHAPE_POSITION_NONE;
+        o.completed_progress = sc.state == MD_SYNC_COMPLETED_RUNNING ? sc.completed_dev_sectors
+                                                                     : s->plan.completed;
+        if (!o.finished) {
+                r = disk_checkpoint(s, &o.checkpoint_progress);
+                if (r < 0 && r != -ENODATA)
+                        return r;
+                o.checkpoint_valid = r == 0;
+        }
+        if (!o.finished && !o.reshaping && !s->plan.frozen)
+                return log_error_errno(EPROTO, "%s: the reshape stopped (sync_action=%s) although reshape_position reads %" PRIu64 ".",
+                                       md_name(s->md), md_sync_action_to_string(action), pos);
+
+        /* Speed and stall accounting between observations. */
+        if (s->parked)
+                s->stall_ms += o.now_ms - s->last_obs_ms;
+        if (o.completed_progress > s->last_obs_completed && o.now_ms > s->last_obs_ms) {
+                double rate = (double) (o.completed_progress - s->last_obs_completed) /
+                              (double) (o.now_ms - s->last_obs_ms);
+
+                s->rate_progress_per_ms = s->rate_progress_per_ms > 0
+                                          ? 0.7 * s->rate_progress_per_ms + 0.3 * rate : rate;
+        }
+        s->last_obs_ms = o.now_ms;
+        s->last_obs_completed = o.completed_progress;
+
+        planner_observe(&s->plan, &o);
+        s->parked = o.reshaping && !s->plan.released &&
+                    o.completed_progress >= s->plan.sync_max &&
+                    s->plan.sync_max < s->geo.end_progress_sectors;
+        return 0;
+}
+
+static void adapt_section(struct sup *s)
+{
+        uint64_t target_ms = s->plan.lockstep ? LOCKSTEP_WINDOW_MS : WINDOW_TARGET_MS;
+        uint64_t lo = section_progress_for(s, s->o->section_min_bytes);
+        uint64_t hi = section_progress_for(s, s->slot_bytes);
+        uint64_t want;
+
+        if (s->rate_progress_per_ms <= 0)
+                return;
+        want = (uint64_t) (s->rate_progress_per_ms * (double) target_ms);
+        want = want < lo ? lo : want > hi ? hi : want;
+        planner_set_section(&s->plan, want);
+}
+
+static void progress(struct sup *s, bool force)
+{
+        uint64_t t = now_ms(), elapsed = t - s->t0_ms;
+        double rate = s->rate_progress_per_ms * 1000.0 *
+                      (double) sectors_to_bytes(s->geo.new_data_disks);
+        uint64_t left = s->geo.end_progress_sectors > s->plan.completed
+                        ? s->geo.end_progress_sectors - s->plan.completed : 0;
+        struct report_progress p = {
+                .array = md_name(s->md),
+                .uuid = s->uuid,
+                .completed_progress = s->plan.completed,
+                .end_progress = s->geo.end_progress_sectors,
+                .position_array_sectors = geometry_progress_to_position(&s->geo, s->plan.completed),
+                .protected_array_sectors = geometry_progress_to_position(&s->geo, s->plan.protected_to),
+                .rate_bytes_per_sec = rate,
+                .eta_sec = s->rate_progress_per_ms > 0
+                           ? (double) left / s->rate_progress_per_ms / 1000.0 : -1,
+                .backed_up_bytes = s->backed_up_bytes,
+                .stall_fraction = elapsed ? (double) s->stall_ms / (double) elapsed : 0,
+        };
+
+        report_progress(&p, t, force);
+}
+
+/* Carries out actions until the planner waits. During a drain only what
+ * lets go is done: forgetting windows and narrowing the suspend range. */
+static int run_actions(struct sup *s, bool draining)
+{
+        for (;;) {
+                struct plan_action a = planner_next(&s->plan);
+                int r;
+
+                if (a.kind == PLAN_WAIT || a.kind == PLAN_DONE)
+                        return a.kind == PLAN_DONE;
+                if (draining && a.kind != PLAN_FORGET &&
+                    !(a.kind == PLAN_SUSPEND && a.range.lo_array_sectors >= planner_held(&s->plan).lo_array_sectors &&
+                      a.range.hi_array_sectors <= planner_held(&s->plan).hi_array_sectors))
+                        return 0;
+                log_debug("%s: %s slot=%u range=%" PRIu64 "-%" PRIu64 " progress=%" PRIu64,
+                          md_name(s->md), plan_action_name(a.kind), a.slot,
+                          a.range.lo_array_sectors, a.range.hi_array_sectors, a.progress);
+                r = execute(s, &a);
+                if (r < 0)
+                        return r;
+                planner_applied(&s->plan, &a, now_ms());
+        }
+}
+
+/* Waits for a notification, a signal or the planner's timeout, then observes. */
+static int wait_and_observe(struct sup *s, uint64_t timeout_ms)
+{
+        struct pollfd fds[2] = {
+                { .fd = md_sync_completed_fd(s->md), .events = POLLPRI | POLLERR },
+                { .fd = s->signal_fd, .events = POLLIN },
+        };
+        bool notified = false;
+        int r;
+
+        if (fds[0].fd < 0)
+                return fds[0].fd;
+        r = poll(fds, 2, timeout_ms > INT32_MAX ? INT32_MAX : (int) timeout_ms);
+        if (r < 0 && errno != EINTR)
+                return log_error_errno(errno, "poll() failed: %m");
+        if (r > 0 && (fds[1].revents & POLLIN)) {
+                struct signalfd_siginfo si;
+
+                if (read(s->signal_fd, &si, sizeof(si)) == (ssize_t) sizeof(si))
+                        s->stop_signal = (int) si.ssi_signo;
+                return -EINTR;
+        }
+        if (r > 0 && (fds[0].revents & (POLLPRI | POLLERR))) {
+                struct md_sync_completed sc;
+
+                r = md_sync_completed_consume(s->md, &sc);
+                if (r < 0)
+                        return r;
+                notified = true;
+        }
+        return observe(s, notified);
+}
+
+/*
+ * Stops without leaving anything at risk. First lets the kernel reach
+ * sync_max, the end of what is backed up, where it checkpoints; then every
+ * window is behind the checkpoint and is forgotten, and the suspend range
+ * empties. If that does not happen in time, the reshape is frozen with
+ * the backup and a suspend range that matches it.
+ */
+static void stop_safely(struct sup *s, const char *why)
+{
+        uint64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
+        struct array_range held;
+        char cont[512];
+        int r = 0;
+
+        report_notify_stopping(why);
+        while (!s->plan.finished && (s->plan.slot[0].held || s->plan.slot[1].held) &&
+               !s->plan.released && now_ms() < deadline) {
+                r = run_actions(s, true);
+                if (r < 0 || !(s->plan.slot[0].held || s->plan.slot[1].held))
+                        break;
+                r = wait_and_observe(s, 1000);
+                if (r < 0 && r != -EINTR)
+                        break;
+        }
+        if (!s->plan.finished)
+                (void) run_actions(s, true);
+
+        if (!s->plan.finished && !s->plan.released)
+                (void) md_set_sync_action(s->md, MD_SYNC_ACTION_FROZEN);
+        held = planner_held(&s->plan);
+        (void) md_set_suspend(s->md, held.lo_array_sectors, held.hi_array_sectors);
+
+        snprintf(cont, sizeof(cont), "reshaped supervise %s --backup-file %s",
+                 md_devnode(s->md), s->o->backup_path);
+        if (s->plan.finished)
+                report_event(REPORT_MID_STOPPED, md_name(s->md), "%s: %s; the reshape had finished.",
+                             md_name(s->md), why);
+        else if (array_range_sectors(held) == 0)
+                report_event(REPORT_MID_STOPPED, md_name(s->md),
+                             "%s: %s. Stopped safely at %.1f%%: the kernel is held at its last checkpoint, nothing is at risk and no writes are suspended. Continue with: %s",
+                             md_name(s->md), why,
+                             100.0 * (double) s->plan.checkpoint / (double) s->geo.end_progress_sectors, cont);
+        else
+                report_event(REPORT_MID_STOPPED, md_name(s->md),
+                             "%s: %s. The reshape is frozen; %s holds array sectors %" PRIu64 "-%" PRIu64
+                             " and writes to them stay suspended so that it stays valid. Continue with: %s"
+                             " (after a crash: mdadm --assemble --backup-file %s, or reshaped restore)",
+                             md_name(s->md), why, s->o->backup_path, held.lo_array_sectors,
+                             held.hi_array_sectors, cont, s->o->backup_path);
+}
+
+static int setup_signals(struct sup *s)
+{
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (s->signal_fd < 0)
+                return log_error_errno(errno, "Failed to create a signalfd: %m");
+        return 0;
+}
+
+static int prepare(struct sup *s, uint64_t *ckpt, uint64_t *front, bool *frozen)
+{
+        struct placement_verdict v;
+        uint64_t first_need;
+        int r;
+
+        r = read_geometry(s);
+        if (r < 0)
+                return r;
+        backup_uuid_format(s->id.uuid, s->uuid);
+
+        s->array_fd = open(md_devnode(s->md), O_RDONLY | O_DIRECT | O_CLOEXEC);
+        if (s->array_fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", md_devnode(s->md));
+
+        r = establish(s, ckpt, front, frozen);
+        if (r < 0)
+                return r;
+
+        /* A slot holds the largest window; the first one also covers
+         * whatever the kernel rewrote unprotected before we took over. */
+        first_need = sectors_to_bytes(array_range_sectors(geometry_at_risk(
+                &s->geo, *ckpt,
+                geometry_align_up(&s->geo, *front) + section_progress_for(s, s->o->section_max_bytes))));
+        s->slot_bytes = s->o->section_max_bytes > first_need ? s->o->section_max_bytes : first_need;
+        s->slot_bytes = (s->slot_bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES * BACKUP_ALIGN_BYTES;
+
+        r = placement_check(s->o->backup_path, md_name(s->md),
+                            backup_file_size_bytes(s->slot_bytes), &v);
+        if (r < 0)
+                return log_error_errno(r, "%s", v.message);
+
+        if (posix_memalign(&s->buf, BACKUP_ALIGN_BYTES, s->slot_bytes) != 0) {
+                s->buf = NULL;
+                return log_error_errno(ENOMEM, "Failed to allocate a %" PRIu64 "-byte window buffer.",
+                                       s->slot_bytes);
+        }
+        /* Touch it so mlockall() pins real pages. */
+        memset(s->buf, 0, s->slot_bytes);
+        r = open_backup(s);
+        if (r < 0)
+                return r;
+        r = record_save(s->uuid, md_name(s->md), s->o->backup_path);
+        if (r < 0)
+                return r;
+        /* With writes suspended, a page fault that needs writeback to the
+         * array would deadlock us. */
+        if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+                return log_error_errno(errno, "Failed to lock memory (mlockall): %m");
+        return setup_signals(s);
+}
+
+static void cleanup(struct sup *s)
+{
+        if (s->bf)
+                s->bf = backup_file_free(s->bf);
+        if (s->rename_from) {
+                (void) unlink(s->rename_from);
+                free(s->rename_from);
+        }
+        if (s->array_fd >= 0)
+                close(s->array_fd);
+        if (s->signal_fd >= 0)
+                close(s->signal_fd);
+        free(s->buf);
+}
+
+int supervisor_run(struct md *md, const struct supervisor_options *o)
+{
+        struct sup s = { .md = md, .o = o, .array_fd = -1, .signal_fd = -1 };
+        uint64_t ckpt = 0, front = 0, elapsed;
+        bool frozen = false;
+        char b1[32], b2[32];
+        int r;
+
+        report_init(o->quiet);
+        r = prepare(&s, &ckpt, &front, &frozen);
+        if (r < 0)
+                goto out;
+
+        s.t0_ms = s.last_obs_ms = now_ms();
+        s.last_obs_completed = front;
+        planner_init(&s.plan, &s.geo, ckpt, front, section_progress_for(&s, o->section_min_bytes * 4),
+                     s.t0_ms);
+        planner_set_max_range(&s.plan, bytes_to_sectors(s.slot_bytes));
+        s.plan.frozen = frozen;
+
+        report_event(REPORT_MID_STARTED, md_name(md),
+                     "%s: supervising the reshape from %.1f%% (%s, %u -> %u data disks, chunk %u -> %u KiB), backup %s, windows up to %s.",
+                     md_name(md), 100.0 * (double) front / (double) s.geo.end_progress_sectors,
+                     md_level_to_string(s.mdg.level) ? md_level_to_string(s.mdg.level) : "raid",
+                     s.geo.old_data_disks, s.geo.new_data_disks, s.mdg.chunk_bytes_old / 1024,
+                     s.mdg.chunk_bytes_new / 1024, o->backup_path, report_bytes(s.slot_bytes, b1, sizeof(b1)));
+        report_notify_ready("supervising");
+
+        for (;;) {
+                bool was_lockstep = s.plan.lockstep;
+
+                r = run_actions(&s, false);
+                if (r < 0)
+                        break;
+                if (r == 1) {
+                        r = 0;
+                        break;
+                }
+                progress(&s, false);
+                r = wait_and_observe(&s, planner_wait_ms(&s.plan, now_ms()));
+                if (r < 0)
+                        break;
+                if (s.plan.lockstep && !was_lockstep)
+                        report_event(REPORT_MID_LOCKSTEP, md_name(md),
+                                     "%s: no halfway checkpoint from the kernel for %" PRIu64 " s although it had work; falling back to lock-step windows of about %d s (an old or unpatched kernel).",
+                                     md_name(md), s.plan.contract_timeout_ms / 1000, LOCKSTEP_WINDOW_MS / 1000);
+                adapt_section(&s);
+        }
+
+        if (r < 0) {
+                char why[128];
+
+                if (r == -EINTR && s.stop_signal)
+                        snprintf(why, sizeof(why), "stopping on %s", strsignal(s.stop_signal));
+                else
+                        snprintf(why, sizeof(why), "stopping after an error (%s)", strerror(-r));
+                stop_safely(&s, why);
+                goto out;
+        }
+
+        elapsed = now_ms() - s.t0_ms;
+        progress(&s, true);
+        (void) record_remove(s.uuid);
+        report_event(REPORT_MID_FINISHED, md_name(md),
+                     "%s: reshape finished in %.1f s; %s backed up in %.1f s, the kernel waited for backups %.1f%% of the time.",
+                     md_name(md), (double) elapsed / 1000.0,
+                     report_bytes(s.backed_up_bytes, b2, sizeof(b2)), (double) s.backup_ms / 1000.0,
+                     elapsed ? 100.0 * (double) s.stall_ms / (double) elapsed : 0.0);
+out:
+        cleanup(&s);
+        return r;
+}
