@@ -264,6 +264,8 @@ static void flip_file_bit(int fd, off_t byte_off, unsigned bit)
 static void test_data_bit_flips_in_file(void **state)
 {
         struct fixture *f = *state;
+        struct backup_file *bf;
+        uint8_t *buf = NULL;
         int fd;
 
         make_full_file(f, f->path);
@@ -287,6 +289,17 @@ static void test_data_bit_flips_in_file(void **state)
                         }
                 }
         }
+
+        /* Opening checks the header only; reading checks the data. */
+        flip_file_bit(fd, 4096 + 77, 3);
+        assert_int_equal(backup_file_open(f->path, &bf), 0);
+        assert_int_equal(posix_memalign((void **) &buf, 4096, 4096), 0);
+        assert_int_equal(backup_file_read_section(bf, 0, buf), -EBADMSG);
+        assert_int_equal(backup_file_read_section(bf, 1, buf), 0);
+        free(buf);
+        backup_file_free(bf);
+        flip_file_bit(fd, 4096 + 77, 3);
+
         close(fd);
         assert_int_equal(verify(f->path, NULL, 3).reason, BACKUP_VERIFY_OK);
 }
@@ -317,6 +330,7 @@ static void test_truncation_at_every_sector(void **state)
 {
         struct fixture *f = *state;
         static uint8_t image[FILE_BYTES];
+        struct backup_file *bf;
         char cut[160];
 
         make_full_file(f, f->path);
@@ -340,6 +354,9 @@ static void test_truncation_at_every_sector(void **state)
         write_image(cut, image, 4096 + SLOT_BYTES + 4096 - 512);
         assert_int_equal(verify(cut, NULL, 0).reason, BACKUP_VERIFY_SECTION_BEYOND_EOF);
         assert_int_equal(verify(cut, NULL, 0).section, 1);
+        assert_int_equal(backup_file_open(cut, &bf), -EBADMSG);
+        write_image(cut, image, 300);
+        assert_int_equal(backup_file_open(cut, &bf), -EBADMSG);
         write_image(cut, image, FILE_BYTES);
         assert_int_equal(verify(cut, NULL, 3).reason, BACKUP_VERIFY_OK);
 }
