@@ -227,6 +227,16 @@ static int run(int argc, char **argv)
                 ret = EXIT_USAGE;
                 goto out;
         }
+        /* raid5.c check_reshape: the array must be a whole number of new chunks. */
+        if (set_chunk && (g.component_kib * 1024) % chunk != 0) {
+                log_error("%s: the member size (%" PRIu64 " KiB) is not a multiple of the new chunk (%" PRIu64
+                          " KiB), which md refuses. Shrink what is on the array, then the members, first: "
+                          "mdadm --grow %s --size=%" PRIu64 "K",
+                          md_name(md), g.component_kib, chunk / 1024, md_devnode(md),
+                          g.component_kib / (chunk / 1024) * (chunk / 1024));
+                ret = EXIT_USAGE;
+                goto out;
+        }
         r = setup_reshape(md, &g, chunk, set_chunk, layout, set_layout);
         if (r < 0)
                 goto out;

@@ -124,15 +124,23 @@ int record_lookup(const char *uuid_or_name, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-int record_remove(const char *uuid)
+static int remove_link(const char *key)
 {
         char link[PATH_MAX];
         int r;
 
-        r = link_path(uuid, link, sizeof(link));
+        r = link_path(key, link, sizeof(link));
         if (r < 0)
                 return r;
         if (unlink(link) < 0 && errno != ENOENT)
                 return log_warning_errno(errno, "Failed to remove %s: %m", link);
         return 0;
+}
+
+int record_remove(const char *uuid, const char *md_name)
+{
+        int r = remove_link(uuid);
+        int k = remove_link(md_name);
+
+        return r < 0 ? r : k;
 }

@@ -705,7 +705,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
 
         elapsed = now_ms() - s.t0_ms;
         progress(&s, true);
-        (void) record_remove(s.uuid);
+        (void) record_remove(s.uuid, md_name(md));
         report_event(REPORT_MID_FINISHED, md_name(md),
                      "%s: reshape finished in %.1f s; %s backed up in %.1f s, the kernel waited for backups %.1f%% of the time.",
                      md_name(md), (double) elapsed / 1000.0,

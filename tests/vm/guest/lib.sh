@@ -45,10 +45,14 @@ vm_disks() {
 }
 
 # Cuts the power now: the kernel reboots without syncing (sysrq b), the
-# runner kills qemu and boots the same disks again with VM_BOOT+1. What
-# qemu already wrote to the disk images survives, nothing else.
+# runner sees the qemu exit and boots the same disks again with VM_BOOT+1.
+# What qemu already wrote to the disk images survives, nothing else. The
+# marker file tells the runner this was on purpose; the kernel log line
+# (printed synchronously, unlike our buffered stdout) shows it on the
+# console.
 vm_power_cut() {
-        echo "@@vm: power-cut@@"
+        : >"$VM_OUT/power-cut.$VM_BOOT"
+        echo "@@vm: power-cut@@" >/dev/kmsg
         echo b >/proc/sysrq-trigger
         sleep 60
         vm_fail "still running after the power cut"

@@ -28,8 +28,11 @@
  *     came faster than this process read them; counted, accepted),
  *   - or below h(p) ("extra": a checkpoint for another reason, e.g. the
  *     10 s timer; counted, accepted),
- * and reshape_position and the superblock's reshape_position must be at
- * least v * scale. The kernel must then park: /proc/mdstat's position
+ * and reshape_position must be at least v * scale, and the superblock's
+ * at least p * scale (the kernel assigns sync_completed before it writes
+ * the superblock and notifies after, so a reader woken by one checkpoint
+ * may read the next one's value; it starts a checkpoint only once the one
+ * before is on disk). The kernel must then park: /proc/mdstat's position
  * stays at the last notified value v for --idle-ms, with LIMIT <= v <
  * LIMIT + unit, and reshape_position (sysfs and superblock) = v * scale.
  * A kernel that stops without such a notification fails the contract.
@@ -391,14 +394,22 @@ static const char *check_notification(struct watch *w, const struct observation 
                          v, opt->scale);
                 fail(w, why);
         }
-        if (v > 0 && (!o->sb_reshaping || o->sb_position_array_sectors < need_array_sectors)) {
-                snprintf(why, sizeof(why), "superblock reshape_position behind notified %" PRIu64 " (x%" PRIu64 ")",
-                         v, opt->scale);
+        /*
+         * The kernel sets sync_completed before it writes the superblock
+         * and notifies after, so a reader woken by one checkpoint may
+         * already read the next one's value. What is certain: the kernel
+         * starts a checkpoint only after the previous one is on disk.
+         */
+        if (v > prev && prev > 0 &&
+            (!o->sb_reshaping || o->sb_position_array_sectors < prev * opt->scale)) {
+                snprintf(why, sizeof(why),
+                         "superblock reshape_position %" PRIu64 " behind %" PRIu64 " (x%" PRIu64 "), notified before %" PRIu64,
+                         o->sb_position_array_sectors, prev, opt->scale, v);
                 fail(w, why);
         }
-        w->notified_sync_sectors = v;
-        if (w->n_sequence < MAX_EVENTS)
+        if ((v != prev || w->n_sequence == 0) && w->n_sequence < MAX_EVENTS)
                 w->sequence[w->n_sequence++] = v;
+        w->notified_sync_sectors = v;
         return label;
 }
 

@@ -463,6 +463,11 @@ static uint64_t mdstat_progress_dev(const char *md)
         r = strchr(r, '(');
         if (!r || sscanf(r + 1, "%" SCNu64, &kib) != 1)
                 return 0;
+        /* md starts curr_resync at MD_RESYNC_ACTIVE (3 sectors), which
+         * mdstat prints as 1 KiB before the kernel has moved at all; real
+         * progress comes in whole chunks. */
+        if (kib <= 1)
+                return 0;
         return kib * 2;
 }
 

@@ -7,10 +7,12 @@ set -u
 
 seed=5005
 backup=$VM_SCRATCH/md0.backup
+# The busybox guest has no /var/lib.
+export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 
 md_fast
 vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=4 --chunk=64 \
-        --metadata=0.90 --assume-clean $(vm_disks 4)
+        --metadata=0.90 --size=$((255 * 1024)) --assume-clean $(vm_disks 4)
 md_fast md0
 vm_timed vm-pattern fill /dev/md0 "$seed"
 sync
