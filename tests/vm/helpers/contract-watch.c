@@ -8,10 +8,11 @@
  *
  *   vm-contract-watch --md MD --member DEV --unit N --scale N
  *                     [--idle-ms MS] [--timeout-s S] LIMIT...
+ *   vm-contract-watch ... --restart-after-ms MS LIMIT
  *
  * MD is the array (md0) whose reshape is set up but not started (new
- * geometry written, sync_action idle). DEV is one member, whose on-disk
- * 1.x superblock is read back after every notification. --unit is the
+ * geometry written, sync_action idle or frozen). DEV is one member, whose
+ * on-disk 1.x superblock is read back after every notification. --unit is the
  * reshape unit (what one reshape request moves) and LIMIT the successive
  * sync_max values, all counted as sync_max counts: sectors per member for
  * raid4/5/6, array sectors for raid10. --scale converts them into array
@@ -36,6 +37,12 @@
  * stays at the last notified value v for --idle-ms, with LIMIT <= v <
  * LIMIT + unit, and reshape_position (sysfs and superblock) = v * scale.
  * A kernel that stops without such a notification fails the contract.
+ *
+ * With --restart-after-ms MS and one LIMIT it checks the other half of the
+ * rule: the reshape runs with sync_max = max for MS, is frozen, gets
+ * sync_max = LIMIT (below where it got to) and is let go (sync_action
+ * idle). Restarting at some p >= LIMIT, the kernel must record p
+ * (reshape_position and the superblock = p * scale), notify it, and park.
  *
  * Output: one "watch:" line per notification and per phase, the notified
  * sequence, then "watch: contract met" or "watch: contract NOT met: WHY".
@@ -71,6 +78,7 @@ struct options {
         uint64_t scale;
         unsigned idle_ms;
         unsigned timeout_s;
+        unsigned restart_after_ms;      /* restart mode when > 0 */
         uint64_t limit_sync_sectors[MAX_LIMITS];
         unsigned n_limits;
 };
@@ -413,6 +421,15 @@ static const char *check_notification(struct watch *w, const struct observation 
         return label;
 }
 
+/* In restart mode the halfway chain does not apply: just record. */
+static const char *note_restart(struct watch *w, const struct observation *o)
+{
+        if (w->n_sequence < MAX_EVENTS)
+                w->sequence[w->n_sequence++] = o->completed_sync_sectors;
+        w->notified_sync_sectors = o->completed_sync_sectors;
+        return "restart";
+}
+
 static void print_observation(const struct watch *w, const char *what, const struct observation *o,
                               const char *label)
 {
@@ -487,7 +504,9 @@ static int follow(struct watch *w, uint64_t limit)
                                 return r;
                         if (o.running) {
                                 started = true;
-                                print_observation(w, "notify", &o, check_notification(w, &o, limit));
+                                print_observation(w, "notify", &o,
+                                                  opt->restart_after_ms > 0 ? note_restart(w, &o)
+                                                                            : check_notification(w, &o, limit));
                         } else if (started) {
                                 fail(w, "the reshape ended or was interrupted before reaching sync_max");
                                 return 0;
@@ -501,7 +520,7 @@ static int follow(struct watch *w, uint64_t limit)
                         last_mdstat = pos;
                         moved_s = now_s();
                 } else if (r == 0 && started && (now_s() - moved_s) * 1000 >= opt->idle_ms) {
-                        return check_park(w, limit, pos);
+                        return opt->restart_after_ms > 0 ? 0 : check_park(w, limit, pos);
                 }
                 if (now_s() > deadline_s) {
                         fail(w, "timed out before the kernel parked");
@@ -510,7 +529,8 @@ static int follow(struct watch *w, uint64_t limit)
         }
 }
 
-static int run(struct watch *w)
+/* Opens the member and sync_completed, and arms poll() on the latter. */
+static int open_watch(struct watch *w)
 {
         const struct options *opt = w->opt;
         char path[256], buf[ATTR_BYTES];
@@ -524,12 +544,6 @@ static int run(struct watch *w)
         r = superblock_offset(opt, w->member_fd, &w->sb_offset_bytes);
         if (r < 0)
                 return r;
-
-        snprintf(buf, sizeof(buf), "%" PRIu64, opt->limit_sync_sectors[0]);
-        r = write_attr(opt, "sync_max", buf);
-        if (r < 0)
-                return r;
-
         r = attr_path(opt, "sync_completed", path, sizeof(path));
         if (r < 0)
                 return r;
@@ -538,10 +552,26 @@ static int run(struct watch *w)
                 fprintf(stderr, "vm-contract-watch: open %s: %s\n", path, strerror(errno));
                 return -errno;
         }
-        r = pread_attr(w->completed_fd, buf, sizeof(buf));
+        return pread_attr(w->completed_fd, buf, sizeof(buf));
+}
+
+static int write_limit(const struct options *opt, uint64_t limit_sync_sectors)
+{
+        char buf[32];
+
+        snprintf(buf, sizeof(buf), "%" PRIu64, limit_sync_sectors);
+        return write_attr(opt, "sync_max", buf);
+}
+
+/* The reshape limited to each LIMIT in turn. */
+static int run_windows(struct watch *w)
+{
+        const struct options *opt = w->opt;
+        int r;
+
+        r = write_limit(opt, opt->limit_sync_sectors[0]);
         if (r < 0)
                 return r;
-
         w->t0_s = now_s();
         r = write_attr(opt, "sync_action", "reshape");
         if (r < 0)
@@ -554,8 +584,7 @@ static int run(struct watch *w)
                 printf("watch: phase %u: sync_max=%" PRIu64 " from %" PRIu64 "\n",
                        i + 1, limit, w->notified_sync_sectors);
                 if (i > 0) {
-                        snprintf(buf, sizeof(buf), "%" PRIu64, limit);
-                        r = write_attr(opt, "sync_max", buf);
+                        r = write_limit(opt, limit);
                         if (r < 0)
                                 return r;
                 }
@@ -572,10 +601,100 @@ static int run(struct watch *w)
         return 0;
 }
 
+/* Waits until the frozen reshape's thread is gone (sync_completed "none"). */
+static int wait_stopped(struct watch *w)
+{
+        double deadline_s = now_s() + w->opt->timeout_s;
+        struct observation o;
+        int r;
+
+        for (;;) {
+                r = observe(w, &o);
+                if (r < 0)
+                        return r;
+                if (!o.running)
+                        return 0;
+                if (now_s() > deadline_s) {
+                        fprintf(stderr, "vm-contract-watch: %s still reshaping %u s after 'frozen'\n",
+                                w->opt->md, w->opt->timeout_s);
+                        return -ETIMEDOUT;
+                }
+                usleep(POLL_TICK_MS * 1000);
+        }
+}
+
+/*
+ * Restart mode: the reshape runs unlimited for a while, is frozen, gets a
+ * sync_max below the position it reached, and is let go again. It must
+ * restart, find itself at or beyond sync_max, record that position and
+ * notify it, and park there.
+ */
+static int run_restart(struct watch *w)
+{
+        const struct options *opt = w->opt;
+        uint64_t limit = opt->limit_sync_sectors[0], v;
+        struct observation o;
+        char why[256];
+        int r;
+
+        r = write_attr(opt, "sync_max", "max");
+        if (r < 0)
+                return r;
+        w->t0_s = now_s();
+        r = write_attr(opt, "sync_action", "reshape");
+        if (r < 0)
+                return r;
+        usleep(opt->restart_after_ms * 1000);
+        r = write_attr(opt, "sync_action", "frozen");
+        if (r < 0)
+                return r;
+        r = wait_stopped(w);
+        if (r < 0)
+                return r;
+        r = observe(w, &o);
+        if (r < 0)
+                return r;
+        print_observation(w, "frozen", &o, "");
+
+        r = write_limit(opt, limit);
+        if (r < 0)
+                return r;
+        printf("watch: restart with sync_max=%" PRIu64 "\n", limit);
+        r = write_attr(opt, "sync_action", "idle");
+        if (r < 0)
+                return r;
+        r = follow(w, limit);
+        if (r < 0)
+                return r;
+
+        v = w->notified_sync_sectors;
+        if (w->why[0] != '\0')
+                return 0;
+        r = observe(w, &o);
+        if (r < 0)
+                return r;
+        printf("watch: restarted at %" PRIu64 " (sync_max %" PRIu64 "): reshape_position %" PRIu64
+               ", superblock %" PRIu64 ", want %" PRIu64 "\n",
+               v, limit, o.position_array_sectors, o.sb_position_array_sectors, v * opt->scale);
+        if (v < limit) {
+                snprintf(why, sizeof(why), "restarted at %" PRIu64 ", below sync_max %" PRIu64
+                         ": freeze earlier or run longer", v, limit);
+                fail(w, why);
+        } else if (!o.position_known || o.position_array_sectors != v * opt->scale ||
+                   !o.sb_reshaping || o.sb_position_array_sectors != v * opt->scale) {
+                snprintf(why, sizeof(why), "restarted at %" PRIu64 ", beyond sync_max %" PRIu64
+                         ", without recording it: reshape_position %" PRIu64 ", superblock %" PRIu64,
+                         v, limit, o.position_array_sectors, o.sb_position_array_sectors);
+                fail(w, why);
+        }
+        return 0;
+}
+
 static void usage(FILE *f)
 {
         fputs("usage: vm-contract-watch --md MD --member DEV --unit SECTORS --scale N\n"
-              "                         [--idle-ms MS] [--timeout-s S] LIMIT...\n", f);
+              "                         [--idle-ms MS] [--timeout-s S] LIMIT...\n"
+              "       vm-contract-watch ... --restart-after-ms MS LIMIT\n", f);
 }
 
 /* Returns 0 to run, 1 when help was printed, -EINVAL on bad usage. */
@@ -588,6 +707,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
                 { "scale", required_argument, NULL, 's' },
                 { "idle-ms", required_argument, NULL, 'i' },
                 { "timeout-s", required_argument, NULL, 't' },
+                { "restart-after-ms", required_argument, NULL, 'r' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -607,6 +727,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
                 case 's':
                 case 'i':
                 case 't':
+                case 'r':
                         if (parse_u64(optarg, &v) < 0 || v == 0 || v > UINT32_MAX) {
                                 fprintf(stderr, "vm-contract-watch: bad number '%s'\n", optarg);
                                 return -EINVAL;
@@ -617,8 +738,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
                                 opt->scale = v;
                         else if (c == 'i')
                                 opt->idle_ms = (unsigned) v;
-                        else
+                        else if (c == 't')
                                 opt->timeout_s = (unsigned) v;
+                        else
+                                opt->restart_after_ms = (unsigned) v;
                         break;
                 case 'h':
                         usage(stdout);
@@ -631,6 +754,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
             optind >= argc || argc - optind > MAX_LIMITS) {
                 fprintf(stderr, "vm-contract-watch: need --md, --member, --unit, --scale and 1 to %d limits\n",
                         MAX_LIMITS);
+                return -EINVAL;
+        }
+        if (opt->restart_after_ms > 0 && argc - optind != 1) {
+                fprintf(stderr, "vm-contract-watch: --restart-after-ms takes exactly one limit\n");
                 return -EINVAL;
         }
         for (int i = optind; i < argc; i++) {
@@ -656,7 +783,9 @@ int main(int argc, char **argv)
                         usage(stderr);
                 return r < 0 ? 2 : 0;
         }
-        r = run(&w);
+        r = open_watch(&w);
+        if (r >= 0)
+                r = opt.restart_after_ms > 0 ? run_restart(&w) : run_windows(&w);
         if (w.completed_fd >= 0)
                 close(w.completed_fd);
         if (w.member_fd >= 0)

@@ -74,6 +74,13 @@
  *                      fraction of wall.
  *   wall               t of the last sample - t of the first.
  *
+ * The window is the whole risk only when the number of data disks stays
+ * the same (chunk, layout and level changes): then every stripe is
+ * rewritten over the old data of the same region. A grow or shrink
+ * rewrites unchecked old data only in its first (last) critical section;
+ * past it the kernel's own checkpoint rule (raid5.c reshape_request) keeps
+ * it safe, so there the figures overstate the risk, and the summary says so.
+ *
  * CSV: one line per sample, raw attribute text where it is not a number
  * ("max", "none"), columns named with their units.
  */
@@ -109,6 +116,7 @@ struct options {
 
 struct geometry {
         unsigned data_disks;
+        unsigned old_data_disks;
         uint64_t unit_dev_sectors;
         uint64_t end_dev_sectors;
         bool backwards;
@@ -275,6 +283,7 @@ static int read_geometry(const char *md, struct geometry *g)
                 return -EINVAL;
         }
         g->data_disks = (unsigned) (new_disks - max_degraded);
+        g->old_data_disks = old_disks > max_degraded ? (unsigned) (old_disks - max_degraded) : 0;
         g->unit_dev_sectors = (new_chunk > old_chunk ? new_chunk : old_chunk) / SECTOR_BYTES;
         g->end_dev_sectors = round_down(round_down(comp_kib * 2, new_chunk / SECTOR_BYTES),
                                         old_chunk / SECTOR_BYTES);
@@ -670,9 +679,13 @@ static void summarize(const struct options *o, const struct geometry *g, const s
                 printf("%" PRIu64 " bytes", t->first_backup_at_sectors * SECTOR_BYTES);
         else
                 printf("never");
-        printf(" lag_max_mib=%.1f data_disks=%u unit=%" PRIu64 " sectors direction=%s\n",
+        printf(" lag_max_mib=%.1f data_disks=%u (was %u) unit=%" PRIu64 " sectors direction=%s\n",
                (double) t->lag_max_sectors * SECTOR_BYTES / (1 << 20), g->data_disks,
-               g->unit_dev_sectors, g->backwards ? "backwards" : "forwards");
+               g->old_data_disks, g->unit_dev_sectors, g->backwards ? "backwards" : "forwards");
+        if (g->old_data_disks != g->data_disks)
+                printf("probe: the number of data disks changes: past its first (grow) or last "
+                       "(shrink) critical section the kernel writes only where old data has already "
+                       "been checkpointed, so lag and unprotected_total overstate the risk there\n");
         if (t->lower_bound_samples > 0)
                 printf("probe: sync_max was 'max' in %" PRIu64 " of %" PRIu64 " samples: the front "
                        "there is the observed progress, a lower bound; the kernel may have been "

@@ -13,6 +13,11 @@
 # of them is 3 array sectors (the data disks). Two windows: up to 16384,
 # then raised to 32768; then sync_max=max to let the reshape finish, and
 # every byte of the array must still verify.
+#
+# Then the restart half of the rule (raid5 since v4.3), on the way back to
+# 64K: the reshape runs unlimited for 2 s, is frozen, gets sync_max = 256
+# (below where it got to) and is let go; restarting beyond sync_max, the
+# kernel must record its position and park.
 . "$VM_LIB"
 set -u
 
@@ -38,5 +43,19 @@ md_set $md sync_max max
 md_wait_idle $md 300
 chunk=$(md_attr $md chunk_size)
 [ "$chunk" = 131072 ] || vm_fail "chunk_size is '$chunk' after the reshape, not 131072"
+vm_timed vm-pattern verify /dev/$md $seed
+
+md_set $md sync_action frozen
+md_set $md chunk_size 65536
+md_set $md sync_speed_min 1000
+md_set $md sync_speed_max 4000
+vm-contract-watch --md $md --member "$first" --unit 256 --scale 3 --restart-after-ms 2000 256
+status=$?
+[ $status -eq 0 ] || vm_fail "stock raid5 does not record its position on restart (exit status $status)"
+md_fast $md
+md_set $md sync_max max
+md_wait_idle $md 300
+chunk=$(md_attr $md chunk_size)
+[ "$chunk" = 65536 ] || vm_fail "chunk_size is '$chunk' after the second reshape, not 65536"
 vm_timed vm-pattern verify /dev/$md $seed
 vm_log "stock raid5 meets the contract"
