@@ -444,29 +444,50 @@ static int check_store(const struct backup_file *bf, unsigned slot, uint64_t arr
                 return log_error_errno(EINVAL, "%s: array sectors %" PRIu64 "+%" PRIu64
                                        " overlap slot %u", bf->path, array_start_sectors,
                                        length_sectors, !slot);
-        if ((uintptr_t) data % BACKUP_ALIGN_BYTES != 0)
+        if (data && (uintptr_t) data % BACKUP_ALIGN_BYTES != 0)
                 return log_error_errno(EINVAL, "%s: data buffer is not 4 KiB aligned", bf->path);
         return 0;
 }
 
-int backup_file_store(struct backup_file *bf, unsigned slot, uint64_t array_start_sectors,
-                      uint64_t length_sectors, const void *data)
+int backup_file_write_data(struct backup_file *bf, unsigned slot, uint64_t offset_bytes,
+                           const void *data, size_t bytes)
 {
-        struct backup_header h;
-        size_t bytes;
+        const struct backup_section *sec;
         int r;
 
         r = check_writable(bf, slot);
         if (r < 0)
                 return r;
-        r = check_store(bf, slot, array_start_sectors, length_sectors, data);
+        sec = &bf->header.sections[slot];
+        if (sec->length_sectors > 0)
+                return log_error_errno(EBUSY, "%s: slot %u still holds array sectors %" PRIu64 "+%" PRIu64
+                                       "; release it first", bf->path, slot,
+                                       sec->array_start_sectors, sec->length_sectors);
+        if (offset_bytes % BACKUP_ALIGN_BYTES || bytes % BACKUP_ALIGN_BYTES ||
+            (uintptr_t) data % BACKUP_ALIGN_BYTES || offset_bytes + bytes > bf->header.max_section_bytes)
+                return log_error_errno(EINVAL, "%s: %zu bytes at %" PRIu64 " of slot %u: must be 4 KiB "
+                                       "aligned and inside the %" PRIu64 "-byte slot", bf->path, bytes,
+                                       offset_bytes, slot, bf->header.max_section_bytes);
+        r = pwrite_full(bf, data, bytes, backup_section_offset_bytes(&bf->header, slot) + offset_bytes);
+        if (r < 0)
+                bf->failed = true;
+        return r;
+}
+
+int backup_file_commit(struct backup_file *bf, unsigned slot, uint64_t array_start_sectors,
+                       uint64_t length_sectors, uint32_t data_crc32c)
+{
+        struct backup_header h;
+        int r;
+
+        r = check_writable(bf, slot);
         if (r < 0)
                 return r;
-
-        bytes = (size_t) (length_sectors * 512);
-        r = pwrite_full(bf, data, bytes, backup_section_offset_bytes(&bf->header, slot));
-        if (r >= 0)
-                r = sync_file(bf);
+        /* The data is written already; the buffer check does not apply. */
+        r = check_store(bf, slot, array_start_sectors, length_sectors, NULL);
+        if (r < 0)
+                return r;
+        r = sync_file(bf);
         if (r < 0) {
                 bf->failed = true;
                 return r;
@@ -476,7 +497,7 @@ int backup_file_store(struct backup_file *bf, unsigned slot, uint64_t array_star
         h.sections[slot] = (struct backup_section) {
                 .array_start_sectors = array_start_sectors,
                 .length_sectors = length_sectors,
-                .data_crc32c = backup_crc32c(0, data, bytes),
+                .data_crc32c = data_crc32c,
         };
         h.generation++;
         h.mtime = now_seconds(bf);
@@ -487,6 +508,25 @@ int backup_file_store(struct backup_file *bf, unsigned slot, uint64_t array_star
         }
         bf->header = h;
         return 0;
+}
+
+int backup_file_store(struct backup_file *bf, unsigned slot, uint64_t array_start_sectors,
+                      uint64_t length_sectors, const void *data)
+{
+        size_t bytes = (size_t) (length_sectors * 512);
+        int r;
+
+        r = check_writable(bf, slot);
+        if (r < 0)
+                return r;
+        r = check_store(bf, slot, array_start_sectors, length_sectors, data);
+        if (r < 0)
+                return r;
+        r = backup_file_write_data(bf, slot, 0, data, bytes);
+        if (r < 0)
+                return r;
+        return backup_file_commit(bf, slot, array_start_sectors, length_sectors,
+                                  backup_crc32c(0, data, bytes));
 }
 
 int backup_file_release(struct backup_file *bf, unsigned slot)

@@ -209,8 +209,15 @@ struct plan_action planner_next(const struct planner *p)
                         return (struct plan_action) { .kind = PLAN_FORGET, .slot = i };
 
         /* Durable windows the kernel may not enter yet come first: that is
-         * what keeps it busy. */
-        if (!p->released && p->protected_to > p->sync_max) {
+         * what keeps it busy. But raise only once the kernel has reached the
+         * limit: it checkpoints exactly there, which frees the oldest slot
+         * at once and leaves the next backup a whole window of kernel time.
+         * A limit raised earlier moves the kernel's next halfway checkpoint
+         * far past the oldest window's end, and the refill waits for it.
+         * Without halfway checkpoints (lock-step) nothing is gained by
+         * waiting. */
+        if (!p->released && p->protected_to > p->sync_max &&
+            (p->lockstep || p->checkpoint >= p->sync_max || p->completed >= p->sync_max)) {
                 /* At the end "max" rather than a number: the kernel never
                  * waits on a limit it cannot pass. */
                 if (p->protected_to >= p->geo.end_progress_sectors)

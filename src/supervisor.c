@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +52,9 @@ struct sup {
         uint64_t t0_ms, last_obs_ms, last_obs_completed;
         double rate_progress_per_ms;
         uint64_t stall_ms;
-        bool parked;
+        uint64_t parked_since_ms;  /* seen parked at sync_max; 0: not */
         uint64_t backed_up_bytes, backup_ms;
+        bool acted;               /* actions ran since the last observation */
         int stop_signal;
 };
 
@@ -301,12 +303,119 @@ static int finish_rename(struct sup *s)
         return 0;
 }
 
+/* Pieces a window is copied in: reads from md of one overlap writes of
+ * the previous to the backup disk, so a window costs about the slower of
+ * the two rather than their sum. */
+#define COPY_PIECE_BYTES (4ULL << 20)
+
+struct copy {
+        int fd;
+        const char *devnode;
+        char *buf;
+        uint64_t off_bytes, bytes;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        uint64_t ready;           /* bytes of buf read so far */
+        int error;                /* negative errno of the reader */
+        bool stop;
+};
+
+static void *copy_reader(void *userdata)
+{
+        struct copy *c = userdata;
+        uint64_t done = 0;
+        int error = 0;
+
+        while (done < c->bytes) {
+                ssize_t n;
+                bool stop;
+
+                pthread_mutex_lock(&c->lock);
+                stop = c->stop;
+                pthread_mutex_unlock(&c->lock);
+                if (stop)
+                        break;
+                n = pread(c->fd, c->buf + done,
+                          c->bytes - done < COPY_PIECE_BYTES ? c->bytes - done : COPY_PIECE_BYTES,
+                          (off_t) (c->off_bytes + done));
+                if (n <= 0) {
+                        error = n < 0 ? -errno : -EIO;
+                        break;
+                }
+                done += (uint64_t) n;
+                pthread_mutex_lock(&c->lock);
+                c->ready = done;
+                pthread_cond_signal(&c->cond);
+                pthread_mutex_unlock(&c->lock);
+        }
+        pthread_mutex_lock(&c->lock);
+        c->error = error;
+        pthread_cond_signal(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+        return NULL;
+}
+
+/* Waits until @want bytes are read; negative errno if the reader failed. */
+static int copy_wait(struct copy *c, uint64_t want)
+{
+        int r;
+
+        pthread_mutex_lock(&c->lock);
+        while (c->ready < want && !c->error)
+                pthread_cond_wait(&c->cond, &c->lock);
+        r = c->ready >= want ? 0 : c->error;
+        pthread_mutex_unlock(&c->lock);
+        return r;
+}
+
+static int copy_window(struct sup *s, const struct plan_action *a, uint32_t *ret_crc)
+{
+        struct copy c = {
+                .fd = s->array_fd,
+                .devnode = md_devnode(s->md),
+                .buf = s->buf,
+                .off_bytes = sectors_to_bytes(a->range.lo_array_sectors),
+                .bytes = sectors_to_bytes(array_range_sectors(a->range)),
+                .lock = PTHREAD_MUTEX_INITIALIZER,
+                .cond = PTHREAD_COND_INITIALIZER,
+        };
+        uint32_t crc = 0;
+        pthread_t reader;
+        int r;
+
+        r = -pthread_create(&reader, NULL, copy_reader, &c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the reader thread: %m");
+
+        for (uint64_t pos = 0; pos < c.bytes; pos += COPY_PIECE_BYTES) {
+                uint64_t len = c.bytes - pos < COPY_PIECE_BYTES ? c.bytes - pos : COPY_PIECE_BYTES;
+
+                r = copy_wait(&c, pos + len);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to read %s at byte %" PRIu64 ": %m", c.devnode,
+                                        c.off_bytes + c.ready);
+                        break;
+                }
+                r = backup_file_write_data(s->bf, a->slot, pos, c.buf + pos, (size_t) len);
+                if (r < 0)
+                        break;
+                crc = backup_crc32c(crc, c.buf + pos, (size_t) len);
+        }
+
+        pthread_mutex_lock(&c.lock);
+        c.stop = true;
+        pthread_mutex_unlock(&c.lock);
+        pthread_join(reader, NULL);
+        *ret_crc = crc;
+        return r < 0 ? r : 0;
+}
+
 static int do_backup(struct sup *s, const struct plan_action *a)
 {
         uint64_t len = array_range_sectors(a->range);
         uint64_t bytes = sectors_to_bytes(len);
-        uint64_t off = sectors_to_bytes(a->range.lo_array_sectors);
-        uint64_t t = now_ms(), done = 0;
+        uint64_t t = now_ms();
+        uint32_t crc = 0;
         int r;
 
         if (bytes > s->slot_bytes)
@@ -315,18 +424,10 @@ static int do_backup(struct sup *s, const struct plan_action *a)
         if (len % BACKUP_ALIGN_SECTORS)
                 return log_error_errno(EINVAL, "%s: window at sector %" PRIu64 " is not a multiple of 4 KiB; the array size must be.",
                                        md_name(s->md), a->range.lo_array_sectors);
-        while (done < bytes) {
-                ssize_t n = pread(s->array_fd, (char *) s->buf + done, bytes - done, (off_t) (off + done));
-
-                if (n < 0)
-                        return log_error_errno(errno, "Failed to read %s at byte %" PRIu64 ": %m",
-                                               md_devnode(s->md), off + done);
-                if (n == 0)
-                        return log_error_errno(EIO, "Failed to read %s at byte %" PRIu64 ": unexpected end of device.",
-                                               md_devnode(s->md), off + done);
-                done += (uint64_t) n;
-        }
-        r = backup_file_store(s->bf, a->slot, a->range.lo_array_sectors, len, s->buf);
+        r = copy_window(s, a, &crc);
+        if (r < 0)
+                return r;
+        r = backup_file_commit(s->bf, a->slot, a->range.lo_array_sectors, len, crc);
         if (r < 0)
                 return r;
         r = finish_rename(s);
@@ -394,9 +495,7 @@ static int observe(struct sup *s, bool notified)
                 return log_error_errno(EPROTO, "%s: the reshape stopped (sync_action=%s) although reshape_position reads %" PRIu64 ".",
                                        md_name(s->md), md_sync_action_to_string(action), pos);
 
-        /* Speed and stall accounting between observations. */
-        if (s->parked)
-                s->stall_ms += o.now_ms - s->last_obs_ms;
+        /* Speed accounting between observations. */
         if (o.completed_progress > s->last_obs_completed && o.now_ms > s->last_obs_ms) {
                 double rate = (double) (o.completed_progress - s->last_obs_completed) /
                               (double) (o.now_ms - s->last_obs_ms);
@@ -408,9 +507,12 @@ static int observe(struct sup *s, bool notified)
         s->last_obs_completed = o.completed_progress;
 
         planner_observe(&s->plan, &o);
-        s->parked = o.reshaping && !s->plan.released &&
-                    o.completed_progress >= s->plan.sync_max &&
-                    s->plan.sync_max < s->geo.end_progress_sectors;
+        /* The kernel waits from when it reaches sync_max until we raise it;
+         * counted from when we see it there, so a lower bound. */
+        if (!s->parked_since_ms && o.reshaping && !s->plan.released &&
+            o.completed_progress >= s->plan.sync_max &&
+            s->plan.sync_max < s->geo.end_progress_sectors)
+                s->parked_since_ms = o.now_ms;
         return 0;
 }
 
@@ -472,7 +574,12 @@ static int run_actions(struct sup *s, bool draining)
                 r = execute(s, &a);
                 if (r < 0)
                         return r;
+                if ((a.kind == PLAN_SET_SYNC_MAX || a.kind == PLAN_RELEASE) && s->parked_since_ms) {
+                        s->stall_ms += now_ms() - s->parked_since_ms;
+                        s->parked_since_ms = 0;
+                }
                 planner_applied(&s->plan, &a, now_ms());
+                s->acted = true;
         }
 }
 
@@ -591,6 +698,10 @@ static int prepare(struct sup *s, uint64_t *ckpt, uint64_t *front, bool *frozen)
         if (s->array_fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", md_devnode(s->md));
 
+        /* Armed before anything changes, so no notification is missed. */
+        r = md_sync_completed_fd(s->md);
+        if (r < 0)
+                return r;
         r = establish(s, ckpt, front, frozen);
         if (r < 0)
                 return r;
@@ -682,7 +793,10 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                         break;
                 }
                 progress(&s, false);
-                r = wait_and_observe(&s, planner_wait_ms(&s.plan, now_ms()));
+                /* A backup takes long enough for the kernel to move on or park:
+                 * look again before sleeping. */
+                r = wait_and_observe(&s, s.acted ? 0 : planner_wait_ms(&s.plan, now_ms()));
+                s.acted = false;
                 if (r < 0)
                         break;
                 if (s.plan.lockstep && !was_lockstep)

@@ -198,6 +198,51 @@ static void test_create_store_release_reopen(void **state)
         assert_int_equal(verify(f->path, &other, 0).reason, BACKUP_VERIFY_WRONG_EVENTS);
 }
 
+/* Data written in pieces and committed with the caller's CRC gives the
+ * same file as one store; a wrong CRC is caught by verification, and a
+ * piece outside the slot or into a held slot is refused. */
+static void test_pieces_then_commit(void **state)
+{
+        struct fixture *f = *state;
+        char other[160];
+        uint8_t *a, *b;
+        struct backup_file *bf;
+        uint32_t crc;
+
+        snprintf(other, sizeof(other), "%s/whole", f->dir);
+        make_full_file(f, other);
+
+        assert_int_equal(backup_file_create(f->path, &test_id, SLOT_BYTES, 0, &bf), 0);
+        backup_file_set_mtime(bf, 1700000000);
+        assert_int_equal(backup_file_write_data(bf, 0, 0, f->data0, 2048 * 2), 0);
+        crc = backup_crc32c(0, f->data0, 4096);
+        assert_int_equal(backup_file_commit(bf, 0, 0, 8, crc), 0);
+        assert_int_equal(backup_file_write_data(bf, 0, 0, f->data1, 4096), -EBUSY);
+        assert_int_equal(backup_file_write_data(bf, 1, SLOT_BYTES, f->data1, 4096), -EINVAL);
+        assert_int_equal(backup_file_write_data(bf, 1, 100, f->data1, 4096), -EINVAL);
+        assert_int_equal(backup_file_write_data(bf, 1, 0, f->data1, 4096), 0);
+        assert_int_equal(backup_file_commit(bf, 1, 8, 8, backup_crc32c(0, f->data1, 4096)), 0);
+        backup_file_free(bf);
+
+        a = malloc(FILE_BYTES);
+        b = malloc(FILE_BYTES);
+        assert_non_null(a);
+        assert_non_null(b);
+        read_image(other, a, FILE_BYTES);
+        read_image(f->path, b, FILE_BYTES);
+        assert_memory_equal(a, b, FILE_BYTES);
+        free(a);
+        free(b);
+        assert_int_equal(verify(f->path, &test_id, 0).reason, BACKUP_VERIFY_OK);
+
+        /* a commit whose CRC does not match the data written */
+        assert_int_equal(backup_file_create(other, &test_id, SLOT_BYTES, BACKUP_CREATE_OVERWRITE, &bf), 0);
+        assert_int_equal(backup_file_write_data(bf, 0, 0, f->data0, 4096), 0);
+        assert_int_equal(backup_file_commit(bf, 0, 0, 8, crc ^ 1), 0);
+        backup_file_free(bf);
+        assert_int_equal(verify(other, &test_id, 0).reason, BACKUP_VERIFY_DATA_CRC);
+}
+
 static void test_create_refuses_existing_and_locks(void **state)
 {
         struct fixture *f = *state;
@@ -528,6 +573,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_create_store_release_reopen, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pieces_then_commit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_refuses_existing_and_locks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_store_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_every_header_bit_flip_in_file, setup, teardown),

@@ -393,7 +393,7 @@ static void test_table_first_steps(void **state)
                 { PLAN_SET_SYNC_MAX, 0, 0, 4096, 0 },
                 { PLAN_SUSPEND, 0, 24576, 0, 0 },
                 { PLAN_BACKUP, 12288, 24576, 8192, 1 },
-                { PLAN_SET_SYNC_MAX, 0, 0, 8192, 0 },
+                /* the kernel has not reached 4096 yet: keep the limit */
                 { PLAN_WAIT, 0, 0, 0, 0 },
         };
         struct planner p;
@@ -415,8 +415,9 @@ static void test_table_first_steps(void **state)
                 planner_applied(&p, &a, 0);
         }
 
-        /* a notification whose on-disk checkpoint is past window 0 frees it;
-         * one suspend change drops window 0 and covers window 2 */
+        /* the kernel parks at 4096 and checkpoints there: window 0 is
+         * forgotten, the limit rises over window 1, and one suspend change
+         * drops window 0 and covers window 2 */
         struct plan_observation o = { .notified = true, .reshaping = true,
                 .completed_progress = 4096, .checkpoint_valid = true, .checkpoint_progress = 4096 };
         planner_observe(&p, &o);
@@ -425,18 +426,28 @@ static void test_table_first_steps(void **state)
         assert_int_equal(a.slot, 0);
         planner_applied(&p, &a, 0);
         a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
+        assert_int_equal(a.progress, 8192);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
         assert_int_equal(a.kind, PLAN_SUSPEND);
         assert_int_equal(a.range.lo_array_sectors, 12288);
         assert_int_equal(a.range.hi_array_sectors, 36864);
 
         /* sync_completed alone (no on-disk checkpoint) frees nothing */
         planner_init(&p, &g, 0, 0, 4096, 0);
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < 5; i++) {
                 a = planner_next(&p);
                 planner_applied(&p, &a, 0);
         }
         o.checkpoint_valid = false;
         planner_observe(&p, &o);
+        /* the kernel reached the limit, so it may go on over the durable
+         * window 1, but window 0 stays held: both slots full, then wait */
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
+        planner_applied(&p, &a, 0);
+        assert_true(p.slot[0].held && p.slot[1].held);
         assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
 }
 

@@ -114,3 +114,112 @@ vm_timed() {
         "$@" || vm_fail "exit status $?: $*"
         vm_log "took $(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')s: $1"
 }
+
+# vm_probe_risk MD CSV PROBE_TXT ARRAY_BYTES [AFTER_ROW]
+#
+# Re-reads a vm-probe CSV and measures, per sample, the old data the kernel
+# may have overwritten beyond its checkpoint that no backup section held,
+# counting only what the kernel's own rule (raid5.c reshape_request: a
+# checkpoint before overwriting old data when readpos is past writepos)
+# does not protect: the whole array for same-size reshapes, the first
+# (grow) or last (shrink) few units otherwise. The front is the larger of
+# the sync_max bound and the observed progress (after a take-over the
+# kernel resumes from its in-memory front, beyond sync_max). Geometry comes
+# from the probe's summary and /sys/block/MD/md/component_size; ARRAY_BYTES
+# is the array size whose old contents matter (before a grow, the reduced
+# size before a shrink).
+#
+# Without AFTER_ROW: passes when no sample has any such lag.
+# With AFTER_ROW (the number of CSV lines when the supervisor was started,
+# 0 if unknown): the take-over is the first sample after it at which
+# sync_max turns from "max" into a number; from there, while any lag is
+# left, the kernel must be held at its checkpoint until a new backup
+# section appears, and from that sample on the lag must be 0. Prints a
+# "risk:" line with the figures.
+vm_probe_risk() {
+        summary=$(grep '^probe: end=' "$3") || { echo "risk: no probe summary in $3"; return 1; }
+        nd=$(echo "$summary" | sed -n 's/.* data_disks=\([0-9]*\) (was \([0-9]*\)).*/\1/p')
+        od=$(echo "$summary" | sed -n 's/.* data_disks=\([0-9]*\) (was \([0-9]*\)).*/\2/p')
+        unit=$(echo "$summary" | sed -n 's/.* unit=\([0-9]*\) sectors.*/\1/p')
+        dir=$(echo "$summary" | sed -n 's/.* direction=\([a-z]*\).*/\1/p')
+        comp=$(md_attr "$1" component_size)
+        [ -n "$nd" ] && [ -n "$od" ] && [ -n "$unit" ] && [ -n "$dir" ] ||
+                { echo "risk: cannot read the geometry from: $summary"; return 1; }
+        awk -F, -v nd="$nd" -v od="$od" -v u="$unit" -v back="$([ "$dir" = backwards ] && echo 1 || echo 0)" \
+                -v end="$(( comp * 2 / unit * unit ))" -v arr="$(( $4 / 512 ))" \
+                -v after="${5:-}" '
+        function min(a, b) { return a < b ? a : b }
+        function max(a, b) { return a > b ? a : b }
+        function overlap(lo, hi, s, l) { return max(0, min(hi, s + l) - max(lo, s)) }
+        function num(s) { return s ~ /^[0-9]+$/ }
+        BEGIN {
+                # Forwards: units starting below Z are critical (the kernel
+                # does not checkpoint before overwriting their old data).
+                # Backwards: units ending at or below MZ are.
+                Z = end
+                if (nd > od) Z = min(end, (int(2 * u * od / (nd - od) / u) + 1) * u)
+                MZ = 0
+                if (od > nd) MZ = int(2 * u * od / (od - nd) / u) * u
+                takeover = 0; backup_row = 0; held = 1; lag_before = 0; lag_after = 0
+                exposure = 0; prev_max = 0
+        }
+        NR == 1 { next }
+        {
+                row = NR - 1
+                if (!num($6)) next
+                C = $6
+                split($3, sc, " ")
+                prog = max(num(sc[1]) ? sc[1] : 0, $4)
+                F = prog
+                bound = -1
+                if (num($5)) { bound = int(($5 + u - 1) / u) * u; F = max(F, bound) }
+                F = min(F, end)
+                if (!back) {
+                        cp = int(C / nd)
+                        lo = max(cp * od, C); hi = min(F, Z) * od
+                } else {
+                        cp = end - int(C / nd)
+                        lo = (end - F) * od; hi = (end - F < MZ) ? min(MZ * od, C) : lo
+                }
+                hi = min(hi, arr)
+                lag = 0
+                if (hi > lo) {
+                        lag = hi - lo - overlap(lo, hi, $10, $11) - overlap(lo, hi, $12, $13)
+                        # Two sections never overlap each other; clamp anyway.
+                        lag = max(lag, 0)
+                }
+                if (after == "") { lag_after = max(lag_after, lag); next }
+                if (!takeover && row > after && num($5) && prev_max) {
+                        takeover = row; t_takeover = $1; hdr = $10 "," $11 "," $12 "," $13
+                        front_takeover = prog
+                }
+                prev_max = ($5 == "max")
+                if (!takeover) { lag_before = max(lag_before, lag); next }
+                if (!backup_row && ($11 > 0 || $13 > 0) && $10 "," $11 "," $12 "," $13 != hdr) {
+                        backup_row = row; t_backup = $1
+                }
+                if (!backup_row) {
+                        # What the kernel rewrote before the take-over stays
+                        # exposed until the first backup; meanwhile it must
+                        # be held at its checkpoint.
+                        exposure = max(exposure, lag)
+                        front_takeover = max(front_takeover, prog)
+                        if (lag > 0 && (bound < 0 || bound > cp)) held = 0
+                        next
+                }
+                lag_after = max(lag_after, lag)
+        }
+        END {
+                if (after == "") {
+                        printf "risk: lag_max=%.0f bytes (critical units: %s)\n", lag_after * 512,
+                               nd == od ? "all" : back ? "offsets below " MZ : "offsets below " Z
+                        exit lag_after > 0
+                }
+                if (!takeover) { print "risk: FAIL no take-over seen (sync_max never went from max to a number)"; exit 1 }
+                if (!backup_row) t_backup = "none"
+                printf "risk: takeover_t=%ss front=%.1f%% lag_before=%.0f bytes exposure=%.0f bytes held=%s first_backup_t=%s lag_after=%.0f bytes\n",
+                       t_takeover, 100 * front_takeover / end, lag_before * 512, exposure * 512,
+                       held ? "yes" : "NO", t_backup, lag_after * 512
+                exit !held || lag_after > 0
+        }' "$2"
+}
