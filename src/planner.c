@@ -149,7 +149,7 @@ static struct plan_action next_window(const struct planner *p, struct array_rang
         struct array_range range;
         int slot = free_slot(p);
 
-        if (p->released || from >= end || slot < 0)
+        if (p->released || p->draining || from >= end || slot < 0)
                 return (struct plan_action) { .kind = PLAN_WAIT };
 
         risk = geometry_next_at_risk(g, from);
@@ -205,7 +205,9 @@ struct plan_action planner_next(const struct planner *p)
         /* A window is forgotten only once the on-disk checkpoint is past
          * it, and before its writes are let through again. */
         for (unsigned i = 0; i < 2; i++)
-                if (p->slot[i].held && p->slot[i].to_progress <= p->checkpoint)
+                if (p->slot[i].held && (p->slot[i].to_progress <= p->checkpoint ||
+                                        (p->draining && p->slot[i].from_progress >= p->sync_max &&
+                                         !p->released)))
                         return (struct plan_action) { .kind = PLAN_FORGET, .slot = i };
 
         /* Durable windows the kernel may not enter yet come first: that is
@@ -216,7 +218,7 @@ struct plan_action planner_next(const struct planner *p)
          * far past the oldest window's end, and the refill waits for it.
          * Without halfway checkpoints (lock-step) nothing is gained by
          * waiting. */
-        if (!p->released && p->protected_to > p->sync_max &&
+        if (!p->released && !p->draining && p->protected_to > p->sync_max &&
             (p->lockstep || p->checkpoint >= p->sync_max || p->completed >= p->sync_max)) {
                 /* At the end "max" rather than a number: the kernel never
                  * waits on a limit it cannot pass. */

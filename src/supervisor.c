@@ -554,9 +554,8 @@ static void progress(struct sup *s, bool force)
         report_progress(&p, t, force);
 }
 
-/* Carries out actions until the planner waits. During a drain only what
- * lets go is done: forgetting windows and narrowing the suspend range. */
-static int run_actions(struct sup *s, bool draining)
+/* Carries out actions until the planner waits; 1 when the reshape is done. */
+static int run_actions(struct sup *s)
 {
         for (;;) {
                 struct plan_action a = planner_next(&s->plan);
@@ -564,10 +563,6 @@ static int run_actions(struct sup *s, bool draining)
 
                 if (a.kind == PLAN_WAIT || a.kind == PLAN_DONE)
                         return a.kind == PLAN_DONE;
-                if (draining && a.kind != PLAN_FORGET &&
-                    !(a.kind == PLAN_SUSPEND && a.range.lo_array_sectors >= planner_held(&s->plan).lo_array_sectors &&
-                      a.range.hi_array_sectors <= planner_held(&s->plan).hi_array_sectors))
-                        return 0;
                 log_debug("%s: %s slot=%u range=%" PRIu64 "-%" PRIu64 " progress=%" PRIu64,
                           md_name(s->md), plan_action_name(a.kind), a.slot,
                           a.range.lo_array_sectors, a.range.hi_array_sectors, a.progress);
@@ -631,9 +626,10 @@ static void stop_safely(struct sup *s, const char *why)
         int r = 0;
 
         report_notify_stopping(why);
+        s->plan.draining = true;
         while (!s->plan.finished && (s->plan.slot[0].held || s->plan.slot[1].held) &&
                !s->plan.released && now_ms() < deadline) {
-                r = run_actions(s, true);
+                r = run_actions(s);
                 if (r < 0 || !(s->plan.slot[0].held || s->plan.slot[1].held))
                         break;
                 r = wait_and_observe(s, 1000);
@@ -641,7 +637,7 @@ static void stop_safely(struct sup *s, const char *why)
                         break;
         }
         if (!s->plan.finished)
-                (void) run_actions(s, true);
+                (void) run_actions(s);
 
         if (!s->plan.finished && !s->plan.released)
                 (void) md_set_sync_action(s->md, MD_SYNC_ACTION_FROZEN);
@@ -785,7 +781,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
         for (;;) {
                 bool was_lockstep = s.plan.lockstep;
 
-                r = run_actions(&s, false);
+                r = run_actions(&s);
                 if (r < 0)
                         break;
                 if (r == 1) {

@@ -451,11 +451,62 @@ static void test_table_first_steps(void **state)
         assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
 }
 
+static void test_drain(void **state)
+{
+        /* Stopping with window 0 under the kernel and window 1 durable
+         * beyond sync_max: window 1 goes at once (the kernel cannot enter
+         * it), nothing new is backed up or raised, and window 0 goes when
+         * the kernel checkpoints at sync_max; then writes are let through. */
+        struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
+        struct plan_observation o = { .notified = true, .reshaping = true, .checkpoint_valid = true };
+        struct planner p;
+        struct plan_action a;
+
+        (void) state;
+        planner_init(&p, &g, 0, 0, 4096, 0);
+        for (a = planner_next(&p); a.kind != PLAN_WAIT; a = planner_next(&p))
+                planner_applied(&p, &a, 0);
+        assert_true(p.slot[0].held && p.slot[1].held);
+        assert_int_equal(p.sync_max, 4096);
+
+        p.draining = true;
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_FORGET);
+        assert_int_equal(a.slot, 1);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SUSPEND);
+        assert_int_equal(a.range.lo_array_sectors, 0);
+        assert_int_equal(a.range.hi_array_sectors, 12288);
+        planner_applied(&p, &a, 0);
+        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+
+        /* halfway: window 0 still under the kernel */
+        o.completed_progress = o.checkpoint_progress = 2048;
+        planner_observe(&p, &o);
+        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+
+        /* parked at sync_max and checkpointed there */
+        o.completed_progress = o.checkpoint_progress = 4096;
+        planner_observe(&p, &o);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_FORGET);
+        assert_int_equal(a.slot, 0);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SUSPEND);
+        assert_int_equal(array_range_sectors(a.range), 0);
+        planner_applied(&p, &a, 0);
+        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+        assert_int_equal(p.sync_max, 4096);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table_first_steps),
                 cmocka_unit_test(test_end_sequence),
+                cmocka_unit_test(test_drain),
                 cmocka_unit_test(test_contract_fallback),
                 cmocka_unit_test(test_takeover_unprotected_front),
                 cmocka_unit_test(test_sim_same_size_forwards),

@@ -76,6 +76,9 @@ struct planner {
          * polls every LOCKSTEP interval and sizes windows so that the
          * kernel's own 10 s checkpoint falls inside each one. */
         bool lockstep;
+        /* Stopping: no new windows or raises; windows the kernel cannot
+         * enter (at or beyond sync_max) are let go at once. */
+        bool draining;
         uint64_t last_news_ms;      /* last notification or movement */
         uint64_t contract_timeout_ms;
         uint64_t lockstep_interval_ms;
