@@ -151,11 +151,7 @@ static int run(int argc, char **argv)
                 { "help",         no_argument,       NULL, 'h' },
                 {}
         };
-        struct supervisor_options o = {
-                .section_min_bytes = SUPERVISOR_SECTION_MIN_BYTES,
-                .section_max_bytes = SUPERVISOR_SECTION_MAX_BYTES,
-                .quiet = log_get_max_level() < LOG_INFO,
-        };
+        struct supervisor_options o;
         const char *layout_name = NULL;
         uint64_t chunk = 0;
         bool set_chunk = false, set_layout = false, level_change = false;
@@ -164,6 +160,7 @@ static int run(int argc, char **argv)
         unsigned layout = 0;
         int opt, r, ret = EXIT_FAILURE_RUN;
 
+        supervisor_options_init(&o);
         while ((opt = getopt_long(argc, argv, "b:c:l:L:n:w:h", options, NULL)) != -1) {
                 switch (opt) {
                 case 'b':
@@ -185,11 +182,8 @@ static int run(int argc, char **argv)
                         level_change = true;
                         break;
                 case 'w':
-                        if (cli_parse_size(optarg, &o.section_max_bytes) < 0 ||
-                            o.section_max_bytes < o.section_min_bytes) {
-                                log_error("--max-window: '%s' is not a size of at least 4M (like 64M).", optarg);
+                        if (supervisor_options_max_window(&o, optarg) < 0)
                                 return EXIT_USAGE;
-                        }
                         break;
                 case 'h':
                         cmd_print_help(&cmd_start);

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "reshaped/cli-util.h"
 #include "reshaped/cmd.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
@@ -37,26 +36,20 @@ static int run(int argc, char **argv)
                 { "help",        no_argument,       NULL, 'h' },
                 {}
         };
-        struct supervisor_options o = {
-                .section_min_bytes = SUPERVISOR_SECTION_MIN_BYTES,
-                .section_max_bytes = SUPERVISOR_SECTION_MAX_BYTES,
-                .quiet = log_get_max_level() < LOG_INFO,
-        };
+        struct supervisor_options o;
         char *found = NULL;
         struct md *md = NULL;
         int opt, r;
 
+        supervisor_options_init(&o);
         while ((opt = getopt_long(argc, argv, "b:w:h", options, NULL)) != -1) {
                 switch (opt) {
                 case 'b':
                         o.backup_path = optarg;
                         break;
                 case 'w':
-                        r = cli_parse_size(optarg, &o.section_max_bytes);
-                        if (r < 0 || o.section_max_bytes < o.section_min_bytes) {
-                                log_error("--max-window: '%s' is not a size of at least 4M (like 64M).", optarg);
+                        if (supervisor_options_max_window(&o, optarg) < 0)
                                 return EXIT_USAGE;
-                        }
                         break;
                 case 'h':
                         cmd_print_help(&cmd_supervise);

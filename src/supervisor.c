@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "reshaped/backup.h"
+#include "reshaped/cli-util.h"
 #include "reshaped/geometry.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
@@ -55,6 +56,7 @@ struct sup {
         uint64_t parked_since_ms;  /* seen parked at sync_max; 0: not */
         uint64_t backed_up_bytes, backup_ms;
         bool acted;               /* actions ran since the last observation */
+        unsigned degraded;        /* members missing, as last seen */
         int stop_signal;
 };
 
@@ -463,6 +465,30 @@ static int execute(struct sup *s, const struct plan_action *a)
         return -EINVAL;
 }
 
+/* A member lost mid-reshape: md reconstructs what we read through it, so
+ * within the level's redundancy the backups stay exact; beyond it the
+ * array has failed and nothing more may be written. */
+static int check_degraded(struct sup *s)
+{
+        unsigned degraded, tolerated = s->mdg.level == 6 ? 2 : 1;
+        int r;
+
+        r = md_get_degraded(s->md, &degraded);
+        if (r < 0)
+                return r;
+        if (degraded == s->degraded)
+                return 0;
+        if (degraded > tolerated)
+                return log_error_errno(EIO, "%s lost %u members, more than %s survives; the array has failed.",
+                                       md_name(s->md), degraded,
+                                       md_level_to_string(s->mdg.level) ? md_level_to_string(s->mdg.level) : "its level");
+        if (degraded > s->degraded)
+                log_warning("%s is now missing %u member(s); the reshape goes on and backups are reconstructed by md. Replace the failed member after the reshape.",
+                            md_name(s->md), degraded);
+        s->degraded = degraded;
+        return 0;
+}
+
 /* Reads what the kernel shows now. @notified: a notification was taken. */
 static int observe(struct sup *s, bool notified)
 {
@@ -479,6 +505,9 @@ static int observe(struct sup *s, bool notified)
         if (r < 0)
                 return r;
         r = md_get_sync_completed(s->md, &sc);
+        if (r < 0)
+                return r;
+        r = check_degraded(s);
         if (r < 0)
                 return r;
         o.reshaping = action == MD_SYNC_ACTION_RESHAPE;
@@ -689,6 +718,9 @@ static int prepare(struct sup *s, uint64_t *ckpt, uint64_t *front, bool *frozen)
         if (r < 0)
                 return r;
         backup_uuid_format(s->id.uuid, s->uuid);
+        r = md_get_degraded(s->md, &s->degraded);
+        if (r < 0)
+                return r;
 
         s->array_fd = open(md_devnode(s->md), O_RDONLY | O_DIRECT | O_CLOEXEC);
         if (s->array_fd < 0)
@@ -748,6 +780,26 @@ static void cleanup(struct sup *s)
         if (s->signal_fd >= 0)
                 close(s->signal_fd);
         free(s->buf);
+}
+
+void supervisor_options_init(struct supervisor_options *o)
+{
+        *o = (struct supervisor_options) {
+                .section_min_bytes = SUPERVISOR_SECTION_MIN_BYTES,
+                .section_max_bytes = SUPERVISOR_SECTION_MAX_BYTES,
+                .quiet = log_get_max_level() < LOG_INFO,
+        };
+}
+
+int supervisor_options_max_window(struct supervisor_options *o, const char *arg)
+{
+        uint64_t bytes;
+
+        if (cli_parse_size(arg, &bytes) < 0 || bytes < o->section_min_bytes)
+                return log_error_errno(EINVAL, "--max-window: '%s' is not a size of at least %llu MiB (like 64M).",
+                                       arg, (unsigned long long) (o->section_min_bytes >> 20));
+        o->section_max_bytes = bytes;
+        return 0;
 }
 
 int supervisor_run(struct md *md, const struct supervisor_options *o)

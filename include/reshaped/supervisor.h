@@ -25,6 +25,11 @@ struct supervisor_options {
 #define SUPERVISOR_SECTION_MIN_BYTES (4ULL << 20)
 #define SUPERVISOR_SECTION_MAX_BYTES (64ULL << 20)
 
+/* Defaults: window bounds above, quiet when the log level is. */
+void supervisor_options_init(struct supervisor_options *o);
+/* --max-window SIZE; -EINVAL (logged) for a size below the minimum. */
+int supervisor_options_max_window(struct supervisor_options *o, const char *arg);
+
 /* The array is reshaping (or frozen mid-reshape). When sync_max is a
  * number no larger than the on-disk checkpoint (as `reshaped start` leaves
  * it), supervision starts at once; otherwise the reshape is frozen,
