@@ -59,8 +59,9 @@ takeover=$(grep 'took over at' "$VM_OUT/reshaped.log") || {
         vm_fail "reshaped logged no take-over within 30 s"
 }
 md_fast md0
+# Bounded: a supervisor that hangs shows its log instead of the runner's timeout.
+( md_wait_idle md0 150 ) || { cat "$VM_OUT/reshaped.log"; vm_fail "the reshape did not end"; }
 wait "$sup"
-md_wait_idle md0 300
 wall=$(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
 wait "$probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
 grep -v ': \(suspend\|backup\|set-sync-max\|forget\|release\|resume\) slot=\|backed up array sectors' \

@@ -49,7 +49,10 @@ grep -q 'Drop-In:' "$VM_OUT/status.txt" && grep -q 'reshaped.conf' "$VM_OUT/stat
 grep -q '/opt/vm/bin/reshaped supervise /dev/md0' "$VM_OUT/status.txt" ||
         vm_fail "$unit does not run reshaped supervise /dev/md0"
 
-md_wait_idle md0 300
+( md_wait_idle md0 150 ) || {
+        journalctl -u "$unit" --no-pager -o cat
+        vm_fail "the reshape did not end"
+}
 wall=$(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
 wait "$probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
 cat "$VM_OUT/probe.txt"

@@ -32,4 +32,21 @@ lag=$(sed -n 's/^probe: .*lag_max=\([0-9]*\) bytes.*/\1/p' "$VM_OUT/probe.txt")
 [ "$lag" = 0 ] || vm_fail "the kernel ran $lag bytes beyond the backup"
 unprot=$(sed -n 's/^probe: .*unprotected_total=\([0-9]*\) bytes.*/\1/p' "$VM_OUT/probe.txt")
 [ "$unprot" = 0 ] || vm_fail "$unprot bytes were reshaped without a backup"
+stall=$(sed -n 's/^probe: .*stall=\([0-9.]*s (.*%)\).*/\1/p' "$VM_OUT/probe.txt")
+wall=$(sed -n 's/^probe: wall=\([0-9.]*s\).*/\1/p' "$VM_OUT/probe.txt")
+cat <<SUMMARY
+
+Summary
+  What ran:   raid5 on 4 disks (0.90 metadata), 765 MiB of seeded data, chunk
+              64K -> 128K in place under 'reshaped start'.
+  Time:       $wall for the reshape.
+  Safety:     the kernel was never allowed past what the backup file durably
+              held (protection lag $lag bytes, measured independently every
+              50 ms), so a power cut at any moment is recoverable from it.
+              mdadm's own monitor leaves sync_max at max: in the same test
+              (tests/vm/scenarios/01-*) the kernel runs hundreds of MiB
+              ahead of its backup.
+  Data:       every byte of the array matches the pattern after the reshape.
+  Stall:      the kernel waited for backups $stall of the time.
+SUMMARY
 vm_log "PASS: reshape verified, protection lag 0"
