@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "reshaped/cli-util.h"
+#include "reshaped/backup.h"
 #include "reshaped/cmd.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
+#include "reshaped/placement.h"
 #include "reshaped/supervisor.h"
 
 /* md's layout numbers (raid5.h ALGORITHM_*), by mdadm's names. */
@@ -155,6 +157,7 @@ static int run(int argc, char **argv)
         const char *layout_name = NULL;
         uint64_t chunk = 0;
         bool set_chunk = false, set_layout = false, level_change = false;
+        struct placement_verdict v;
         struct md_geometry g;
         struct md *md = NULL;
         unsigned layout = 0;
@@ -229,6 +232,13 @@ static int run(int argc, char **argv)
                           md_name(md), g.component_kib, chunk / 1024, md_devnode(md),
                           g.component_kib / (chunk / 1024) * (chunk / 1024));
                 ret = EXIT_USAGE;
+                goto out;
+        }
+        /* A backup that could not be kept must be refused before the array
+         * changes at all. */
+        r = placement_check(o.backup_path, md_name(md), backup_file_size_bytes(o.section_max_bytes), &v);
+        if (r < 0) {
+                log_error("%s", v.message);
                 goto out;
         }
         r = setup_reshape(md, &g, chunk, set_chunk, layout, set_layout);

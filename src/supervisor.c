@@ -726,6 +726,13 @@ static int prepare(struct sup *s, uint64_t *ckpt, uint64_t *front, bool *frozen)
         if (s->array_fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", md_devnode(s->md));
 
+        /* Judged before the array is touched, so a refusal leaves it as it
+         * was; checked again below if the first window needs more room. */
+        r = placement_check(s->o->backup_path, md_name(s->md),
+                            backup_file_size_bytes(s->o->section_max_bytes), &v);
+        if (r < 0)
+                return log_error_errno(r, "%s", v.message);
+
         /* Armed before anything changes, so no notification is missed. */
         r = md_sync_completed_fd(s->md);
         if (r < 0)
@@ -742,10 +749,13 @@ static int prepare(struct sup *s, uint64_t *ckpt, uint64_t *front, bool *frozen)
         s->slot_bytes = s->o->section_max_bytes > first_need ? s->o->section_max_bytes : first_need;
         s->slot_bytes = (s->slot_bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES * BACKUP_ALIGN_BYTES;
 
-        r = placement_check(s->o->backup_path, md_name(s->md),
-                            backup_file_size_bytes(s->slot_bytes), &v);
-        if (r < 0)
-                return log_error_errno(r, "%s", v.message);
+        if (s->slot_bytes > s->o->section_max_bytes) {
+                r = placement_check(s->o->backup_path, md_name(s->md),
+                                    backup_file_size_bytes(s->slot_bytes), &v);
+                if (r < 0)
+                        return log_error_errno(r, "%s The kernel is held at the checkpoint; free space and run this again.",
+                                               v.message);
+        }
 
         if (posix_memalign(&s->buf, BACKUP_ALIGN_BYTES, s->slot_bytes) != 0) {
                 s->buf = NULL;
