@@ -101,9 +101,10 @@ static int devices_add(struct placement_devices *d, dev_t devno,
 
 /* ---- The rules ---------------------------------------------------------- */
 
-/* Lost at reboot, or not storage at all. */
+/* Lost at reboot, or not storage at all. "rootfs" is the initramfs a
+ * system runs from before it mounts its real root. */
 static const char *const volatile_fs_types[] = {
-        "tmpfs", "ramfs", "devtmpfs", "proc", "sysfs", "hugetlbfs", "devpts",
+        "tmpfs", "ramfs", "rootfs", "devtmpfs", "proc", "sysfs", "hugetlbfs", "devpts",
         "mqueue", "cgroup", "cgroup2", "debugfs", "tracefs", "securityfs",
         "configfs", "bpf", "fusectl", "binfmt_misc", "rpc_pipefs", "nsfs",
 };

@@ -58,6 +58,8 @@ static const struct judge_case judge_cases[] = {
           0, 1000 * MIB, 24 * MIB, -EMEDIUMTYPE, PLACEMENT_VOLATILE, "is on tmpfs, which does not survive a reboot" },
         { "ramfs", false, "ramfs", { { DEVNO(0, 40), 0, "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EMEDIUMTYPE, PLACEMENT_VOLATILE, "is on ramfs" },
+        { "rootfs", false, "rootfs", { { DEVNO(0, 2), 0, "" } }, 1,
+          0, 1000 * MIB, 24 * MIB, -EMEDIUMTYPE, PLACEMENT_VOLATILE, "is on rootfs" },
         { "devtmpfs", false, "devtmpfs", { { DEVNO(0, 6), 0, "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EMEDIUMTYPE, PLACEMENT_VOLATILE, "is on devtmpfs" },
         { "ext4 on zram", false, "ext4", { { DEVNO(252, 0), 0, "zram0" } }, 1,
