@@ -25,10 +25,13 @@
 #include "reshaped/report.h"
 #include "reshaped/supervisor.h"
 
-/* A window should keep the kernel busy this long: long enough that the
- * fixed costs of one (two fdatasyncs, a suspend drain, a header write) are
- * a small part of it, short enough to follow changes of speed. */
-#define WINDOW_TARGET_MS        4000
+/* A window should keep the kernel busy this long, up to the largest
+ * window (--max-window, the memory bound). Each window has fixed costs:
+ * two suspend stores that each drain all I/O of the array, two
+ * fdatasyncs, and about log2(window / reshape unit) kernel checkpoints. On
+ * disks throttled to 8 MiB/s, 4 s windows (~23 MiB) lost a quarter of the
+ * time to them; so on all but very fast arrays the largest window wins. */
+#define WINDOW_TARGET_MS        30000
 /* Without halfway updates, a window must outlast the kernel's own 10 s
  * checkpoint timer. */
 #define LOCKSTEP_WINDOW_MS      15000
@@ -827,7 +830,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
 
         s.t0_ms = s.last_obs_ms = now_ms();
         s.last_obs_completed = front;
-        planner_init(&s.plan, &s.geo, ckpt, front, section_progress_for(&s, o->section_min_bytes * 4),
+        planner_init(&s.plan, &s.geo, ckpt, front, section_progress_for(&s, o->section_min_bytes),
                      s.t0_ms);
         planner_set_max_range(&s.plan, bytes_to_sectors(s.slot_bytes));
         s.plan.frozen = frozen;

@@ -132,10 +132,11 @@ vm_timed() {
 # Without AFTER_ROW: passes when no sample has any such lag.
 # With AFTER_ROW (the number of CSV lines when the supervisor was started,
 # 0 if unknown): the take-over is the first sample after it at which
-# sync_max turns from "max" into a number; from there, while any lag is
-# left, the kernel must be held at its checkpoint until a new backup
-# section appears, and from that sample on the lag must be 0. Prints a
-# "risk:" line with the figures.
+# sync_max turns from "max" into a number. From there on, lag is allowed
+# only before the supervisor's first backup section appears and while the
+# kernel is held at its checkpoint (what it rewrote before the take-over,
+# the exposure); any other lag fails. Prints a "risk:" line with the
+# figures.
 vm_probe_risk() {
         summary=$(grep '^probe: end=' "$3") || { echo "risk: no probe summary in $3"; return 1; }
         nd=$(echo "$summary" | sed -n 's/.* data_disks=\([0-9]*\) (was \([0-9]*\)).*/\1/p')
@@ -160,7 +161,7 @@ vm_probe_risk() {
                 if (nd > od) Z = min(end, (int(2 * u * od / (nd - od) / u) + 1) * u)
                 MZ = 0
                 if (od > nd) MZ = int(2 * u * od / (od - nd) / u) * u
-                takeover = 0; backup_row = 0; held = 1; lag_before = 0; lag_after = 0
+                takeover = 0; backup_row = 0; front_seen = 0; lag_before = 0; lag_after = 0
                 exposure = 0; prev_max = 0
         }
         NR == 1 { next }
@@ -169,7 +170,8 @@ vm_probe_risk() {
                 if (!num($6)) next
                 C = $6
                 split($3, sc, " ")
-                prog = max(num(sc[1]) ? sc[1] : 0, $4)
+                # While frozen, mdstat shows the end of the range, not a position.
+                prog = max(num(sc[1]) ? sc[1] : 0, $2 == "reshape" ? $4 : 0)
                 F = prog
                 bound = -1
                 if (num($5)) { bound = int(($5 + u - 1) / u) * u; F = max(F, bound) }
@@ -191,23 +193,18 @@ vm_probe_risk() {
                 if (after == "") { lag_after = max(lag_after, lag); next }
                 if (!takeover && row > after && num($5) && prev_max) {
                         takeover = row; t_takeover = $1; hdr = $10 "," $11 "," $12 "," $13
-                        front_takeover = prog
                 }
                 prev_max = ($5 == "max")
                 if (!takeover) { lag_before = max(lag_before, lag); next }
+                if (!front_seen && $2 == "reshape") { front_seen = 1; front_takeover = prog }
                 if (!backup_row && ($11 > 0 || $13 > 0) && $10 "," $11 "," $12 "," $13 != hdr) {
                         backup_row = row; t_backup = $1
                 }
-                if (!backup_row) {
-                        # What the kernel rewrote before the take-over stays
-                        # exposed until the first backup; meanwhile it must
-                        # be held at its checkpoint.
-                        exposure = max(exposure, lag)
-                        front_takeover = max(front_takeover, prog)
-                        if (lag > 0 && (bound < 0 || bound > cp)) held = 0
-                        next
-                }
-                lag_after = max(lag_after, lag)
+                # What the kernel rewrote before the take-over stays exposed
+                # until the first backup, while the kernel is held at its
+                # checkpoint; any other lag counts against the supervisor.
+                if (lag > 0 && !backup_row && bound >= 0 && bound <= cp) exposure = max(exposure, lag)
+                else lag_after = max(lag_after, lag)
         }
         END {
                 if (after == "") {
@@ -217,9 +214,20 @@ vm_probe_risk() {
                 }
                 if (!takeover) { print "risk: FAIL no take-over seen (sync_max never went from max to a number)"; exit 1 }
                 if (!backup_row) t_backup = "none"
-                printf "risk: takeover_t=%ss front=%.1f%% lag_before=%.0f bytes exposure=%.0f bytes held=%s first_backup_t=%s lag_after=%.0f bytes\n",
+                printf "risk: takeover_t=%ss front=%.1f%% lag_before=%.0f bytes exposure=%.0f bytes first_backup_t=%s lag_after=%.0f bytes\n",
                        t_takeover, 100 * front_takeover / end, lag_before * 512, exposure * 512,
-                       held ? "yes" : "NO", t_backup, lag_after * 512
-                exit !held || lag_after > 0
+                       t_backup, lag_after * 512
+                exit lag_after > 0
         }' "$2"
+}
+
+# Prints the kernel stack of every thread of every process named $1 (where
+# a hung program waits in the kernel).
+vm_stacks() {
+        for pid in $(pidof "$1"); do
+                for task in /proc/"$pid"/task/*; do
+                        echo "--- $1 pid $pid thread ${task##*/} ($(cat "$task"/wchan 2>/dev/null)):"
+                        cat "$task"/stack 2>/dev/null
+                done
+        done
 }

@@ -60,7 +60,11 @@ takeover=$(grep 'took over at' "$VM_OUT/reshaped.log") || {
 }
 md_fast md0
 # Bounded: a supervisor that hangs shows its log instead of the runner's timeout.
-( md_wait_idle md0 150 ) || { cat "$VM_OUT/reshaped.log"; vm_fail "the reshape did not end"; }
+( md_wait_idle md0 150 ) || {
+        cat "$VM_OUT/reshaped.log"
+        vm_stacks reshaped
+        vm_fail "the reshape did not end"
+}
 wait "$sup"
 wall=$(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
 wait "$probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"

@@ -51,6 +51,7 @@ grep -q '/opt/vm/bin/reshaped supervise /dev/md0' "$VM_OUT/status.txt" ||
 
 ( md_wait_idle md0 150 ) || {
         journalctl -u "$unit" --no-pager -o cat
+        vm_stacks reshaped
         vm_fail "the reshape did not end"
 }
 wall=$(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')

@@ -48,7 +48,11 @@ vm_log "killed mdadm's monitor ($pids) at $(md_attr md0 sync_completed) member s
         stamp >"$VM_OUT/reshaped.log" &
 sup=$!
 # Bounded: a supervisor that hangs shows its log instead of the runner's timeout.
-( md_wait_idle md0 150 ) || { cat "$VM_OUT/reshaped.log"; vm_fail "the reshape did not end"; }
+( md_wait_idle md0 150 ) || {
+        cat "$VM_OUT/reshaped.log"
+        vm_stacks reshaped
+        vm_fail "the reshape did not end"
+}
 wait "$sup"
 wall=$(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
 wait "$probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
