@@ -529,6 +529,33 @@ int backup_file_store(struct backup_file *bf, unsigned slot, uint64_t array_star
                                   backup_crc32c(0, data, bytes));
 }
 
+int backup_file_set_resume(struct backup_file *bf, uint64_t array_sectors)
+{
+        struct backup_header h;
+        int r;
+
+        if (bf->header.resume_array_sectors == array_sectors)
+                return 0;
+        if (bf->header.sections[0].length_sectors || bf->header.sections[1].length_sectors) {
+                bf->header.resume_array_sectors = array_sectors;
+                return 0;
+        }
+        r = check_writable(bf, 0);
+        if (r < 0)
+                return r;
+        h = bf->header;
+        h.resume_array_sectors = array_sectors;
+        h.generation++;
+        h.mtime = now_seconds(bf);
+        r = write_header(bf, &h);
+        if (r < 0) {
+                bf->failed = true;
+                return r;
+        }
+        bf->header = h;
+        return 0;
+}
+
 int backup_file_release(struct backup_file *bf, unsigned slot)
 {
         struct backup_header h;

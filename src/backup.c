@@ -143,7 +143,7 @@ static uint64_t stored_array_start(const struct backup_header *h, unsigned slot)
                 return s->array_start_sectors;
         if (h->format == 2 && other->length_sectors > 0)
                 return other->array_start_sectors;
-        return 0;
+        return h->resume_array_sectors;
 }
 
 static uint32_t header_crc(const uint8_t buf[BACKUP_HEADER_BYTES])
@@ -283,6 +283,8 @@ struct backup_verify backup_header_decode(const uint8_t in[BACKUP_HEADER_BYTES],
                 h->sections[1].array_start_sectors = get_le64(in + OFF_ARRAYSTART2);
                 h->sections[1].length_sectors = get_le64(in + OFF_LENGTH2);
         }
+        if (!h->sections[0].length_sectors && !h->sections[1].length_sectors)
+                h->resume_array_sectors = h->sections[0].array_start_sectors;
         return decode_extension(in, h);
 }
 

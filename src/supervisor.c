@@ -446,8 +446,21 @@ static int do_backup(struct sup *s, const struct plan_action *a)
         return 0;
 }
 
+/* What mdadm's restore must read when the backup holds nothing: the
+ * on-disk position (see backup.h). Only a forwards reshape can say it:
+ * backwards, mdadm takes a section at the position as not needed. When
+ * both slots are empty the kernel is held exactly at the checkpoint. */
+static int set_resume(struct sup *s, uint64_t checkpoint_progress)
+{
+        if (s->geo.backwards)
+                return 0;
+        return backup_file_set_resume(s->bf, geometry_progress_to_position(&s->geo, checkpoint_progress));
+}
+
 static int execute(struct sup *s, const struct plan_action *a)
 {
+        int r;
+
         switch (a->kind) {
         case PLAN_SUSPEND:
                 return md_set_suspend(s->md, a->range.lo_array_sectors, a->range.hi_array_sectors);
@@ -456,6 +469,9 @@ static int execute(struct sup *s, const struct plan_action *a)
         case PLAN_SET_SYNC_MAX:
                 return md_set_sync_max(s->md, a->progress);
         case PLAN_FORGET:
+                r = set_resume(s, s->plan.checkpoint);
+                if (r < 0)
+                        return r;
                 return backup_file_release(s->bf, a->slot);
         case PLAN_RELEASE:
                 return md_set_sync_max_unlimited(s->md);
@@ -768,6 +784,9 @@ static int prepare(struct sup *s, uint64_t *ckpt, uint64_t *front, bool *frozen)
         /* Touch it so mlockall() pins real pages. */
         memset(s->buf, 0, s->slot_bytes);
         r = open_backup(s);
+        if (r < 0)
+                return r;
+        r = set_resume(s, *ckpt);
         if (r < 0)
                 return r;
         r = record_save(s->uuid, md_name(s->md), s->o->backup_path);

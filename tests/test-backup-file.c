@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Backup files on a real filesystem, and `reshaped inspect` on them. */
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -241,6 +242,41 @@ static void test_pieces_then_commit(void **state)
         assert_int_equal(backup_file_commit(bf, 0, 0, 8, crc ^ 1), 0);
         backup_file_free(bf);
         assert_int_equal(verify(other, &test_id, 0).reason, BACKUP_VERIFY_DATA_CRC);
+}
+
+/* While both slots are empty the header names the resume position as
+ * both sections' start, so that mdadm's restore finds a section reaching
+ * the reshape position, restores nothing and moves nothing. With a
+ * section held, an empty slot names that section's start instead. */
+static void test_resume_position(void **state)
+{
+        struct fixture *f = *state;
+        struct backup_file *bf;
+        uint8_t hdr[512];
+        uint64_t v;
+
+        assert_int_equal(backup_file_create(f->path, &test_id, SLOT_BYTES, 0, &bf), 0);
+        assert_int_equal(backup_file_set_resume(bf, 1000), 0);
+        read_image(f->path, hdr, sizeof(hdr));
+        memcpy(&v, hdr + 48, 8);
+        assert_int_equal(le64toh(v), 1000);
+        memcpy(&v, hdr + 80, 8);
+        assert_int_equal(le64toh(v), 1000);
+
+        assert_int_equal(backup_file_store(bf, 0, 2000, 8, f->data0), 0);
+        assert_int_equal(backup_file_set_resume(bf, 1500), 0);
+        read_image(f->path, hdr, sizeof(hdr));
+        memcpy(&v, hdr + 80, 8);
+        assert_int_equal(le64toh(v), 2000);
+
+        assert_int_equal(backup_file_release(bf, 0), 0);
+        read_image(f->path, hdr, sizeof(hdr));
+        memcpy(&v, hdr + 48, 8);
+        assert_int_equal(le64toh(v), 1500);
+        memcpy(&v, hdr + 56, 8);
+        assert_int_equal(le64toh(v), 0);
+        backup_file_free(bf);
+        assert_int_equal(verify(f->path, &test_id, 0).reason, BACKUP_VERIFY_OK);
 }
 
 static void test_create_refuses_existing_and_locks(void **state)
@@ -574,6 +610,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_create_store_release_reopen, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pieces_then_commit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_resume_position, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_refuses_existing_and_locks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_store_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_every_header_bit_flip_in_file, setup, teardown),

@@ -70,6 +70,12 @@ struct backup_header {
         struct backup_identity identity;
         uint64_t generation;
         uint64_t max_section_bytes;       /* size of each preallocated slot */
+        /* Written as both slots' arraystart while both are empty: mdadm's
+         * restore of a forwards same-size reshape fails unless some
+         * section reaches the reshape position, and sets the position to
+         * the end of the furthest one; an empty section exactly at the
+         * position restores nothing and moves nothing. */
+        uint64_t resume_array_sectors;
         uint32_t header_crc32c;           /* filled by decode, computed by encode */
 };
 
@@ -229,6 +235,10 @@ int backup_file_read_section(struct backup_file *bf, unsigned slot, void *buf);
 
 /* The header as last written or read. */
 const struct backup_header *backup_file_header(const struct backup_file *bf);
+
+/* Sets resume_array_sectors; when both slots are empty it rewrites the
+ * header (synced) so that it holds from now on. */
+int backup_file_set_resume(struct backup_file *bf, uint64_t array_sectors);
 
 /* Write @mtime into headers instead of the current time (for tests;
  * 0: the clock again). */

@@ -172,13 +172,13 @@ vm_run mount -o remount,noinit_itable "$VM_SCRATCH"
 mkdir -p "$RESHAPED_STATE_DIR"
 vm_log "filling the three arrays at once"
 t0=$(vm_now)
+fills=
 for k in 0 1 2; do
-        vm-pattern fill "/dev/md$k" "$seed" >"/tmp/fill$k" 2>&1 &
-        eval "fill$k=\$!"
+        vm-pattern fill "/dev/md$k" "$seed" >"/tmp/fill-md$k" 2>&1 &
+        fills="$fills $k:$!"
 done
-# shellcheck disable=SC2154
-for k in 0 1 2; do
-        eval "wait \$fill$k" || { cat "/tmp/fill$k"; vm_fail "vm-pattern fill /dev/md$k failed"; }
+for f in $fills; do
+        wait "${f#*:}" || { cat "/tmp/fill-md${f%:*}"; vm_fail "vm-pattern fill /dev/md${f%:*} failed"; }
 done
 vm_log "filled in $(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')s"
 sync
@@ -198,6 +198,7 @@ bench_run reshaped md2 2
 # array_bytes / members), array_bytes) / bps.
 awk -v bps="$bps" -v array="$array_bytes" -v members="$members" '
 function mib(b) { return b / 1048576 }
+BEGIN { bps += 0; array += 0; members += 0 }
 $1 == "run" {
         for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         n++; name[n] = v["name"]; wall[v["name"]] = v["wall"]; cpu[v["name"]] = v["cpu_busy_pct"]
@@ -239,7 +240,7 @@ END {
 
 for name in unsupervised mdadm reshaped; do
         busy=$(sed -n "s/^run name=$name .*cpu_busy_pct=\([0-9.]*\).*/\1/p" "$results")
-        if [ "$(awk -v b="$busy" 'BEGIN { print (b > 85) }')" = 1 ]; then
+        if [ "$(awk -v b="$busy" 'BEGIN { print (b + 0 > 85) }')" = 1 ]; then
                 vm_log "WARNING: run $name kept the guest CPUs ${busy}% busy: CPU-bound, not I/O-bound; lower the bandwidth"
         fi
 done

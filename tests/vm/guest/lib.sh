@@ -151,7 +151,7 @@ vm_probe_risk() {
                 -v after="${5:-}" '
         function min(a, b) { return a < b ? a : b }
         function max(a, b) { return a > b ? a : b }
-        function overlap(lo, hi, s, l) { return max(0, min(hi, s + l) - max(lo, s)) }
+        function overlap(lo, hi, s, l) { return max(0, min(hi, s + l) - max(lo, s + 0)) }
         function num(s) { return s ~ /^[0-9]+$/ }
         BEGIN {
                 # Forwards: units starting below Z are critical (the kernel
@@ -168,13 +168,14 @@ vm_probe_risk() {
         {
                 row = NR - 1
                 if (!num($6)) next
-                C = $6
+                # +0 everywhere: busybox awk compares field strings as strings.
+                C = $6 + 0
                 split($3, sc, " ")
                 # While frozen, mdstat shows the end of the range, not a position.
-                prog = max(num(sc[1]) ? sc[1] : 0, $2 == "reshape" ? $4 : 0)
+                prog = max((num(sc[1]) ? sc[1] : 0) + 0, ($2 == "reshape" ? $4 : 0) + 0)
                 F = prog
                 bound = -1
-                if (num($5)) { bound = int(($5 + u - 1) / u) * u; F = max(F, bound) }
+                if (num($5)) { bound = int(($5 + u - 1) / u) * u; F = max(F, bound + 0) }
                 F = min(F, end)
                 if (!back) {
                         cp = int(C / nd)
@@ -230,4 +231,123 @@ vm_stacks() {
                         cat "$task"/stack 2>/dev/null
                 done
         done
+}
+
+# --- power cuts at a chosen point of a reshape -------------------------
+
+# "PERCENT DONE TOTAL" of MD's running reshape from /proc/mdstat (the
+# kernel's live front, KiB per member), or nothing.
+md_reshape_front() {
+        sed -n "/^$1 :/,/^\$/s/.*reshape = *\([0-9.]*\)% (\([0-9]*\)\/\([0-9]*\)).*/\1 \2 \3/p" /proc/mdstat
+}
+
+# MD's reshape state on one line.
+md_snapshot() {
+        s="front=$(md_reshape_front "$1" | tr ' ' /)"
+        for a in array_state sync_action sync_max sync_completed reshape_position suspend_lo suspend_hi; do
+                s="$s $a=$(md_attr "$1" $a | tr ' ' _)"
+        done
+        echo "$s"
+}
+
+# vm_power_cut_at MD PERCENT: waits (up to 300 s) until MD's reshape front
+# reaches PERCENT, writes what it saw to $VM_OUT/cut.$VM_BOOT.txt (straight
+# to the host: the console pipe may lose its last lines) and cuts the
+# power. Fails when the reshape ends first.
+vm_power_cut_at() {
+        want=$(($(md_attr "$1" component_size) * $2 / 100))
+        n=0
+        seen=no
+        while :; do
+                set -- "$1" "$2" $(md_reshape_front "$1") x x x
+                [ "$3" != x ] && [ "$4" -ge "$want" ] && break
+                if [ "$(md_attr "$1" reshape_position)" != none ]; then
+                        seen=yes
+                elif [ $seen = yes ]; then
+                        vm_fail "the reshape of $1 ended before $2%"
+                fi
+                n=$((n + 1))
+                [ $n -lt 6000 ] || vm_fail "the reshape of $1 did not reach $2% in 300 s: $(md_snapshot "$1")"
+                sleep 0.05
+        done
+        echo "[$(vm_now)] boot $VM_BOOT: cut at $2%: $(md_snapshot "$1")" >"$VM_OUT/cut.$VM_BOOT.txt"
+        cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
+        vm_power_cut
+}
+
+# vm_systemctl_runs_reshaped [OPTION...]: for the busybox guest, which has
+# no systemd. mdadm (--grow, or --assemble of a reshaping array) hands the
+# reshape on with `systemctl restart mdadm-grow-continue@mdX.service`;
+# this installs a systemctl that does what that unit does with reshaped's
+# drop-in: runs `reshaped OPTION... supervise /dev/mdX` in the background,
+# its output (with seconds since boot) in $VM_OUT/supervise.$VM_BOOT.log
+# and "exit status N" in $VM_OUT/supervise.$VM_BOOT.status. Any other
+# request fails, as with no unit of that name.
+vm_systemctl_runs_reshaped() {
+        cat >/usr/bin/systemctl <<EOF
+#!/bin/sh
+echo "[\$(cut -d ' ' -f 1 /proc/uptime)] systemctl \$*" >>"\$VM_OUT/systemctl.\$VM_BOOT.log"
+case "\$1 \$2" in
+"restart mdadm-grow-continue@"*".service")
+        dev=\${2#mdadm-grow-continue@}
+        dev=/dev/\${dev%.service}
+        { /opt/vm/bin/reshaped $* supervise "\$dev" 2>&1
+          echo "exit status \$?" >"\$VM_OUT/supervise.\$VM_BOOT.status"; } </dev/null |
+                while IFS= read -r line; do
+                        echo "[\$(cut -d ' ' -f 1 /proc/uptime)] \$line"
+                done >"\$VM_OUT/supervise.\$VM_BOOT.log" 2>&1 &
+        exit 0 ;;
+esac
+exit 1
+EOF
+        chmod 0755 /usr/bin/systemctl
+}
+
+# vm_wait_supervise_log PATTERN SECONDS: waits for a line matching PATTERN
+# in the log of vm_systemctl_runs_reshaped's supervise; fails after SECONDS.
+vm_wait_supervise_log() {
+        n=0
+        until grep -q "$1" "$VM_OUT/supervise.$VM_BOOT.log" 2>/dev/null; do
+                n=$((n + 1))
+                if [ $n -ge $(($2 * 20)) ]; then
+                        cat "$VM_OUT/supervise.$VM_BOOT.log" "$VM_OUT/systemctl.$VM_BOOT.log" 2>/dev/null
+                        vm_fail "reshaped supervise logged no '$1' in $2 s"
+                fi
+                sleep 0.05
+        done
+}
+
+# vm_assemble_restoring MD BACKUP DEVICE...: after a power cut,
+# `mdadm --assemble /dev/MD --backup-file=BACKUP DEVICE...`, again with
+# MDADM_GROW_ALLOW_OLD=1 when mdadm asks for it. When mdadm refuses the
+# backup, says so in $VM_OUT/refused.txt (for the scenario to fail on at
+# its end) and assembles with --invalid-backup, so that the data can still
+# be compared. mdadm's output goes to $VM_OUT/assemble.$VM_BOOT.txt.
+vm_assemble_restoring() {
+        md=$1 bf=$2
+        shift 2
+        out=$VM_OUT/assemble.$VM_BOOT.txt
+        allow_old=no
+        vm_log "+ mdadm --assemble /dev/$md --backup-file=$bf $*"
+        mdadm --assemble "/dev/$md" --backup-file="$bf" "$@" >"$out" 2>&1
+        st=$?
+        cat "$out"
+        if grep -q MDADM_GROW_ALLOW_OLD "$out"; then
+                allow_old=yes
+                mdadm --stop "/dev/$md"
+                vm_log "+ MDADM_GROW_ALLOW_OLD=1 mdadm --assemble /dev/$md --backup-file=$bf $*"
+                MDADM_GROW_ALLOW_OLD=1 mdadm --assemble "/dev/$md" --backup-file="$bf" "$@" >"$out" 2>&1
+                st=$?
+                cat "$out"
+        fi
+        vm_log "mdadm --assemble: exit status $st, MDADM_GROW_ALLOW_OLD needed: $allow_old"
+        [ $st = 0 ] && return 0
+        echo "boot $VM_BOOT: mdadm --assemble --backup-file exited with $st: $(tr '\n' ' ' <"$out")" \
+                >>"$VM_OUT/refused.txt"
+        mdadm --stop "/dev/$md"
+        vm_log "+ mdadm --assemble --invalid-backup /dev/$md --backup-file=$bf $*"
+        mdadm --assemble --invalid-backup "/dev/$md" --backup-file="$bf" "$@" >"$out" 2>&1
+        st=$?
+        cat "$out"
+        [ $st = 0 ] || vm_fail "mdadm --assemble --invalid-backup failed too (exit status $st)"
 }
