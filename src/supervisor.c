@@ -37,6 +37,7 @@
 #define LOCKSTEP_WINDOW_MS      15000
 #define DRAIN_TIMEOUT_MS        60000
 #define FREEZE_TIMEOUT_MS       30000
+#define FIRST_CHECKPOINT_TIMEOUT_MS 60000
 
 struct sup {
         struct md *md;
@@ -102,6 +103,13 @@ static int read_geometry(struct sup *s)
         r = geometry_init(&s->geo, &in, &why);
         if (r < 0)
                 return log_error_errno(r, "Cannot supervise the reshape of %s: %s.", md_name(s->md), why);
+        /* raid5 leaves more unprotected during a grow or shrink than
+         * geometry_at_risk() counts, and parks where an old stripe is split;
+         * until both are handled, such reshapes stay with mdadm. */
+        if (s->geo.old_data_disks != s->geo.new_data_disks)
+                return log_error_errno(EOPNOTSUPP,
+                                       "%s: the reshape changes the number of data disks (%u -> %u); reshaped supervises same-size reshapes only for now. Let mdadm's own monitor run it (mdadm --grow --continue %s --backup-file FILE).",
+                                       md_name(s->md), s->geo.old_data_disks, s->geo.new_data_disks, md_devnode(s->md));
 
         s->id.before = (struct backup_geometry) { s->mdg.level, s->mdg.raid_disks_old,
                                                   s->mdg.chunk_bytes_old, s->mdg.layout_old };
@@ -145,6 +153,71 @@ static int wait_sync_action(struct sup *s, enum md_sync_action want1, enum md_sy
                                                md_name(s->md), md_sync_action_to_string(a),
                                                FREEZE_TIMEOUT_MS / 1000);
                 usleep(20000);
+        }
+}
+
+/* Waits until the members' superblocks record a checkpoint past the start. */
+static int wait_first_checkpoint(struct sup *s)
+{
+        uint64_t deadline = now_ms() + FIRST_CHECKPOINT_TIMEOUT_MS, ckpt;
+        int r;
+
+        for (;;) {
+                r = disk_checkpoint(s, &ckpt);
+                if (r < 0 && r != -ENODATA)
+                        return r;
+                if (r == 0 && ckpt > 0)
+                        return 0;
+                if (now_ms() > deadline)
+                        return log_error_errno(ETIMEDOUT, "%s: the kernel wrote no checkpoint in %d s; is the reshape moving (array_state, sync_speed)?",
+                                               md_name(s->md), FIRST_CHECKPOINT_TIMEOUT_MS / 1000);
+                usleep(200000);
+        }
+}
+
+/*
+ * Freezes the reshape and returns its on-disk checkpoint, which is past the
+ * start. The kernel reports (and checkpoints) the front it keeps in memory
+ * only from its first request after a restart, which it never makes while
+ * sync_max is 0, and until it checkpoints there every read between the
+ * checkpoint and the front waits: so a reshape frozen before its first
+ * checkpoint is let run to it (raid5 checkpoints at least every 10 s).
+ */
+static int freeze_at_checkpoint(struct sup *s, uint64_t *ret_ckpt)
+{
+        uint64_t ckpt;
+        int r;
+
+        for (unsigned attempt = 0;; attempt++) {
+                r = md_set_sync_action(s->md, MD_SYNC_ACTION_FROZEN);
+                if (r < 0)
+                        return r;
+                r = wait_sync_action(s, MD_SYNC_ACTION_FROZEN, MD_SYNC_ACTION_IDLE);
+                if (r < 0)
+                        return r;
+                r = disk_checkpoint(s, &ckpt);
+                if (r == -ENODATA)
+                        ckpt = 0;
+                else if (r < 0)
+                        return r;
+                ckpt = geometry_align_down(&s->geo, ckpt);
+                if (ckpt > 0 || attempt > 0) {
+                        if (ckpt == 0)
+                                return log_error_errno(EAGAIN, "%s: still no checkpoint after the kernel ran; try again.", md_name(s->md));
+                        *ret_ckpt = ckpt;
+                        return 0;
+                }
+                log_notice("%s: the kernel has not checkpointed yet; letting it run to its first checkpoint before taking over.",
+                           md_name(s->md));
+                r = md_set_sync_max_unlimited(s->md);
+                if (r < 0)
+                        return r;
+                r = md_set_sync_action(s->md, MD_SYNC_ACTION_RESHAPE);
+                if (r < 0)
+                        return r;
+                r = wait_first_checkpoint(s);
+                if (r < 0)
+                        return r;
         }
 }
 
@@ -202,18 +275,9 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, uint64_t *ret_front, boo
 
         log_notice("%s: sync_max is %s, beyond the durable checkpoint; freezing the reshape to take over.",
                    md_name(s->md), sync_max == MD_SYNC_MAX_UNLIMITED ? "max" : "a number");
-        r = md_set_sync_action(s->md, MD_SYNC_ACTION_FROZEN);
+        r = freeze_at_checkpoint(s, &ckpt);
         if (r < 0)
                 return r;
-        r = wait_sync_action(s, MD_SYNC_ACTION_FROZEN, MD_SYNC_ACTION_IDLE);
-        if (r < 0)
-                return r;
-        r = disk_checkpoint(s, &ckpt);
-        if (r == -ENODATA)
-                ckpt = 0;
-        else if (r < 0)
-                return r;
-        ckpt = geometry_align_down(&s->geo, ckpt);
         r = md_set_sync_min(s->md, 0);
         if (r < 0)
                 return r;
