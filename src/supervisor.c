@@ -232,7 +232,7 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, uint64_t *ret_front, boo
 {
         struct md_sync_completed sc;
         enum md_sync_action action;
-        uint64_t sync_max, ckpt, front, pos_ckpt, pos_front;
+        uint64_t sync_max, ckpt, front, pos_start, pos_front;
         char b1[32];
         int r;
 
@@ -302,13 +302,13 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, uint64_t *ret_front, boo
         front = sc.state == MD_SYNC_COMPLETED_RUNNING ? sc.completed_dev_sectors : ckpt;
         front = front > ckpt ? front : ckpt;
 
-        pos_ckpt = geometry_progress_to_position(&s->geo, ckpt);
+        pos_start = geometry_progress_to_position(&s->geo, 0);
         pos_front = geometry_progress_to_position(&s->geo, front);
         report_event(REPORT_MID_TAKEOVER, md_name(s->md),
-                     "%s: took over at %.1f%%; the kernel had rewritten %s beyond its last checkpoint with no backup before this point.",
+                     "%s: took over at %.1f%%; before this point the kernel reshaped %s with nothing holding it back. From here on every window is backed up before the kernel may rewrite it.",
                      md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
-                     report_bytes(sectors_to_bytes(pos_ckpt > pos_front ? pos_ckpt - pos_front
-                                                                        : pos_front - pos_ckpt),
+                     report_bytes(sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front
+                                                                         : pos_front - pos_start),
                                   b1, sizeof(b1)));
         *ret_ckpt = ckpt;
         *ret_front = front;

@@ -69,9 +69,10 @@ read-auto|readonly) vm_run mdadm --readwrite /dev/md0 ;;
 esac
 
 if [ "$(md_attr md0 reshape_position)" = none ]; then
-        # The last backup section reached the end of the array: restoring it
-        # finished the reshape (mdadm still hands the array on).
-        vm_log "the reshape ended with mdadm's restore"
+        # Restoring a section that reaches the end of the array finishes
+        # the reshape, and so may the kernel while mdadm assembles; mdadm
+        # hands the array on all the same.
+        vm_log "the reshape had ended when mdadm --assemble returned"
         [ "$VM_BOOT" -gt "$ncuts" ] ||
                 vm_fail "the reshape ended before cut $VM_BOOT of '$cuts'; choose earlier points"
 else
