@@ -2,26 +2,34 @@
 # A measurement, not a test: it is outside the default suite, run it with
 #   tests/vm/run tests/vm/experiments/crash-assemble-gap.sh
 # After a power cut, `mdadm --assemble --backup-file` restores the backup,
-# then starts the reshape with sync_max=max and array_state=active before
-# it hands the array to mdadm-grow-continue@md0.service (Grow.c
-# reshape_array: start_reshape, then continue_via_systemd). Until reshaped
-# supervise has frozen the kernel and made the kernel checkpoint, whatever
-# the kernel rewrites is in no backup. This cuts the power a second time
-# $gap_ms ms after mdadm --assemble returns, then recovers as usual and
-# compares every byte. Prints the kernel's front at each step and
-# "RESULT: intact" or "RESULT: CORRUPT ..."; exits non-zero only when the
-# procedure broke.
+# truncates and zero-fills the backup file for a monitor of its own (Grow.c
+# reshape_open_backup_file opens it O_TRUNC on a restart), starts the
+# reshape with sync_max=max and array_state=active, and only then hands
+# the array to mdadm-grow-continue@md0.service (Grow.c reshape_array:
+# start_reshape, then continue_via_systemd). Until reshaped supervise has
+# frozen the kernel and the kernel has checkpointed, what the kernel
+# rewrites is in no backup. This cuts the power a second time $gap_ms ms
+# after mdadm --assemble returns, with the service accepted but reshaped
+# not yet started when $takeover is "no" (a slow service start), or
+# already started when it is "yes"; then recovers as usual and compares
+# every byte. Prints the kernel's front at each step and "RESULT: intact"
+# or "RESULT: CORRUPT ..."; exits non-zero only when the procedure broke.
 . "$VM_LIB"
 set -u
 
 cut1=30
-gap_ms=0
+gap_ms=300
+takeover=no
 seed=6226
 backup=$VM_SCRATCH/md0.backup
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 
 md_fast
 vm_systemctl_runs_reshaped -v
+if [ "$VM_BOOT" = 2 ] && [ "$takeover" = no ]; then
+        printf '#!/bin/sh\necho "[$(cut -d " " -f 1 /proc/uptime)] systemctl $*" >>"$VM_OUT/systemctl.$VM_BOOT.log"\n' \
+                >/usr/bin/systemctl
+fi
 case $VM_BOOT in
 1)
         vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=4 --chunk=64 \
@@ -37,14 +45,14 @@ case $VM_BOOT in
         vm_log "on disk: reshape position $(mdadm --examine "$(vm_disk 0)" | sed -n "s/^ *Reshape pos'n : //p")"
         vm_assemble_restoring md0 "$backup" $(vm_disks 4)
         [ "$gap_ms" = 0 ] || sleep "$(awk -v m="$gap_ms" 'BEGIN { print m / 1000 }')"
-        echo "[$(vm_now)] boot 2: cut ${gap_ms} ms after mdadm --assemble: $(md_snapshot md0)" >"$VM_OUT/cut.2.txt"
+        echo "[$(vm_now)] boot 2: cut ${gap_ms} ms after mdadm --assemble (reshaped started: $takeover): $(md_snapshot md0)" >"$VM_OUT/cut.2.txt"
         cat "$VM_OUT/cut.2.txt" >/dev/kmsg
         vm_power_cut
         ;;
 *)
         cat "$VM_OUT/cut.2.txt"
         echo "--- reshaped supervise in boot 2:"
-        cat "$VM_OUT/supervise.2.log"
+        cat "$VM_OUT/supervise.2.log" "$VM_OUT/systemctl.2.log" 2>/dev/null
         echo "---"
         vm_log "on disk: reshape position $(mdadm --examine "$(vm_disk 0)" | sed -n "s/^ *Reshape pos'n : //p")"
         reshaped inspect "$backup"

@@ -341,7 +341,7 @@ vm_assemble_restoring() {
                 cat "$out"
         fi
         vm_log "mdadm --assemble: exit status $st, MDADM_GROW_ALLOW_OLD needed: $allow_old"
-        [ $st = 0 ] && return 0
+        md_assembled "$md" $st && return 0
         echo "boot $VM_BOOT: mdadm --assemble --backup-file exited with $st: $(tr '\n' ' ' <"$out")" \
                 >>"$VM_OUT/refused.txt"
         mdadm --stop "/dev/$md"
@@ -349,5 +349,16 @@ vm_assemble_restoring() {
         mdadm --assemble --invalid-backup "/dev/$md" --backup-file="$bf" "$@" >"$out" 2>&1
         st=$?
         cat "$out"
-        [ $st = 0 ] || vm_fail "mdadm --assemble --invalid-backup failed too (exit status $st)"
+        md_assembled "$md" $st || vm_fail "mdadm --assemble --invalid-backup failed too (exit status $st)"
+}
+
+# md_assembled MD STATUS: whether mdadm --assemble, which exited with
+# STATUS, left MD running. mdadm 4.2 crashes (strncmp on NULL) after it has
+# started the array and forked its own monitor to continue a reshape.
+md_assembled() {
+        [ "$2" = 0 ] && return 0
+        case $(cat "/sys/block/$1/md/array_state" 2>/dev/null) in
+        ''|clear|inactive) return 1 ;;
+        esac
+        vm_log "mdadm --assemble exited with $2, but /dev/$1 runs: $(md_snapshot "$1")"
 }
