@@ -449,6 +449,23 @@ static int check_store(const struct backup_file *bf, unsigned slot, uint64_t arr
         return 0;
 }
 
+/* Writes @h as the next generation, synced; the file refuses further
+ * writes if that fails (the page cache state is then unknown). */
+static int publish_header(struct backup_file *bf, struct backup_header *h)
+{
+        int r;
+
+        h->generation++;
+        h->mtime = now_seconds(bf);
+        r = write_header(bf, h);
+        if (r < 0) {
+                bf->failed = true;
+                return r;
+        }
+        bf->header = *h;
+        return 0;
+}
+
 int backup_file_write_data(struct backup_file *bf, unsigned slot, uint64_t offset_bytes,
                            const void *data, size_t bytes)
 {
@@ -499,15 +516,7 @@ int backup_file_commit(struct backup_file *bf, unsigned slot, uint64_t array_sta
                 .length_sectors = length_sectors,
                 .data_crc32c = data_crc32c,
         };
-        h.generation++;
-        h.mtime = now_seconds(bf);
-        r = write_header(bf, &h);
-        if (r < 0) {
-                bf->failed = true;
-                return r;
-        }
-        bf->header = h;
-        return 0;
+        return publish_header(bf, &h);
 }
 
 int backup_file_store(struct backup_file *bf, unsigned slot, uint64_t array_start_sectors,
@@ -545,15 +554,7 @@ int backup_file_set_resume(struct backup_file *bf, uint64_t array_sectors)
                 return r;
         h = bf->header;
         h.resume_array_sectors = array_sectors;
-        h.generation++;
-        h.mtime = now_seconds(bf);
-        r = write_header(bf, &h);
-        if (r < 0) {
-                bf->failed = true;
-                return r;
-        }
-        bf->header = h;
-        return 0;
+        return publish_header(bf, &h);
 }
 
 int backup_file_release(struct backup_file *bf, unsigned slot)
@@ -569,15 +570,7 @@ int backup_file_release(struct backup_file *bf, unsigned slot)
 
         h = bf->header;
         h.sections[slot] = (struct backup_section) {};
-        h.generation++;
-        h.mtime = now_seconds(bf);
-        r = write_header(bf, &h);
-        if (r < 0) {
-                bf->failed = true;
-                return r;
-        }
-        bf->header = h;
-        return 0;
+        return publish_header(bf, &h);
 }
 
 int backup_file_read_section(struct backup_file *bf, unsigned slot, void *buf)
