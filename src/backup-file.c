@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "reshaped/backup.h"
+#include "reshaped/fs-util.h"
 #include "reshaped/log.h"
 
 /* Keep every offset computation far from overflow, and what we write
@@ -132,25 +133,6 @@ static int sync_file(struct backup_file *bf)
         if (fdatasync(bf->fd) < 0)
                 return log_error_errno(errno, "Failed to sync %s: %m", bf->path);
         return 0;
-}
-
-static int sync_parent_dir(const char *path)
-{
-        char *copy;
-        int fd, r = 0;
-
-        copy = strdup(path);
-        if (!copy)
-                return log_error_errno(ENOMEM, "Out of memory");
-        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                r = log_error_errno(errno, "Failed to open the directory of %s: %m", path);
-        else if (fsync(fd) < 0)
-                r = log_error_errno(errno, "Failed to sync the directory of %s: %m", path);
-        if (fd >= 0)
-                close(fd);
-        free(copy);
-        return r;
 }
 
 static uint64_t now_seconds(const struct backup_file *bf)
@@ -307,7 +289,7 @@ static int create_file(struct backup_file *bf, const struct backup_identity *id,
         r = write_header(bf, &bf->header);
         if (r < 0)
                 return r;
-        return sync_parent_dir(bf->path);
+        return fsync_parent_dir(bf->path);
 }
 
 int backup_file_create(const char *path, const struct backup_identity *id,

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "reshaped/fs-util.h"
 #include "reshaped/log.h"
 #include "reshaped/record.h"
 
@@ -16,32 +17,6 @@ static const char *state_dir(void)
         const char *e = getenv("RESHAPED_STATE_DIR");
 
         return e && *e ? e : "/var/lib/reshaped";
-}
-
-int record_sync_parent_dir(const char *path)
-{
-        char dir[PATH_MAX];
-        char *slash;
-        int fd, r = 0;
-
-        if (snprintf(dir, sizeof(dir), "%s", path) >= (int) sizeof(dir))
-                return log_error_errno(ENAMETOOLONG, "Path too long: %s", path);
-        slash = strrchr(dir, '/');
-        if (!slash)
-                strcpy(dir, ".");
-        else if (slash == dir)
-                dir[1] = '\0';
-        else
-                *slash = '\0';
-
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to open directory %s: %m", dir);
-        if (fsync(fd) < 0)
-                r = log_error_errno(errno, "Failed to sync directory %s: %m", dir);
-        if (close(fd) < 0 && r == 0)
-                r = log_error_errno(errno, "Failed to close directory %s: %m", dir);
-        return r;
 }
 
 static int link_path(const char *key, char *buf, size_t size)
@@ -104,7 +79,7 @@ int record_save(const char *uuid, const char *md_name, const char *backup_path)
         r = put_link(link, abs);
         if (r < 0)
                 return r;
-        return record_sync_parent_dir(link);
+        return fsync_parent_dir(link);
 }
 
 int record_lookup(const char *uuid_or_name, char **ret)

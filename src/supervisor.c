@@ -16,6 +16,7 @@
 
 #include "reshaped/backup.h"
 #include "reshaped/cli-util.h"
+#include "reshaped/fs-util.h"
 #include "reshaped/geometry.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
@@ -364,7 +365,7 @@ static int finish_rename(struct sup *s)
         if (rename(s->rename_from, s->o->backup_path) < 0)
                 return log_error_errno(errno, "Failed to rename %s to %s: %m", s->rename_from,
                                        s->o->backup_path);
-        r = record_sync_parent_dir(s->o->backup_path);
+        r = fsync_parent_dir(s->o->backup_path);
         if (r < 0)
                 return r;
         free(s->rename_from);

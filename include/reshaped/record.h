@@ -15,6 +15,3 @@ int record_save(const char *uuid, const char *md_name, const char *backup_path);
 int record_lookup(const char *uuid_or_name, char **ret);
 /* Forgets the record of the array (both links). */
 int record_remove(const char *uuid, const char *md_name);
-/* fsync()s the directory that holds @path, making a rename or create in
- * it durable. */
-int record_sync_parent_dir(const char *path);
