@@ -72,6 +72,13 @@ void planner_init(struct planner *p, const struct reshape_geometry *g,
         p->lockstep_interval_ms = LOCKSTEP_INTERVAL_MS;
 }
 
+void planner_adopt(struct planner *p, const struct plan_action *backup)
+{
+        planner_applied(p, backup, p->last_news_ms);
+        p->suspended = range_hull(p->suspended, backup->range);
+        p->sync_max = max_u64(p->sync_max, backup->progress);
+}
+
 void planner_observe(struct planner *p, const struct plan_observation *o)
 {
         bool news = o->notified;
@@ -188,6 +195,26 @@ static struct plan_action next_window(const struct planner *p, struct array_rang
         };
 }
 
+/*
+ * A window is forgotten only once the on-disk checkpoint is past it, and
+ * before its writes are let through again. The newest one is kept even
+ * then, until a newer window is durable: mdadm's restore refuses a
+ * same-size reshape whose backup holds no section reaching the on-disk
+ * position, so after a crash at a window boundary it must find this one
+ * (its writes stay suspended, so its content is still the array's).
+ * Stopping lets go of everything the kernel is past or cannot enter.
+ */
+static bool forgettable(const struct planner *p, unsigned i)
+{
+        const struct plan_slot *s = &p->slot[i], *other = &p->slot[!i];
+
+        if (!s->held)
+                return false;
+        if (s->to_progress <= p->checkpoint)
+                return p->draining || (other->held && other->to_progress > s->to_progress);
+        return p->draining && !p->released && s->from_progress >= p->sync_max;
+}
+
 struct plan_action planner_next(const struct planner *p)
 {
         struct array_range want;
@@ -202,12 +229,8 @@ struct plan_action planner_next(const struct planner *p)
                 return (struct plan_action) { .kind = PLAN_DONE };
         }
 
-        /* A window is forgotten only once the on-disk checkpoint is past
-         * it, and before its writes are let through again. */
         for (unsigned i = 0; i < 2; i++)
-                if (p->slot[i].held && (p->slot[i].to_progress <= p->checkpoint ||
-                                        (p->draining && p->slot[i].from_progress >= p->sync_max &&
-                                         !p->released)))
+                if (forgettable(p, i))
                         return (struct plan_action) { .kind = PLAN_FORGET, .slot = i };
 
         /* Durable windows the kernel may not enter yet come first: that is

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +39,7 @@
 #define LOCKSTEP_WINDOW_MS      15000
 #define DRAIN_TIMEOUT_MS        60000
 #define FREEZE_TIMEOUT_MS       30000
-#define FIRST_CHECKPOINT_TIMEOUT_MS 60000
+#define FRONT_TIMEOUT_MS        10000
 
 struct sup {
         struct md *md;
@@ -61,6 +62,8 @@ struct sup {
         uint64_t parked_since_ms;  /* seen parked at sync_max; 0: not */
         uint64_t backed_up_bytes, backup_ms;
         bool acted;               /* actions ran since the last observation */
+        struct plan_action guard; /* PLAN_BACKUP: slot 0 held since the take-over */
+        bool froze;               /* the take-over froze the reshape */
         unsigned degraded;        /* members missing, as last seen */
         int stop_signal;
 };
@@ -155,166 +158,6 @@ static int wait_sync_action(struct sup *s, enum md_sync_action want1, enum md_sy
                                                FREEZE_TIMEOUT_MS / 1000);
                 usleep(20000);
         }
-}
-
-/* Waits until the members' superblocks record a checkpoint past the start. */
-static int wait_first_checkpoint(struct sup *s)
-{
-        uint64_t deadline = now_ms() + FIRST_CHECKPOINT_TIMEOUT_MS, ckpt;
-        int r;
-
-        for (;;) {
-                r = disk_checkpoint(s, &ckpt);
-                if (r < 0 && r != -ENODATA)
-                        return r;
-                if (r == 0 && ckpt > 0)
-                        return 0;
-                if (now_ms() > deadline)
-                        return log_error_errno(ETIMEDOUT, "%s: the kernel wrote no checkpoint in %d s; is the reshape moving (array_state, sync_speed)?",
-                                               md_name(s->md), FIRST_CHECKPOINT_TIMEOUT_MS / 1000);
-                usleep(200000);
-        }
-}
-
-/*
- * Freezes the reshape and returns its on-disk checkpoint, which is past the
- * start. The kernel reports (and checkpoints) the front it keeps in memory
- * only from its first request after a restart, which it never makes while
- * sync_max is 0, and until it checkpoints there every read between the
- * checkpoint and the front waits: so a reshape frozen before its first
- * checkpoint is let run to it (raid5 checkpoints at least every 10 s).
- */
-static int freeze_at_checkpoint(struct sup *s, uint64_t *ret_ckpt)
-{
-        uint64_t ckpt;
-        int r;
-
-        for (unsigned attempt = 0;; attempt++) {
-                r = md_set_sync_action(s->md, MD_SYNC_ACTION_FROZEN);
-                if (r < 0)
-                        return r;
-                r = wait_sync_action(s, MD_SYNC_ACTION_FROZEN, MD_SYNC_ACTION_IDLE);
-                if (r < 0)
-                        return r;
-                r = disk_checkpoint(s, &ckpt);
-                if (r == -ENODATA)
-                        ckpt = 0;
-                else if (r < 0)
-                        return r;
-                ckpt = geometry_align_down(&s->geo, ckpt);
-                if (ckpt > 0 || attempt > 0) {
-                        if (ckpt == 0)
-                                return log_error_errno(EAGAIN, "%s: still no checkpoint after the kernel ran; try again.", md_name(s->md));
-                        *ret_ckpt = ckpt;
-                        return 0;
-                }
-                log_notice("%s: the kernel has not checkpointed yet; letting it run to its first checkpoint before taking over.",
-                           md_name(s->md));
-                r = md_set_sync_max_unlimited(s->md);
-                if (r < 0)
-                        return r;
-                r = md_set_sync_action(s->md, MD_SYNC_ACTION_RESHAPE);
-                if (r < 0)
-                        return r;
-                r = wait_first_checkpoint(s);
-                if (r < 0)
-                        return r;
-        }
-}
-
-/*
- * Makes sync_max a number no larger than the on-disk checkpoint, freezing
- * the reshape if it had to be lowered, and returns the checkpoint and the
- * kernel's real front. A reshape mdadm started runs with sync_max=max, and
- * whatever it rewrote beyond its last checkpoint was never protected: the
- * first window covers it, and its size is logged.
- */
-static int establish(struct sup *s, uint64_t *ret_ckpt, uint64_t *ret_front, bool *ret_frozen)
-{
-        struct md_sync_completed sc;
-        enum md_sync_action action;
-        uint64_t sync_max, ckpt, front, pos_start, pos_front;
-        char b1[32];
-        int r;
-
-        r = md_get_sync_action(s->md, &action);
-        if (r < 0)
-                return r;
-        r = md_get_sync_max(s->md, &sync_max);
-        if (r < 0)
-                return r;
-        r = md_get_sync_completed(s->md, &sc);
-        if (r < 0)
-                return r;
-
-        r = disk_checkpoint(s, &ckpt);
-        if (r == -ENODATA) {
-                uint64_t pos;
-
-                /* The reshape was set up but its first superblock write is
-                 * not done yet: only the very start is acceptable. */
-                r = md_get_reshape_position(s->md, &pos);
-                if (r < 0)
-                        return r;
-                if (pos == MD_RESHAPE_POSITION_NONE ||
-                    geometry_position_to_progress(&s->geo, pos) != 0)
-                        return log_error_errno(EPROTO,
-                                               "%s: no reshape recorded in the members' superblocks; is a reshape running? (sync_action=%s)",
-                                               md_name(s->md), md_sync_action_to_string(action));
-                ckpt = 0;
-        } else if (r < 0) {
-                return r;
-        }
-
-        front = sc.state == MD_SYNC_COMPLETED_RUNNING ? sc.completed_dev_sectors : ckpt;
-        if (sync_max != MD_SYNC_MAX_UNLIMITED && sync_max <= ckpt && front <= ckpt) {
-                *ret_ckpt = ckpt;
-                *ret_front = ckpt;
-                *ret_frozen = action != MD_SYNC_ACTION_RESHAPE;
-                return 0;
-        }
-
-        log_notice("%s: sync_max is %s, beyond the durable checkpoint; freezing the reshape to take over.",
-                   md_name(s->md), sync_max == MD_SYNC_MAX_UNLIMITED ? "max" : "a number");
-        r = freeze_at_checkpoint(s, &ckpt);
-        if (r < 0)
-                return r;
-        r = md_set_sync_min(s->md, 0);
-        if (r < 0)
-                return r;
-        r = md_set_sync_max(s->md, ckpt);
-        if (r < 0)
-                return r;
-
-        /* Restarting makes the kernel report the front it keeps in memory
-         * (it resumes from there, not from the checkpoint), and park, since
-         * the front is at or past sync_max. */
-        r = md_set_sync_action(s->md, MD_SYNC_ACTION_RESHAPE);
-        if (r < 0)
-                return r;
-        r = md_wait_sync_completed(s->md, 5000, &sc);
-        if (r < 0)
-                return r;
-        if (r == 0) {
-                r = md_get_sync_completed(s->md, &sc);
-                if (r < 0)
-                        return r;
-        }
-        front = sc.state == MD_SYNC_COMPLETED_RUNNING ? sc.completed_dev_sectors : ckpt;
-        front = front > ckpt ? front : ckpt;
-
-        pos_start = geometry_progress_to_position(&s->geo, 0);
-        pos_front = geometry_progress_to_position(&s->geo, front);
-        report_event(REPORT_MID_TAKEOVER, md_name(s->md),
-                     "%s: took over at %.1f%%; before this point the kernel reshaped %s with nothing holding it back. From here on every window is backed up before the kernel may rewrite it.",
-                     md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
-                     report_bytes(sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front
-                                                                         : pos_front - pos_start),
-                                  b1, sizeof(b1)));
-        *ret_ckpt = ckpt;
-        *ret_front = front;
-        *ret_frozen = false;
-        return 0;
 }
 
 static uint64_t section_progress_for(const struct sup *s, uint64_t bytes)
@@ -508,6 +351,225 @@ static int do_backup(struct sup *s, const struct plan_action *a)
         log_debug("%s: backed up array sectors %" PRIu64 "-%" PRIu64 " into slot %u in %" PRIu64 " ms.",
                   md_name(s->md), a->range.lo_array_sectors, a->range.hi_array_sectors, a->slot,
                   now_ms() - t);
+        return 0;
+}
+
+/* Freezes the reshape; returns its on-disk checkpoint (0 before the first). */
+static int freeze(struct sup *s, uint64_t *ret_ckpt)
+{
+        uint64_t ckpt;
+        int r;
+
+        r = md_set_sync_action(s->md, MD_SYNC_ACTION_FROZEN);
+        if (r < 0)
+                return r;
+        s->froze = true;
+        r = wait_sync_action(s, MD_SYNC_ACTION_FROZEN, MD_SYNC_ACTION_IDLE);
+        if (r < 0)
+                return r;
+        r = disk_checkpoint(s, &ckpt);
+        if (r == -ENODATA)
+                ckpt = 0;
+        else if (r < 0)
+                return r;
+        *ret_ckpt = geometry_align_down(&s->geo, ckpt);
+        return 0;
+}
+
+/*
+ * Whether a frozen reshape with no checkpoint yet has rewritten anything.
+ * raid5 fails a REQ_NOWAIT request with EAGAIN exactly when it falls
+ * between the kernel's last checkpoint and its front (such requests wait
+ * for the next checkpoint otherwise), so a non-blocking read of the
+ * reshape's first block answers without waiting.
+ */
+static int kernel_has_begun(struct sup *s, bool *ret)
+{
+        uint64_t origin = geometry_progress_to_position(&s->geo, 0);
+        struct iovec iov = { .iov_base = s->buf, .iov_len = BACKUP_ALIGN_BYTES };
+        off_t off = s->geo.backwards ? (off_t) (sectors_to_bytes(origin) - BACKUP_ALIGN_BYTES) : 0;
+        ssize_t n;
+
+        n = preadv2(s->array_fd, &iov, 1, off, RWF_NOWAIT);
+        if (n >= 0) {
+                *ret = false;
+                return 0;
+        }
+        if (errno == EAGAIN) {
+                *ret = true;
+                return 0;
+        }
+        return log_error_errno(errno, "%s: cannot tell whether the reshape has begun (a non-blocking read of %s failed: %m); the reshape stays frozen. Continue it with mdadm --grow --continue %s.",
+                               md_name(s->md), md_devnode(s->md), md_devnode(s->md));
+}
+
+/* Backs up the reshape's first unit into slot 0 and keeps it suspended, so
+ * that a kernel which has not begun may be let through it. */
+static int guard_first_unit(struct sup *s)
+{
+        struct plan_action a = {
+                .kind = PLAN_BACKUP,
+                .slot = 0,
+                .range = geometry_at_risk(&s->geo, 0, s->geo.unit_dev_sectors),
+                .from_progress = 0,
+                .progress = s->geo.unit_dev_sectors,
+        };
+        int r;
+
+        r = md_set_suspend(s->md, a.range.lo_array_sectors, a.range.hi_array_sectors);
+        if (r < 0)
+                return r;
+        r = do_backup(s, &a);
+        if (r < 0)
+                return r;
+        s->guard = a;
+        return 0;
+}
+
+/*
+ * Waits for a restarted reshape to park and checkpoint its front. After a
+ * restart the kernel resumes from the front it keeps in memory, not from
+ * the checkpoint: raid5's first request skips to it, notifies it, and,
+ * since it is at or past sync_max, writes it to the superblocks and parks.
+ * (The notification before is md_do_sync's 0, which says nothing.) A
+ * kernel that had not begun works up to sync_max and checkpoints there.
+ * Returns 1 if the reshape ended instead.
+ */
+static int wait_front(struct sup *s, uint64_t limit, uint64_t *ret_front)
+{
+        uint64_t deadline = now_ms() + FRONT_TIMEOUT_MS;
+        uint64_t front = 0, ckpt = 0, pos;
+        struct md_sync_completed sc;
+        int r;
+
+        for (;;) {
+                r = md_get_reshape_position(s->md, &pos);
+                if (r < 0)
+                        return r;
+                if (pos == MD_RESHAPE_POSITION_NONE)
+                        return 1;
+                r = md_get_sync_completed(s->md, &sc);
+                if (r < 0)
+                        return r;
+                if (!front && sc.state == MD_SYNC_COMPLETED_RUNNING &&
+                    sc.completed_dev_sectors >= limit)
+                        front = sc.completed_dev_sectors;
+                if (front) {
+                        r = disk_checkpoint(s, &ckpt);
+                        if (r < 0 && r != -ENODATA)
+                                return r;
+                        if (r == 0 && ckpt >= front) {
+                                *ret_front = ckpt;
+                                return 0;
+                        }
+                }
+                if (now_ms() > deadline)
+                        return log_error_errno(ETIMEDOUT, "%s: the restarted reshape did not checkpoint its position in %d s (sync_completed %" PRIu64 ", on disk %" PRIu64 ", sync_max %" PRIu64 ").",
+                                               md_name(s->md), FRONT_TIMEOUT_MS / 1000,
+                                               sc.completed_dev_sectors, ckpt, limit);
+                r = md_wait_sync_completed(s->md, 100, &sc);
+                if (r < 0)
+                        return r;
+        }
+}
+
+/*
+ * Makes sync_max a number no larger than the on-disk checkpoint, freezing
+ * and restarting the reshape if it had to be lowered, and returns the
+ * checkpoint, which is then the kernel's front too. A reshape mdadm
+ * started runs with sync_max=max, and whatever it rewrote up to its front
+ * was never protected; the restart makes the kernel checkpoint there, so
+ * none of it needs a backup any more, and its size is logged. Returns 1 if
+ * the reshape ended before it could be taken over.
+ */
+static int establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen)
+{
+        struct md_sync_completed sc;
+        enum md_sync_action action;
+        uint64_t sync_max, ckpt, front, limit, pos_start, pos_front;
+        bool begun = true;
+        char b1[32];
+        int r;
+
+        r = md_get_sync_action(s->md, &action);
+        if (r < 0)
+                return r;
+        r = md_get_sync_max(s->md, &sync_max);
+        if (r < 0)
+                return r;
+        r = md_get_sync_completed(s->md, &sc);
+        if (r < 0)
+                return r;
+
+        r = disk_checkpoint(s, &ckpt);
+        if (r == -ENODATA) {
+                uint64_t pos;
+
+                /* The reshape was set up but its first superblock write is
+                 * not done yet: only the very start is acceptable. */
+                r = md_get_reshape_position(s->md, &pos);
+                if (r < 0)
+                        return r;
+                if (pos == MD_RESHAPE_POSITION_NONE ||
+                    geometry_position_to_progress(&s->geo, pos) != 0)
+                        return log_error_errno(EPROTO,
+                                               "%s: no reshape recorded in the members' superblocks; is a reshape running? (sync_action=%s)",
+                                               md_name(s->md), md_sync_action_to_string(action));
+                ckpt = 0;
+        } else if (r < 0) {
+                return r;
+        }
+
+        front = sc.state == MD_SYNC_COMPLETED_RUNNING ? sc.completed_dev_sectors : ckpt;
+        if (sync_max != MD_SYNC_MAX_UNLIMITED && sync_max <= ckpt && front <= ckpt) {
+                *ret_ckpt = ckpt;
+                *ret_frozen = action != MD_SYNC_ACTION_RESHAPE;
+                return 0;
+        }
+
+        log_notice("%s: sync_max is %s, beyond the durable checkpoint; freezing the reshape to take over.",
+                   md_name(s->md), sync_max == MD_SYNC_MAX_UNLIMITED ? "max" : "a number");
+        r = freeze(s, &ckpt);
+        if (r < 0)
+                return r;
+        /* A restart with sync_max at 0 makes no request, so reports nothing:
+         * before the first checkpoint the limit is one unit, which a kernel
+         * that had not begun may then rewrite, from a backup. */
+        limit = ckpt;
+        if (ckpt == 0) {
+                limit = s->geo.unit_dev_sectors;
+                r = kernel_has_begun(s, &begun);
+                if (r < 0)
+                        return r;
+                if (!begun) {
+                        r = guard_first_unit(s);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        r = md_set_sync_min(s->md, 0);
+        if (r < 0)
+                return r;
+        r = md_set_sync_max(s->md, limit);
+        if (r < 0)
+                return r;
+        r = md_set_sync_action(s->md, MD_SYNC_ACTION_RESHAPE);
+        if (r < 0)
+                return r;
+        r = wait_front(s, limit, &front);
+        if (r != 0)
+                return r;
+
+        pos_start = geometry_progress_to_position(&s->geo, 0);
+        pos_front = geometry_progress_to_position(&s->geo, begun ? front : 0);
+        report_event(REPORT_MID_TAKEOVER, md_name(s->md),
+                     "%s: took over at %.1f%%; before this point the kernel reshaped %s with nothing holding it back. From here on every window is backed up before the kernel may rewrite it.",
+                     md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
+                     report_bytes(sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front
+                                                                         : pos_front - pos_start),
+                                  b1, sizeof(b1)));
+        *ret_ckpt = front;
+        *ret_frozen = false;
         return 0;
 }
 
@@ -792,10 +854,10 @@ static int setup_signals(struct sup *s)
         return 0;
 }
 
-static int prepare(struct sup *s, uint64_t *ckpt, uint64_t *front, bool *frozen)
+/* Returns 1 if the reshape ended before it could be taken over. */
+static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
 {
         struct placement_verdict v;
-        uint64_t first_need;
         int r;
 
         r = read_geometry(s);
@@ -811,35 +873,12 @@ static int prepare(struct sup *s, uint64_t *ckpt, uint64_t *front, bool *frozen)
                 return log_error_errno(errno, "Failed to open %s: %m", md_devnode(s->md));
 
         /* Judged before the array is touched, so a refusal leaves it as it
-         * was; checked again below if the first window needs more room. */
-        r = placement_check(s->o->backup_path, md_name(s->md),
-                            backup_file_size_bytes(s->o->section_max_bytes), &v);
+         * was. */
+        s->slot_bytes = (s->o->section_max_bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES *
+                        BACKUP_ALIGN_BYTES;
+        r = placement_check(s->o->backup_path, md_name(s->md), backup_file_size_bytes(s->slot_bytes), &v);
         if (r < 0)
                 return log_error_errno(r, "%s", v.message);
-
-        /* Armed before anything changes, so no notification is missed. */
-        r = md_sync_completed_fd(s->md);
-        if (r < 0)
-                return r;
-        r = establish(s, ckpt, front, frozen);
-        if (r < 0)
-                return r;
-
-        /* A slot holds the largest window; the first one also covers
-         * whatever the kernel rewrote unprotected before we took over. */
-        first_need = sectors_to_bytes(array_range_sectors(geometry_at_risk(
-                &s->geo, *ckpt,
-                geometry_align_up(&s->geo, *front) + section_progress_for(s, s->o->section_max_bytes))));
-        s->slot_bytes = s->o->section_max_bytes > first_need ? s->o->section_max_bytes : first_need;
-        s->slot_bytes = (s->slot_bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES * BACKUP_ALIGN_BYTES;
-
-        if (s->slot_bytes > s->o->section_max_bytes) {
-                r = placement_check(s->o->backup_path, md_name(s->md),
-                                    backup_file_size_bytes(s->slot_bytes), &v);
-                if (r < 0)
-                        return log_error_errno(r, "%s The kernel is held at the checkpoint; free space and run this again.",
-                                               v.message);
-        }
 
         if (posix_memalign(&s->buf, BACKUP_ALIGN_BYTES, s->slot_bytes) != 0) {
                 s->buf = NULL;
@@ -851,9 +890,6 @@ static int prepare(struct sup *s, uint64_t *ckpt, uint64_t *front, bool *frozen)
         r = open_backup(s);
         if (r < 0)
                 return r;
-        r = set_resume(s, *ckpt);
-        if (r < 0)
-                return r;
         r = record_save(s->uuid, md_name(s->md), s->o->backup_path);
         if (r < 0)
                 return r;
@@ -861,7 +897,18 @@ static int prepare(struct sup *s, uint64_t *ckpt, uint64_t *front, bool *frozen)
          * array would deadlock us. */
         if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
                 return log_error_errno(errno, "Failed to lock memory (mlockall): %m");
-        return setup_signals(s);
+        r = setup_signals(s);
+        if (r < 0)
+                return r;
+
+        /* Armed before anything changes, so no notification is missed. */
+        r = md_sync_completed_fd(s->md);
+        if (r < 0)
+                return r;
+        r = establish(s, ckpt, frozen);
+        if (r != 0)
+                return r;
+        return set_resume(s, *ckpt);
 }
 
 static void cleanup(struct sup *s)
@@ -902,26 +949,40 @@ int supervisor_options_max_window(struct supervisor_options *o, const char *arg)
 int supervisor_run(struct md *md, const struct supervisor_options *o)
 {
         struct sup s = { .md = md, .o = o, .array_fd = -1, .signal_fd = -1 };
-        uint64_t ckpt = 0, front = 0, elapsed;
+        uint64_t ckpt = 0, elapsed;
         bool frozen = false;
         char b1[32], b2[32];
         int r;
 
         report_init(o->quiet);
-        r = prepare(&s, &ckpt, &front, &frozen);
-        if (r < 0)
+        r = prepare(&s, &ckpt, &frozen);
+        if (r == 1) {
+                (void) record_remove(s.uuid, md_name(md));
+                report_event(REPORT_MID_FINISHED, md_name(md),
+                             "%s: the reshape finished before it could be taken over; nothing is left to supervise.",
+                             md_name(md));
+                r = 0;
+        }
+        if (r < 0 && s.froze)
+                report_event(REPORT_MID_STOPPED, md_name(md),
+                             "%s: the take-over failed; the reshape is left frozen%s. Continue with: reshaped supervise %s --backup-file %s",
+                             md_name(md), s.guard.kind == PLAN_BACKUP ? ", its first unit backed up and suspended" : "",
+                             md_devnode(md), o->backup_path);
+        if (r != 0)
                 goto out;
 
         s.t0_ms = s.last_obs_ms = now_ms();
-        s.last_obs_completed = front;
-        planner_init(&s.plan, &s.geo, ckpt, front, section_progress_for(&s, o->section_min_bytes),
+        s.last_obs_completed = ckpt;
+        planner_init(&s.plan, &s.geo, ckpt, ckpt, section_progress_for(&s, o->section_min_bytes),
                      s.t0_ms);
         planner_set_max_range(&s.plan, bytes_to_sectors(s.slot_bytes));
+        if (s.guard.kind == PLAN_BACKUP)
+                planner_adopt(&s.plan, &s.guard);
         s.plan.frozen = frozen;
 
         report_event(REPORT_MID_STARTED, md_name(md),
                      "%s: supervising the reshape from %.1f%% (%s, %u -> %u data disks, chunk %u -> %u KiB), backup %s, windows up to %s.",
-                     md_name(md), 100.0 * (double) front / (double) s.geo.end_progress_sectors,
+                     md_name(md), 100.0 * (double) ckpt / (double) s.geo.end_progress_sectors,
                      md_level_to_string(s.mdg.level) ? md_level_to_string(s.mdg.level) : "raid",
                      s.geo.old_data_disks, s.geo.new_data_disks, s.mdg.chunk_bytes_old / 1024,
                      s.mdg.chunk_bytes_new / 1024, o->backup_path, report_bytes(s.slot_bytes, b1, sizeof(b1)));

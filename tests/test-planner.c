@@ -74,11 +74,27 @@ static bool inside(struct array_range outer, struct array_range inner)
                inner.hi_array_sectors <= outer.hi_array_sectors;
 }
 
+/* What mdadm's restore needs for a same-size forwards reshape: a held
+ * section that reaches the on-disk position (Grow_restart skips sections
+ * ending before it and refuses when none is left). */
+static bool restorable(const struct sim *s)
+{
+        uint64_t position = geometry_progress_to_position(&s->g, s->disk_ckpt);
+
+        for (unsigned i = 0; i < 2; i++)
+                if (s->p.slot[i].held && s->p.slot[i].range.hi_array_sectors >= position)
+                        return true;
+        return false;
+}
+
 static void check_invariants(struct sim *s)
 {
         struct array_range risk = geometry_at_risk(&s->g, s->disk_ckpt, s->pos);
 
         assert_true(covered(&s->p, risk));
+        if (s->g.old_data_disks == s->g.new_data_disks && !s->g.backwards &&
+            s->backups > 0 && !s->p.draining && !s->p.finished)
+                assert_true(restorable(s));
         for (unsigned i = 0; i < 2; i++)
                 if (s->p.slot[i].held)
                         assert_true(inside(s->p.suspended, s->p.slot[i].range));
@@ -320,6 +336,7 @@ static void test_contract_fallback(void **state)
         /* parked at sync_max with nothing to do is not a breach */
         planner_init(&s.p, &s.g, 0, 0, 4096, 0);
         s.sync_max = 0;
+        s.backups = 0;
         run_planner(&s);
         o.completed_progress = s.p.sync_max;
         o.checkpoint_progress = s.p.sync_max;
@@ -451,6 +468,97 @@ static void test_table_first_steps(void **state)
         assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
 }
 
+static void test_keep_newest(void **state)
+{
+        /* The kernel finishes window 0 before window 1 is backed up: window
+         * 0 stays held (a crash now must find a section reaching the
+         * position) until window 1 is durable, and only then goes. */
+        struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
+        struct plan_observation o = { .notified = true, .reshaping = true, .checkpoint_valid = true,
+                                      .completed_progress = 4096, .checkpoint_progress = 4096 };
+        struct planner p;
+        struct plan_action a;
+
+        (void) state;
+        planner_init(&p, &g, 0, 0, 4096, 0);
+        for (int i = 0; i < 3; i++) {
+                a = planner_next(&p);
+                planner_applied(&p, &a, 0);
+        }
+        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
+        planner_observe(&p, &o);
+
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SUSPEND);
+        assert_int_equal(a.range.lo_array_sectors, 0);
+        assert_int_equal(a.range.hi_array_sectors, 24576);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_BACKUP);
+        assert_int_equal(a.slot, 1);
+        assert_true(p.slot[0].held);
+        planner_applied(&p, &a, 0);
+
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_FORGET);
+        assert_int_equal(a.slot, 0);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
+        assert_int_equal(a.progress, 8192);
+
+        /* stopping lets go of it: nothing stays suspended */
+        planner_init(&p, &g, 0, 0, 4096, 0);
+        for (int i = 0; i < 3; i++) {
+                a = planner_next(&p);
+                planner_applied(&p, &a, 0);
+        }
+        planner_observe(&p, &o);
+        p.draining = true;
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_FORGET);
+        assert_int_equal(a.slot, 0);
+}
+
+static void test_adopt_guard(void **state)
+{
+        /* Take-over before the first checkpoint: the supervisor backed up
+         * the first unit into slot 0, let the kernel through it, and it
+         * checkpointed there. The first window goes into slot 1 and starts
+         * where the guard ends; the guard goes once that window is durable. */
+        struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
+        uint64_t u = g.unit_dev_sectors;
+        struct plan_action guard = { .kind = PLAN_BACKUP, .slot = 0, .range = geometry_at_risk(&g, 0, u),
+                                     .from_progress = 0, .progress = u };
+        struct planner p;
+        struct plan_action a;
+
+        (void) state;
+        planner_init(&p, &g, u, u, 4096, 0);
+        planner_adopt(&p, &guard);
+        assert_true(p.slot[0].held);
+        assert_int_equal(p.sync_max, u);
+        assert_int_equal(p.suspended.hi_array_sectors, 3 * u);
+
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SUSPEND);
+        assert_int_equal(a.range.lo_array_sectors, 0);
+        assert_int_equal(a.range.hi_array_sectors, 3 * (u + 4096));
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_BACKUP);
+        assert_int_equal(a.slot, 1);
+        assert_int_equal(a.range.lo_array_sectors, 3 * u);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_FORGET);
+        assert_int_equal(a.slot, 0);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
+        assert_int_equal(a.progress, u + 4096);
+}
+
 static void test_drain(void **state)
 {
         /* Stopping with window 0 under the kernel and window 1 durable
@@ -507,6 +615,8 @@ int main(void)
                 cmocka_unit_test(test_table_first_steps),
                 cmocka_unit_test(test_end_sequence),
                 cmocka_unit_test(test_drain),
+                cmocka_unit_test(test_keep_newest),
+                cmocka_unit_test(test_adopt_guard),
                 cmocka_unit_test(test_contract_fallback),
                 cmocka_unit_test(test_takeover_unprotected_front),
                 cmocka_unit_test(test_sim_same_size_forwards),

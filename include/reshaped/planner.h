@@ -97,6 +97,10 @@ void planner_init(struct planner *p, const struct reshape_geometry *g,
 void planner_set_section(struct planner *p, uint64_t section_progress);
 void planner_set_max_range(struct planner *p, uint64_t max_range_sectors);
 
+/* Takes on a window the caller backed up (@backup, a PLAN_BACKUP) and
+ * suspended before planning began, with sync_max at its end. */
+void planner_adopt(struct planner *p, const struct plan_action *backup);
+
 void planner_observe(struct planner *p, const struct plan_observation *o);
 struct plan_action planner_next(const struct planner *p);
 void planner_applied(struct planner *p, const struct plan_action *a, uint64_t now_ms);
