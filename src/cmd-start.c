@@ -45,6 +45,14 @@ static int parse_layout(const char *s, int level, unsigned *ret)
         return log_error_errno(EINVAL, "Unknown layout '%s'; raid4/5 layouts are left-asymmetric, right-asymmetric, left-symmetric, right-symmetric, parity-first and parity-last.", s);
 }
 
+/* What the user asked to change. */
+struct start_request {
+        uint64_t chunk_bytes;
+        unsigned layout;
+        unsigned raid_disks;
+        bool set_chunk, set_layout, set_raid_disks;
+};
+
 /* Checks that the array can start a reshape we can supervise. */
 static int check_array(struct md *md, const struct md_geometry *g)
 {
@@ -86,8 +94,75 @@ static void roll_back(struct md *md, const struct md_geometry *g)
         (void) md_write_attr(md, "chunk_size", v);
         snprintf(v, sizeof(v), "%u", g->layout_old);
         (void) md_write_attr(md, "layout", v);
+        snprintf(v, sizeof(v), "%u", g->raid_disks_old);
+        (void) md_write_attr(md, "raid_disks", v);
         (void) md_set_sync_max_unlimited(md);
         (void) md_set_sync_action(md, MD_SYNC_ACTION_IDLE);
+}
+
+/* raid5.c check_reshape() refuses a reshape whose stripe cache cannot
+ * hold four of the larger chunks (ENOSPC); mdadm grows the cache first,
+ * and so do we. */
+static int size_stripe_cache(struct md *md, const struct md_geometry *g, const struct start_request *req)
+{
+        uint64_t chunk = req->set_chunk && req->chunk_bytes > g->chunk_bytes_old ? req->chunk_bytes
+                                                                                 : g->chunk_bytes_old;
+        uint64_t want = chunk / 4096 * 4 + 16, have;
+        char v[32];
+        int r;
+
+        r = md_read_attr(md, "stripe_cache_size", v, sizeof(v));
+        if (r < 0)
+                return r;
+        have = strtoull(v, NULL, 10);
+        if (have >= want)
+                return 0;
+        snprintf(v, sizeof(v), "%" PRIu64, want);
+        return md_write_attr(md, "stripe_cache_size", v);
+}
+
+/* A grow needs the spares in place; a shrink needs the array already
+ * reduced to what the fewer disks hold. */
+static int check_disk_count(struct md *md, const struct md_geometry *g, const struct start_request *req)
+{
+        unsigned raid_disks = req->raid_disks;
+        uint64_t unit_kib = (req->set_chunk && req->chunk_bytes > g->chunk_bytes_old ? req->chunk_bytes
+                                                                                    : g->chunk_bytes_old) / 1024;
+        unsigned old_data = g->level == 6 ? g->raid_disks_old - 2 : g->raid_disks_old - 1;
+        unsigned new_data = g->level == 6 ? raid_disks - 2 : raid_disks - 1;
+        struct md_member *m = NULL;
+        size_t n = 0;
+        unsigned spares = 0;
+        char v[32];
+        int r;
+
+        if (raid_disks < (g->level == 6 ? 4u : 3u))
+                return log_error_errno(EINVAL, "--raid-devices %u is too few for %s.", raid_disks,
+                                       md_level_to_string(g->level) ? md_level_to_string(g->level) : "this level");
+        if (new_data > old_data) {
+                r = md_get_members(md, &m, &n);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++)
+                        if (m[i].slot < 0 && !(m[i].state & (MD_MEMBER_FAULTY | MD_MEMBER_JOURNAL)))
+                                spares++;
+                md_members_free(m, n);
+                if (spares < raid_disks - g->raid_disks_old)
+                        return log_error_errno(EINVAL, "%s has %u spare(s); growing to %u devices needs %u. Add them first: mdadm %s --add DEVICE",
+                                               md_name(md), spares, raid_disks, raid_disks - g->raid_disks_old,
+                                               md_devnode(md));
+                return 0;
+        }
+        /* "default" while md sizes the array itself: not reduced. */
+        r = md_read_attr(md, "array_size", v, sizeof(v));
+        if (r < 0)
+                return r;
+        if (strncmp(v, "default", 7) == 0 ||
+            strtoull(v, NULL, 10) > g->component_kib / unit_kib * unit_kib * new_data)
+                return log_error_errno(EINVAL, "%s is larger than %u data disks hold. Shrink what is on it, then the array: mdadm --grow %s --array-size=%" PRIu64 "K",
+                                       md_name(md), new_data, md_devnode(md),
+                                       g->component_kib / unit_kib * unit_kib * new_data);
+        return 0;
 }
 
 /*
@@ -95,8 +170,7 @@ static void roll_back(struct md *md, const struct md_geometry *g)
  * kernel rewrites nothing until the supervisor has backed up the first
  * window: there is no unprotected moment.
  */
-static int setup_reshape(struct md *md, const struct md_geometry *g, uint64_t chunk, bool set_chunk,
-                         unsigned layout, bool set_layout)
+static int setup_reshape(struct md *md, const struct md_geometry *g, const struct start_request *req)
 {
         enum md_array_state state;
         char v[32];
@@ -114,15 +188,26 @@ static int setup_reshape(struct md *md, const struct md_geometry *g, uint64_t ch
         r = md_set_sync_action(md, MD_SYNC_ACTION_FROZEN);
         if (r < 0)
                 return r;
-        if (set_chunk) {
-                snprintf(v, sizeof(v), "%" PRIu64, chunk);
+        r = size_stripe_cache(md, g, req);
+        if (r < 0)
+                goto fail;
+        if (req->set_chunk) {
+                snprintf(v, sizeof(v), "%" PRIu64, req->chunk_bytes);
                 r = md_write_attr(md, "chunk_size", v);
                 if (r < 0)
                         goto fail;
         }
-        if (set_layout) {
-                snprintf(v, sizeof(v), "%u", layout);
+        if (req->set_layout) {
+                snprintf(v, sizeof(v), "%u", req->layout);
                 r = md_write_attr(md, "layout", v);
+                if (r < 0)
+                        goto fail;
+        }
+        /* A grow takes in the spares when the reshape starts; a shrink is
+         * set to run backwards by md itself. */
+        if (req->set_raid_disks) {
+                snprintf(v, sizeof(v), "%u", req->raid_disks);
+                r = md_write_attr(md, "raid_disks", v);
                 if (r < 0)
                         goto fail;
         }
@@ -155,12 +240,13 @@ static int run(int argc, char **argv)
         };
         struct supervisor_options o;
         const char *layout_name = NULL;
-        uint64_t chunk = 0;
-        bool set_chunk = false, set_layout = false, level_change = false;
+        struct start_request req = {};
+        bool level_change = false;
         struct placement_verdict v;
         struct md_geometry g;
         struct md *md = NULL;
-        unsigned layout = 0;
+        unsigned long n;
+        char *end;
         int opt, r, ret = EXIT_FAILURE_RUN;
 
         supervisor_options_init(&o);
@@ -170,19 +256,29 @@ static int run(int argc, char **argv)
                         o.backup_path = optarg;
                         break;
                 case 'c':
-                        if (cli_parse_size(optarg, &chunk) < 0 || chunk < 4096 || (chunk & (chunk - 1))) {
+                        if (cli_parse_size(optarg, &req.chunk_bytes) < 0 || req.chunk_bytes < 4096 ||
+                            (req.chunk_bytes & (req.chunk_bytes - 1))) {
                                 log_error("--chunk: '%s' is not a power of two of at least 4K (like 128K).", optarg);
                                 return EXIT_USAGE;
                         }
-                        set_chunk = true;
+                        req.set_chunk = true;
                         break;
                 case 'l':
                         layout_name = optarg;
-                        set_layout = true;
+                        req.set_layout = true;
                         break;
                 case 'L':
-                case 'n':
                         level_change = true;
+                        break;
+                case 'n':
+                        errno = 0;
+                        n = strtoul(optarg, &end, 10);
+                        if (errno || *end || n == 0 || n > 256) {
+                                log_error("--raid-devices: '%s' is not a number of devices.", optarg);
+                                return EXIT_USAGE;
+                        }
+                        req.raid_disks = (unsigned) n;
+                        req.set_raid_disks = true;
                         break;
                 case 'w':
                         if (supervisor_options_max_window(&o, optarg) < 0)
@@ -196,13 +292,13 @@ static int run(int argc, char **argv)
                 }
         }
         if (level_change) {
-                log_error("Level and device-count changes need spares added and a takeover first, which mdadm does: "
+                log_error("Level changes need a takeover first (raid5 -> raid6 adds a Q disk), which mdadm does: "
                           "run 'mdadm --grow DEVICE --level=N --raid-devices=N --backup-file FILE'; with reshaped's "
                           "drop-in installed its hand-off runs 'reshaped supervise'.");
                 return EXIT_USAGE;
         }
-        if (optind + 1 != argc || !o.backup_path || (!set_chunk && !set_layout)) {
-                log_error("start needs an array, --backup-file FILE and --chunk or --layout; see 'reshaped help start'.");
+        if (optind + 1 != argc || !o.backup_path || (!req.set_chunk && !req.set_layout && !req.set_raid_disks)) {
+                log_error("start needs an array, --backup-file FILE and --chunk, --layout or --raid-devices; see 'reshaped help start'.");
                 return EXIT_USAGE;
         }
 
@@ -215,22 +311,29 @@ static int run(int argc, char **argv)
         r = check_array(md, &g);
         if (r < 0)
                 goto out;
-        if (set_layout && parse_layout(layout_name, g.level, &layout) < 0) {
+        if (req.set_layout && parse_layout(layout_name, g.level, &req.layout) < 0) {
                 ret = EXIT_USAGE;
                 goto out;
         }
-        if ((!set_chunk || chunk == g.chunk_bytes_new) && (!set_layout || layout == g.layout_new)) {
-                log_error("%s already has that chunk size and layout; nothing to do.", md_name(md));
+        if ((!req.set_chunk || req.chunk_bytes == g.chunk_bytes_new) &&
+            (!req.set_layout || req.layout == g.layout_new) &&
+            (!req.set_raid_disks || req.raid_disks == g.raid_disks_new)) {
+                log_error("%s already has that geometry; nothing to do.", md_name(md));
+                ret = EXIT_USAGE;
+                goto out;
+        }
+        if (req.set_raid_disks && req.raid_disks != g.raid_disks_new &&
+            check_disk_count(md, &g, &req) < 0) {
                 ret = EXIT_USAGE;
                 goto out;
         }
         /* raid5.c check_reshape: the array must be a whole number of new chunks. */
-        if (set_chunk && (g.component_kib * 1024) % chunk != 0) {
+        if (req.set_chunk && (g.component_kib * 1024) % req.chunk_bytes != 0) {
                 log_error("%s: the member size (%" PRIu64 " KiB) is not a multiple of the new chunk (%" PRIu64
                           " KiB), which md refuses. Shrink what is on the array, then the members, first: "
                           "mdadm --grow %s --size=%" PRIu64 "K",
-                          md_name(md), g.component_kib, chunk / 1024, md_devnode(md),
-                          g.component_kib / (chunk / 1024) * (chunk / 1024));
+                          md_name(md), g.component_kib, req.chunk_bytes / 1024, md_devnode(md),
+                          g.component_kib / (req.chunk_bytes / 1024) * (req.chunk_bytes / 1024));
                 ret = EXIT_USAGE;
                 goto out;
         }
@@ -241,7 +344,7 @@ static int run(int argc, char **argv)
                 log_error("%s", v.message);
                 goto out;
         }
-        r = setup_reshape(md, &g, chunk, set_chunk, layout, set_layout);
+        r = setup_reshape(md, &g, &req);
         if (r < 0)
                 goto out;
         log_info("%s: reshape set up with sync_max=0; nothing is rewritten before the first backup.", md_name(md));
@@ -254,21 +357,25 @@ out:
 
 const struct cmd cmd_start = {
         .name = "start",
-        .summary = "start a protected same-size reshape and supervise it",
+        .summary = "start a protected reshape and supervise it",
         .help =
-        "Usage: reshaped start DEVICE --backup-file FILE (--chunk SIZE | --layout NAME)\n"
+        "Usage: reshaped start DEVICE --backup-file FILE\n"
+        "                      [--chunk SIZE] [--layout NAME] [--raid-devices N]\n"
         "\n"
         "Starts an in-place reshape of a raid4/5/6 array with native (0.90, 1.x)\n"
         "metadata through sysfs, with sync_max set to 0 before the reshape begins,\n"
         "so the kernel rewrites nothing that is not already backed up; then\n"
         "supervises it to the end like 'reshaped supervise'.\n"
         "\n"
-        "  -b, --backup-file FILE  backup file, on a disk outside the array\n"
-        "  -c, --chunk SIZE        new chunk size (power of two, like 128K)\n"
-        "  -l, --layout NAME       new layout (left-symmetric, right-asymmetric, ...)\n"
-        "  -w, --max-window SIZE   largest window, held in locked memory (64M)\n"
+        "  -b, --backup-file FILE   backup file, on a disk outside the array\n"
+        "  -c, --chunk SIZE         new chunk size (power of two, like 128K)\n"
+        "  -l, --layout NAME        new layout (left-symmetric, right-asymmetric, ...)\n"
+        "  -n, --raid-devices N     grow onto spares added before (mdadm --add), or\n"
+        "                           shrink an array already reduced with\n"
+        "                           mdadm --grow --array-size\n"
+        "  -w, --max-window SIZE    largest window, held in locked memory (64M)\n"
         "\n"
-        "Level and device-count changes are left to 'mdadm --grow --backup-file',\n"
-        "whose hand-off runs 'reshaped supervise' once the drop-in is installed.\n",
+        "Level changes are left to 'mdadm --grow --backup-file', whose hand-off\n"
+        "runs 'reshaped supervise' once the drop-in is installed.\n",
         .run = run,
 };

@@ -63,6 +63,9 @@ int geometry_init(struct reshape_geometry *g, const struct geometry_input *in,
         g->old_chunk_sectors = bytes_to_sectors(in->old_chunk_bytes);
         g->new_chunk_sectors = bytes_to_sectors(in->new_chunk_bytes);
         g->unit_dev_sectors = max_u64(g->old_chunk_sectors, g->new_chunk_sectors);
+        g->park_dev_sectors = g->unit_dev_sectors;
+        if (g->old_data_disks != g->new_data_disks)
+                g->park_dev_sectors *= g->old_data_disks;
         g->backwards = in->backwards;
 
         component_sectors = in->component_kib * 2;
@@ -85,12 +88,26 @@ int geometry_init(struct reshape_geometry *g, const struct geometry_input *in,
 
 uint64_t geometry_align_down(const struct reshape_geometry *g, uint64_t progress_sectors)
 {
-        return progress_sectors & ~(g->unit_dev_sectors - 1);
+        uint64_t a = g->park_dev_sectors, end = g->end_progress_sectors, left;
+
+        if (!g->backwards)
+                return progress_sectors - progress_sectors % a;
+        if (progress_sectors >= end)
+                return end;
+        left = (end - progress_sectors + a - 1) / a * a;
+        return left >= end ? 0 : end - left;
 }
 
 uint64_t geometry_align_up(const struct reshape_geometry *g, uint64_t progress_sectors)
 {
-        return geometry_align_down(g, progress_sectors + g->unit_dev_sectors - 1);
+        uint64_t a = g->park_dev_sectors, end = g->end_progress_sectors, left;
+
+        if (!g->backwards)
+                return (progress_sectors + a - 1) / a * a;
+        if (progress_sectors >= end)
+                return end;
+        left = end - progress_sectors;
+        return end - (left - left % a);
 }
 
 /* Where the kernel's progress counter starts in array sectors: 0 forwards,
@@ -151,35 +168,74 @@ struct array_range geometry_at_risk(const struct reshape_geometry *g,
         return (struct array_range) { lo, hi };
 }
 
-static bool unit_at_risk(const struct reshape_geometry *g, uint64_t progress_sectors)
+/*
+ * raid5.c reshape_request(), per member: 'writepos' is the furthest the
+ * next unit may write, 'readpos' the nearest it may still read old data
+ * from; once readpos is beyond writepos the kernel checkpoints before any
+ * write could reach old data its metadata still needs. Before that it
+ * leaves the protection to userspace.
+ */
+static bool kernel_guards(const struct reshape_geometry *g, uint64_t progress_sectors)
 {
-        struct array_range r = geometry_at_risk(g, progress_sectors,
-                                                progress_sectors + g->unit_dev_sectors);
+        uint64_t pos = geometry_progress_to_position(g, progress_sectors);
+        uint64_t u = g->unit_dev_sectors;
+        uint64_t writepos = pos / g->new_data_disks, readpos = pos / g->old_data_disks;
 
-        return r.hi_array_sectors > r.lo_array_sectors;
+        if (!g->backwards) {
+                readpos = readpos > u ? readpos - u : 0;
+                return readpos > writepos + u;
+        }
+        if (writepos < u)
+                return false;
+        return readpos + u < writepos - u;
+}
+
+static uint64_t next_park(const struct reshape_geometry *g, uint64_t progress_sectors)
+{
+        return g->backwards ? geometry_align_up(g, progress_sectors + 1)
+                            : geometry_align_down(g, progress_sectors) + g->park_dev_sectors;
+}
+
+/* The first park point in (lo, hi] where kernel_guards() turns @want,
+ * given it is not @want at lo and changes only once in between. */
+static uint64_t first_park(const struct reshape_geometry *g, uint64_t lo, uint64_t hi, bool want)
+{
+        for (;;) {
+                uint64_t mid = geometry_align_down(g, lo + (hi - lo) / 2);
+
+                if (mid <= lo)
+                        mid = next_park(g, lo);
+                if (mid >= hi)
+                        return hi;
+                if (kernel_guards(g, mid) == want)
+                        hi = mid;
+                else
+                        lo = mid;
+        }
 }
 
 uint64_t geometry_next_at_risk(const struct reshape_geometry *g,
                                uint64_t from_progress_sectors)
 {
         uint64_t lo = geometry_align_down(g, from_progress_sectors);
-        uint64_t hi = g->end_progress_sectors;
+        uint64_t end = g->end_progress_sectors;
 
-        if (lo >= hi)
-                return hi;
-        if (unit_at_risk(g, lo))
+        if (lo >= end)
+                return end;
+        if (!kernel_guards(g, lo))
                 return lo;
-        /* Forwards, risk only shrinks as progress grows (grows are at risk
-         * at the start); backwards it only grows (shrinks at the end). */
+        /* Forwards the guard, once there, stays; backwards it ends. */
         if (!g->backwards)
-                return hi;
-        while (hi - lo > g->unit_dev_sectors) {
-                uint64_t mid = geometry_align_down(g, lo + (hi - lo) / 2);
+                return end;
+        return first_park(g, lo, end, false);
+}
 
-                if (unit_at_risk(g, mid))
-                        hi = mid;
-                else
-                        lo = mid;
-        }
-        return hi;
+uint64_t geometry_risk_end(const struct reshape_geometry *g, uint64_t from_progress_sectors)
+{
+        uint64_t lo = geometry_align_down(g, from_progress_sectors);
+        uint64_t end = g->end_progress_sectors;
+
+        if (lo >= end || g->backwards || g->old_data_disks == g->new_data_disks)
+                return end;
+        return first_park(g, lo, end, true);
 }

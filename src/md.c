@@ -799,6 +799,13 @@ static int read_member(struct md *md, const char *dir, struct md_member *m)
         if (r < 0)
                 return r;
 
+        r = member_attr(md, dir, "new_offset", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        r = member_parsed(md, dir, "new_offset", buf, md_parse_u64(buf, &m->new_data_offset_dev_sectors));
+        if (r < 0)
+                return r;
+
         r = member_attr(md, dir, "size", buf, sizeof(buf));
         if (r < 0)
                 return r;

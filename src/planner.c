@@ -45,9 +45,9 @@ static bool range_equal(struct array_range a, struct array_range b)
 
 void planner_set_section(struct planner *p, uint64_t section_progress)
 {
-        uint64_t s = geometry_align_down(&p->geo, section_progress);
+        uint64_t a = p->geo.park_dev_sectors;
 
-        p->section_progress = max_u64(s, p->geo.unit_dev_sectors);
+        p->section_progress = max_u64(section_progress - section_progress % a, a);
 }
 
 void planner_set_max_range(struct planner *p, uint64_t max_range_sectors)
@@ -175,17 +175,23 @@ static struct plan_action next_window(const struct planner *p, struct array_rang
                 return (struct plan_action) { .kind = PLAN_WAIT };
         base = min_u64(base, p->checkpoint);
 
-        to = min_u64(max_u64(from + p->section_progress,
-                             p->first_window_min), end);
+        /* Windows end where the kernel starts to guard itself (a grow's
+         * critical section); the stretch after needs none. */
+        to = min_u64(max_u64(from + p->section_progress, p->first_window_min), end);
+        to = min_u64(to, max_u64(geometry_risk_end(g, from), p->first_window_min));
         range = window_range(p, base, to, held);
         /* Shrink the window until its backup fits a slot, but never below
          * the kernel's front (the caller sized the slots for that). */
         while (p->max_range_sectors && array_range_sectors(range) > p->max_range_sectors &&
-               to - g->unit_dev_sectors > from &&
-               to - g->unit_dev_sectors >= p->first_window_min) {
-                to -= g->unit_dev_sectors;
+               to - g->park_dev_sectors > from &&
+               to - g->park_dev_sectors >= p->first_window_min) {
+                to = geometry_align_down(g, to - 1);
                 range = window_range(p, base, to, held);
         }
+        /* Everything the kernel may overwrite on the way has been moved
+         * already (late in a grow's critical section). */
+        if (range_empty(range))
+                return (struct plan_action) { .kind = PLAN_SET_SYNC_MAX, .progress = to };
         return (struct plan_action) {
                 .kind = PLAN_BACKUP,
                 .slot = (unsigned) slot,

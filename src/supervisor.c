@@ -76,6 +76,31 @@ static uint64_t now_ms(void)
         return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
+/* Where a grow or shrink is at risk follows raid5's rule for data that
+ * stays at the same offset on every member; a reshape that moves the data
+ * offset (mdadm does for 1.x when there is room) shifts that rule, and
+ * needs no backup when mdadm chose the offsets for it. */
+static int check_in_place(struct sup *s)
+{
+        struct md_member *m = NULL;
+        size_t n = 0;
+        int r;
+
+        r = md_get_members(s->md, &m, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (m[i].slot >= 0 && m[i].new_data_offset_dev_sectors != m[i].data_offset_dev_sectors) {
+                        r = log_error_errno(EOPNOTSUPP,
+                                            "%s: the reshape moves the data on %s (offset %" PRIu64 " -> %" PRIu64 " sectors) instead of rewriting it in place; it needs no backup file and reshaped does not supervise it. Let mdadm run it (mdadm --grow --continue %s).",
+                                            md_name(s->md), m[i].name, m[i].data_offset_dev_sectors,
+                                            m[i].new_data_offset_dev_sectors, md_devnode(s->md));
+                        break;
+                }
+        md_members_free(m, n);
+        return r < 0 ? r : 0;
+}
+
 static int read_geometry(struct sup *s)
 {
         struct geometry_input in = {};
@@ -107,13 +132,11 @@ static int read_geometry(struct sup *s)
         r = geometry_init(&s->geo, &in, &why);
         if (r < 0)
                 return log_error_errno(r, "Cannot supervise the reshape of %s: %s.", md_name(s->md), why);
-        /* raid5 leaves more unprotected during a grow or shrink than
-         * geometry_at_risk() counts, and parks where an old stripe is split;
-         * until both are handled, such reshapes stay with mdadm. */
-        if (s->geo.old_data_disks != s->geo.new_data_disks)
-                return log_error_errno(EOPNOTSUPP,
-                                       "%s: the reshape changes the number of data disks (%u -> %u); reshaped supervises same-size reshapes only for now. Let mdadm's own monitor run it (mdadm --grow --continue %s --backup-file FILE).",
-                                       md_name(s->md), s->geo.old_data_disks, s->geo.new_data_disks, md_devnode(s->md));
+        if (s->geo.old_data_disks != s->geo.new_data_disks) {
+                r = check_in_place(s);
+                if (r < 0)
+                        return r;
+        }
 
         s->id.before = (struct backup_geometry) { s->mdg.level, s->mdg.raid_disks_old,
                                                   s->mdg.chunk_bytes_old, s->mdg.layout_old };
@@ -410,9 +433,9 @@ static int guard_first_unit(struct sup *s)
         struct plan_action a = {
                 .kind = PLAN_BACKUP,
                 .slot = 0,
-                .range = geometry_at_risk(&s->geo, 0, s->geo.unit_dev_sectors),
+                .range = geometry_at_risk(&s->geo, 0, geometry_align_up(&s->geo, 1)),
                 .from_progress = 0,
-                .progress = s->geo.unit_dev_sectors,
+                .progress = geometry_align_up(&s->geo, 1),
         };
         int r;
 
@@ -471,6 +494,29 @@ static int wait_front(struct sup *s, uint64_t limit, uint64_t *ret_front)
                 if (r < 0)
                         return r;
         }
+}
+
+/*
+ * A grow or shrink that mdadm ran may stop anywhere; parked where an old
+ * stripe is split, every read of that stripe waits for the kernel to move
+ * on, and the first backup would wait for ever. Inside a stretch at risk
+ * the kernel is let on to the next park point (what it rewrites meanwhile
+ * is counted with the rest of the unprotected run before the take-over).
+ */
+static int park_aligned(struct sup *s, uint64_t *front)
+{
+        uint64_t next = geometry_align_up(&s->geo, *front);
+        int r;
+
+        if (next == *front || next >= s->geo.end_progress_sectors ||
+            geometry_next_at_risk(&s->geo, *front) != geometry_align_down(&s->geo, *front))
+                return 0;
+        log_notice("%s: the kernel stopped inside an old stripe; letting it on to the stripe's end before taking over.",
+                   md_name(s->md));
+        r = md_set_sync_max(s->md, next);
+        if (r < 0)
+                return r;
+        return wait_front(s, next, front);
 }
 
 /*
@@ -537,7 +583,7 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen)
          * that had not begun may then rewrite, from a backup. */
         limit = ckpt;
         if (ckpt == 0) {
-                limit = s->geo.unit_dev_sectors;
+                limit = geometry_align_up(&s->geo, 1);
                 r = kernel_has_begun(s, &begun);
                 if (r < 0)
                         return r;
@@ -557,6 +603,9 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen)
         if (r < 0)
                 return r;
         r = wait_front(s, limit, &front);
+        if (r != 0)
+                return r;
+        r = park_aligned(s, &front);
         if (r != 0)
                 return r;
 

@@ -126,6 +126,9 @@ static void create_member(const char *root, const char *md_dir, const struct fak
         p = pathf("%s/offset", dir);
         write_file(p, "0");
         free(p);
+        p = pathf("%s/new_offset", dir);
+        write_file(p, "0");
+        free(p);
         p = pathf("%s/size", dir);
         write_file(p, "261120");
         free(p);

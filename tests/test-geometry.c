@@ -184,22 +184,37 @@ static void test_next_at_risk(void **state)
         assert_int_equal(geometry_next_at_risk(&g, 1000), 768);
         assert_int_equal(geometry_next_at_risk(&g, 524288), 524288);
 
-        /* grow 2 -> 3 data disks: at risk while p*3 < (p+1024)*2, p < 2048 */
+        /* grow 2 -> 3 data disks, unit 1024: raid5 guards itself once
+         * 3p/2 - 1024 > p + 1024, i.e. past p = 4096; park points are
+         * multiples of 2 x 1024 */
         g = make(5, 3, 5, 4, 524288, 524288, 262144, 0, false);
+        assert_int_equal(g.park_dev_sectors, 2048);
         assert_int_equal(geometry_next_at_risk(&g, 0), 0);
-        assert_int_equal(geometry_next_at_risk(&g, 1024), 1024);
-        assert_int_equal(geometry_next_at_risk(&g, 2048), g.end_progress_sectors);
+        assert_int_equal(geometry_next_at_risk(&g, 1024), 0);
+        assert_int_equal(geometry_next_at_risk(&g, 4096), 4096);
+        assert_int_equal(geometry_next_at_risk(&g, 6144), g.end_progress_sectors);
+        assert_int_equal(geometry_risk_end(&g, 0), 6144);
+        assert_int_equal(geometry_risk_end(&g, 4096), 6144);
+        /* the probe's bound (2u*od/(nd-od) + u) is inside it */
+        assert_true(geometry_risk_end(&g, 0) >= 5 * 1024);
 
-        /* shrink 4 -> 3 data disks: risk starts near the end of the run and
-         * stays; the answer is the first unit at risk */
+        /* same size: the stretch at risk never ends before the reshape */
+        g = make(5, 4, 5, 4, 65536, 131072, 262144, 0, false);
+        assert_int_equal(geometry_risk_end(&g, 0), g.end_progress_sectors);
+
+        /* shrink 4 -> 3 data disks: safe until near the end of the run,
+         * then at risk to the end; park points counted from the end */
         g = make(5, 5, 5, 4, 524288, 524288, 262144, 786432, true);
+        assert_int_equal(g.park_dev_sectors, 4 * 1024);
         p = geometry_next_at_risk(&g, 0);
-        assert_true(p < g.end_progress_sectors);
-        assert_int_equal(p % g.unit_dev_sectors, 0);
-        assert_true(geometry_at_risk(&g, p, p + g.unit_dev_sectors).hi_array_sectors >
-                    geometry_at_risk(&g, p, p + g.unit_dev_sectors).lo_array_sectors);
-        assert_int_equal(array_range_sectors(geometry_at_risk(&g, p - 1024, p)), 0);
-        assert_int_equal(geometry_next_at_risk(&g, p + 1024), p + 1024);
+        assert_true(p > 0 && p < g.end_progress_sectors);
+        assert_int_equal((g.end_progress_sectors - p) % g.park_dev_sectors, 0);
+        /* per member, the kernel is at d = end - p; it guards while
+         * d - 3d/4 > 2 x 1024, so p is within the last 8192 + one park */
+        assert_true(g.end_progress_sectors - p <= 8192 + g.park_dev_sectors);
+        assert_true(g.end_progress_sectors - p >= 8192);
+        assert_int_equal(geometry_next_at_risk(&g, p + 1024), p);
+        assert_int_equal(geometry_risk_end(&g, p), g.end_progress_sectors);
 }
 
 int main(void)

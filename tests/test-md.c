@@ -469,6 +469,7 @@ static void test_members(void **state)
         assert_int_equal(major(m[0].devnum), 8);
         assert_int_equal(minor(m[0].devnum), 0);
         assert_int_equal(m[0].data_offset_dev_sectors, 0);
+        assert_int_equal(m[0].new_data_offset_dev_sectors, 0);
         assert_int_equal(m[0].size_kib, 261120);
         devnode = fake_sysfs_path(root, "dev/sda");
         assert_string_equal(m[0].devnode, devnode);

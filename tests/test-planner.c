@@ -125,7 +125,8 @@ static void run_planner(struct sim *s)
                 case PLAN_SET_SYNC_MAX:
                         assert_false(s->unlimited);
                         assert_true(a.progress > s->sync_max);
-                        assert_int_equal(a.progress % s->g.unit_dev_sectors, 0);
+                        assert_int_equal((s->g.backwards ? s->g.end_progress_sectors - a.progress
+                                                         : a.progress) % s->g.park_dev_sectors, 0);
                         assert_true(a.progress < s->g.end_progress_sectors);
                         s->sync_max = a.progress;
                         s->raises++;
@@ -143,6 +144,27 @@ static void run_planner(struct sim *s)
         fail_msg("planner did not settle");
 }
 
+/* raid5.c's test, written out here from the kernel source rather than
+ * taken from geometry.c, so the planner is checked against the kernel. */
+static bool kernel_guards(const struct sim *s)
+{
+        uint64_t pos = geometry_progress_to_position(&s->g, s->pos);
+        uint64_t u = s->g.unit_dev_sectors;
+        uint64_t writepos = pos / s->g.new_data_disks;
+        uint64_t readpos = pos / s->g.old_data_disks;
+
+        if (!s->g.backwards) {
+                writepos += u;
+                readpos -= readpos < u ? readpos : u;
+                return readpos > writepos;
+        }
+        if (writepos < u)
+                return false;
+        writepos -= u;
+        readpos += u;
+        return readpos < writepos;
+}
+
 /* One unit of kernel work, by raid5.c reshape_request's rules. */
 static bool kernel_step(struct sim *s)
 {
@@ -152,12 +174,12 @@ static bool kernel_step(struct sim *s)
 
         if (s->pos >= end || s->pos >= limit)
                 return false;
-        /* The kernel's own safety rule: when the old data it is about to
-         * overwrite has already been moved (read position beyond write
-         * position), it checkpoints first so a restart will not read it
-         * from the old layout. Inside a critical section it cannot, and
-         * relies on the backup. */
-        if (array_range_sectors(geometry_at_risk(&s->g, s->pos, next)) == 0 &&
+        /* The kernel's own safety rule (raid5.c reshape_request, per
+         * member): once the oldest position it may still read old data
+         * from is beyond the furthest it may write, it checkpoints before a
+         * write could reach old data its metadata still needs. Before that
+         * (a grow's start, a shrink's end) it relies on the backup. */
+        if (kernel_guards(s) &&
             array_range_sectors(geometry_at_risk(&s->g, s->disk_ckpt, next)) > 0) {
                 s->completed = s->disk_ckpt = s->pos;
                 s->notified = true;

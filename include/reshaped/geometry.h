@@ -32,6 +32,13 @@ struct reshape_geometry {
          * limit that is not a multiple of it lets the kernel write up to one
          * unit past sync_max. */
         uint64_t unit_dev_sectors;
+        /* Where the kernel may be parked (sync_max): a multiple of the unit,
+         * and when the number of data disks changes, of unit x old data
+         * disks, so the parked position never splits an old-layout stripe
+         * (raid5 holds every request to a stripe that straddles the
+         * position until the reshape moves past it: a backup read there
+         * would wait for ever). Backwards, counted from the end. */
+        uint64_t park_dev_sectors;
         /* Member size rounded down to both chunk sizes: where the reshape ends,
          * in progress sectors, and the top of the data area in dev sectors. */
         uint64_t end_progress_sectors;
@@ -59,8 +66,8 @@ int geometry_init(struct reshape_geometry *g, const struct geometry_input *in,
 
 unsigned geometry_data_disks(int level, unsigned raid_disks);
 
-/* Round a progress value down / up to a multiple of the reshape unit, the
- * only values we ever write to sync_max. */
+/* Round a progress value down / up to a park point (see above), the only
+ * values we ever write to sync_max besides 0 and the end. */
 uint64_t geometry_align_down(const struct reshape_geometry *g, uint64_t progress_sectors);
 uint64_t geometry_align_up(const struct reshape_geometry *g, uint64_t progress_sectors);
 
@@ -85,12 +92,19 @@ struct array_range geometry_at_risk(const struct reshape_geometry *g,
                                     uint64_t from_progress_sectors,
                                     uint64_t to_progress_sectors);
 
-/* The first unit-aligned progress value at or after @from whose next unit
- * puts data at risk, or end_progress_sectors when none does: a grow is at
- * risk only at its start, a shrink only at its end, a same-size reshape
- * everywhere. */
+/* The first park point at or after @from (rounded down) from which the
+ * kernel may destroy data only a backup holds, or end_progress_sectors
+ * when it never will again. That is raid5's own rule (reshape_request):
+ * it checkpoints before overwriting old data its metadata still needs only
+ * where the next write lies behind the oldest read; a same-size reshape
+ * never gets there, a grow does after its first few units, a shrink is
+ * safe until its last few. */
 uint64_t geometry_next_at_risk(const struct reshape_geometry *g,
                                uint64_t from_progress_sectors);
+
+/* The first park point after @from (which is at risk) where the kernel
+ * guards itself again: the end of the stretch that needs backups. */
+uint64_t geometry_risk_end(const struct reshape_geometry *g, uint64_t from_progress_sectors);
 
 static inline uint64_t array_range_sectors(struct array_range r)
 {

@@ -153,6 +153,7 @@ struct md_member {
         unsigned state;                /* MD_MEMBER_* */
         int slot;                      /* role, or MD_SLOT_NONE/JOURNAL */
         uint64_t data_offset_dev_sectors;
+        uint64_t new_data_offset_dev_sectors; /* differs while a reshape moves the data */
         uint64_t size_kib;             /* space used on the member */
 };
 

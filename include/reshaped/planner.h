@@ -92,8 +92,9 @@ void planner_init(struct planner *p, const struct reshape_geometry *g,
                   uint64_t checkpoint_progress, uint64_t front_progress,
                   uint64_t section_progress, uint64_t now_ms);
 
-/* Sets the size of windows not yet planned (rounded to the unit, at least
- * one unit), and the most array sectors one window may back up (a slot). */
+/* Sets the size of windows not yet planned (rounded down to a multiple of
+ * the park distance, at least one; see geometry.h), and the most array
+ * sectors one window may back up (a slot). */
 void planner_set_section(struct planner *p, uint64_t section_progress);
 void planner_set_max_range(struct planner *p, uint64_t max_range_sectors);
 
