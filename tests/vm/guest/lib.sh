@@ -362,3 +362,75 @@ md_assembled() {
         esac
         vm_log "mdadm --assemble exited with $2, but /dev/$1 runs: $(md_snapshot "$1")"
 }
+
+# vm_handoff MD BACKUP GROW-ARGS...: `mdadm --grow /dev/MD GROW-ARGS
+# --backup-file=BACKUP` with reshaped's shipped drop-in installed (its
+# ExecStart pointed at the guest's binary), so that mdadm's hand-off,
+# `systemctl restart mdadm-grow-continue@MD.service`, runs `reshaped
+# supervise`; vm-probe watches from before (its files: $VM_OUT/probe.csv,
+# probe.txt). Waits for the reshape and the service to end, and fails the
+# scenario unless the service ran the drop-in, mdadm forked no monitor of
+# its own, the service ended successfully, and the journal holds
+# reshaped's structured fields and its take-over report. Sets
+# handoff_wall (seconds) and handoff_takeover (the take-over line). Call it
+# after vm_wait_booted.
+vm_handoff() {
+        _md=$1 _backup=$2
+        shift 2
+        _unit=mdadm-grow-continue@$_md.service
+        _shipped=/opt/vm/systemd/mdadm-grow-continue@.service.d/reshaped.conf
+        _dir=/etc/systemd/system/mdadm-grow-continue@.service.d
+
+        [ -f "$_shipped" ] || vm_fail "$_shipped is missing: the runner ships the source tree's systemd/"
+        mkdir -p "$_dir"
+        sed 's|^ExecStart=/usr/sbin/reshaped |ExecStart=/opt/vm/bin/reshaped |' "$_shipped" >"$_dir/reshaped.conf"
+        grep -qx 'ExecStart=/opt/vm/bin/reshaped supervise /dev/%I' "$_dir/reshaped.conf" ||
+                vm_fail "the shipped drop-in has no 'ExecStart=/usr/sbin/reshaped supervise /dev/%I'"
+        vm_run systemctl daemon-reload
+        systemctl cat "$_unit" | grep -qx 'ExecStart=/opt/vm/bin/reshaped supervise /dev/%I' ||
+                vm_fail "systemctl cat $_unit does not show the drop-in's ExecStart"
+
+        vm-probe --md "$_md" --csv "$VM_OUT/probe.csv" --backup "$_backup" >"$VM_OUT/probe.txt" 2>&1 &
+        _probe=$!
+        _t0=$(vm_now)
+        vm_timed mdadm --grow "/dev/$_md" "$@" --backup-file="$_backup"
+        _pids=$(pidof mdadm) && vm_fail "mdadm forked its own monitor ($_pids) instead of handing off to $_unit"
+        systemctl status "$_unit" --no-pager >"$VM_OUT/status.txt" 2>&1
+        cat "$VM_OUT/status.txt"
+        grep -q 'Drop-In:' "$VM_OUT/status.txt" && grep -q 'reshaped.conf' "$VM_OUT/status.txt" ||
+                vm_fail "systemctl status $_unit shows no Drop-In reshaped.conf"
+        grep -q "/opt/vm/bin/reshaped supervise /dev/$_md" "$VM_OUT/status.txt" ||
+                vm_fail "$_unit does not run reshaped supervise /dev/$_md"
+
+        ( md_wait_idle "$_md" 150 ) || {
+                journalctl -u "$_unit" --no-pager -o cat
+                vm_stacks reshaped
+                vm_fail "the reshape did not end"
+        }
+        handoff_wall=$(awk -v a="$(vm_now)" -v b="$_t0" 'BEGIN { printf "%.1f", a - b }')
+        wait "$_probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
+        cat "$VM_OUT/probe.txt"
+        # reshaped exits once it has seen the end; the service then goes inactive.
+        _n=0
+        while [ "$(systemctl show -P ActiveState "$_unit")" != inactive ] && [ $_n -lt 150 ]; do
+                sleep 0.2
+                _n=$((_n + 1))
+        done
+        _result=$(systemctl show -P Result "$_unit")
+        _status=$(systemctl show -P ExecMainStatus "$_unit")
+        vm_log "$_unit: ActiveState=$(systemctl show -P ActiveState "$_unit") Result=$_result ExecMainStatus=$_status"
+        [ "$_result" = success ] && [ "$_status" = 0 ] || {
+                journalctl -u "$_unit" --no-pager -o cat
+                vm_fail "$_unit did not end successfully"
+        }
+
+        journalctl -u "$_unit" --no-pager -o cat
+        journalctl -u "$_unit" --no-pager -o verbose >"$VM_OUT/journal-verbose.txt"
+        for _field in MESSAGE_ID "RESHAPED_ARRAY=$_md" RESHAPED_PERCENT; do
+                grep -q "^ *$_field" "$VM_OUT/journal-verbose.txt" ||
+                        vm_fail "the journal of $_unit has no $_field field"
+        done
+        vm_log "journal fields: $(grep -c '^ *MESSAGE_ID=' "$VM_OUT/journal-verbose.txt") MESSAGE_IDs ($(sed -n 's/^ *MESSAGE_ID=//p' "$VM_OUT/journal-verbose.txt" | sort -u | tr '\n' ' ')), $(grep -c '^ *RESHAPED_PERCENT=' "$VM_OUT/journal-verbose.txt") progress records, last $(sed -n 's/^ *RESHAPED_PERCENT=//p' "$VM_OUT/journal-verbose.txt" | tail -n 1)%"
+        handoff_takeover=$(journalctl -u "$_unit" --no-pager -o cat | grep 'took over at') ||
+                vm_fail "reshaped logged no take-over"
+}

@@ -1,0 +1,36 @@
+# vm: mode=systemd disks=5 size=256M scratch=1G timeout=900 needs=reshaped
+# mdadm's systemd hand-off of a shrink: raid5 (0.90 metadata, 5 x 255 MiB,
+# chunk 512K) reduced to what 3 data disks hold, then `mdadm --grow
+# --raid-devices=4 --backup-file`, routed by the drop-in to `reshaped
+# supervise` (vm_handoff checks the service and the journal). The shrink
+# runs backwards; its critical units are its last, which reshaped backs
+# up. Passes when the array has 4 members, every byte of the reduced
+# array matches the pattern, and from the take-over on the kernel never
+# overwrote critical data no backup held (vm_probe_risk).
+. "$VM_LIB"
+set -u
+
+seed=5525
+backup=$VM_SCRATCH/md0.backup
+
+vm_wait_booted
+md_fast
+vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=5 --chunk=512 \
+        --metadata=0.90 --size=$((255 * 1024)) --assume-clean $(vm_disks 5)
+md_fast md0
+vm_run mdadm --grow /dev/md0 --array-size=$((3 * 255 * 1024))
+size=$(vm_size_bytes /dev/md0)
+vm_timed vm-pattern fill /dev/md0 "$seed"
+sync
+
+vm_handoff md0 "$backup" --raid-devices=4
+
+[ "$(md_attr md0 raid_disks)" = 4 ] || vm_fail "raid_disks is $(md_attr md0 raid_disks) after the shrink, not 4"
+vm_timed vm-pattern verify /dev/md0 "$seed"
+risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" 0)
+ok=$?
+echo "$risk"
+[ $ok = 0 ] || vm_fail "after the take-over the kernel could overwrite critical data no backup held"
+backed=$(journalctl -u mdadm-grow-continue@md0.service --no-pager -o cat | sed -n 's/.*finished in [0-9.]* s; \(.*\) backed up.*/\1/p')
+vm_log "PASS: hand-off shrink 5 -> 4 verified ($size bytes); reshape wall ${handoff_wall}s; backed up ${backed:-?};" \
+        "reshaped: ${handoff_takeover#*: }"
