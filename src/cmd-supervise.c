@@ -70,14 +70,11 @@ static int run(int argc, char **argv)
                 found = mdadm_backup_record(md_name(md));
                 if (!found && record_lookup(md_name(md), &found) < 0)
                         found = NULL;
-                if (!found) {
-                        log_error("No backup file for %s: pass --backup-file FILE (mdadm's record /run/mdadm/backup_file-%s and reshaped's own record are both missing).",
-                                  md_name(md), md_name(md));
-                        md_close(md);
-                        return EXIT_USAGE;
-                }
+                /* Without one, the supervisor refuses a reshape that needs a
+                 * backup (raid10 needs none). */
                 o.backup_path = found;
-                log_info("%s: using backup file %s.", md_name(md), found);
+                if (found)
+                        log_info("%s: using backup file %s.", md_name(md), found);
         }
 
         r = supervisor_run(md, &o);
@@ -100,9 +97,14 @@ const struct cmd cmd_supervise = {
         "reshape is frozen, everything it rewrote since its last checkpoint is\n"
         "backed up first, and the distance is logged.\n"
         "\n"
+        "A raid10 reshape (near layouts, same number of disks) moves the data to\n"
+        "a new data offset and puts nothing at risk: it needs no backup file and\n"
+        "is paced, one window of sync_max at a time.\n"
+        "\n"
         "  -b, --backup-file FILE  where to keep the backup (default: mdadm's\n"
         "                          /run/mdadm/backup_file-mdX, else the path\n"
-        "                          reshaped recorded in /var/lib/reshaped)\n"
+        "                          reshaped recorded in /var/lib/reshaped;\n"
+        "                          not used for raid10)\n"
         "  -w, --max-window SIZE   largest window, held in locked memory (64M)\n"
         "\n"
         "On SIGTERM or SIGINT it lets the kernel reach the end of what is backed\n"

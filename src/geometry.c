@@ -31,23 +31,40 @@ unsigned geometry_data_disks(int level, unsigned raid_disks)
         }
 }
 
-int geometry_init(struct reshape_geometry *g, const struct geometry_input *in,
-                  const char **why)
+static bool chunks_valid(const struct geometry_input *in)
+{
+        /* md requires chunks of at least a page that are powers of two for
+         * raid4/5/6 and raid10; the unit arithmetic below depends on it. */
+        return is_power_of_2(in->old_chunk_bytes) && is_power_of_2(in->new_chunk_bytes) &&
+               in->old_chunk_bytes >= 4096 && in->new_chunk_bytes >= 4096;
+}
+
+/* The array size that must survive; 0 (with *why) when it cannot. */
+static uint64_t preserved_array_sectors(const struct geometry_input *in, uint64_t capacity_sectors,
+                                        const char **why)
+{
+        uint64_t array_sectors = in->array_kib ? in->array_kib * 2 : capacity_sectors;
+
+        if (array_sectors > capacity_sectors) {
+                *why = "the array is larger than the smaller layout can hold; reduce it first (mdadm --grow --array-size)";
+                return 0;
+        }
+        return array_sectors;
+}
+
+static int striped_init(struct reshape_geometry *g, const struct geometry_input *in,
+                        const char **why)
 {
         uint64_t component_sectors, capacity_sectors;
         unsigned min_data_disks;
 
-        *g = (struct reshape_geometry) {};
         g->old_data_disks = geometry_data_disks(in->old_level, in->old_raid_disks);
         g->new_data_disks = geometry_data_disks(in->new_level, in->new_raid_disks);
         if (!g->old_data_disks || !g->new_data_disks) {
-                *why = "only raid4, raid5 and raid6 reshapes are supervised";
+                *why = "only raid4, raid5, raid6 and raid10 reshapes are supervised";
                 return -EINVAL;
         }
-        /* md requires chunks of at least a page that are powers of two for
-         * raid4/5/6; the unit arithmetic below depends on it. */
-        if (!is_power_of_2(in->old_chunk_bytes) || !is_power_of_2(in->new_chunk_bytes) ||
-            in->old_chunk_bytes < 4096 || in->new_chunk_bytes < 4096) {
+        if (!chunks_valid(in)) {
                 *why = "chunk sizes must be powers of two of at least 4 KiB";
                 return -EINVAL;
         }
@@ -62,14 +79,15 @@ int geometry_init(struct reshape_geometry *g, const struct geometry_input *in,
 
         g->old_chunk_sectors = bytes_to_sectors(in->old_chunk_bytes);
         g->new_chunk_sectors = bytes_to_sectors(in->new_chunk_bytes);
-        g->unit_dev_sectors = max_u64(g->old_chunk_sectors, g->new_chunk_sectors);
-        g->park_dev_sectors = g->unit_dev_sectors;
+        g->unit_progress_sectors = max_u64(g->old_chunk_sectors, g->new_chunk_sectors);
+        g->park_progress_sectors = g->unit_progress_sectors;
         if (g->old_data_disks != g->new_data_disks)
-                g->park_dev_sectors *= g->old_data_disks;
+                g->park_progress_sectors *= g->old_data_disks;
         g->backwards = in->backwards;
+        g->redundancy = in->old_level == 6 && in->new_level == 6 ? 2 : 1;
 
         component_sectors = in->component_kib * 2;
-        g->end_progress_sectors = component_sectors & ~(g->unit_dev_sectors - 1);
+        g->end_progress_sectors = component_sectors & ~(g->unit_progress_sectors - 1);
         if (!g->end_progress_sectors) {
                 *why = "members are smaller than one chunk";
                 return -EINVAL;
@@ -78,17 +96,97 @@ int geometry_init(struct reshape_geometry *g, const struct geometry_input *in,
         min_data_disks = g->old_data_disks < g->new_data_disks ? g->old_data_disks
                                                                : g->new_data_disks;
         capacity_sectors = g->end_progress_sectors * min_data_disks;
-        g->array_sectors = in->array_kib ? in->array_kib * 2 : capacity_sectors;
-        if (g->array_sectors > capacity_sectors) {
-                *why = "the array is larger than the smaller layout can hold; reduce it first (mdadm --grow --array-size)";
+        g->array_sectors = preserved_array_sectors(in, capacity_sectors, why);
+        return g->array_sectors ? 0 : -EINVAL;
+}
+
+/* md's raid10 layout number: near copies in bits 0-7, far copies in bits
+ * 8-15, "offset" in bit 16, far-set variants from bit 17 (raid10.c
+ * setup_geo()). */
+static unsigned raid10_near_copies(uint32_t layout)
+{
+        return layout & 0xff;
+}
+
+static bool raid10_is_near(uint32_t layout)
+{
+        return ((layout >> 8) & 0xff) == 1 && !(layout >> 16);
+}
+
+/* raid10_size() for a near layout: whole chunks of every member, divided
+ * among the copies. */
+static uint64_t raid10_capacity_sectors(uint64_t component_sectors, uint64_t chunk_sectors,
+                                        unsigned raid_disks, unsigned near_copies)
+{
+        uint64_t chunks = component_sectors / chunk_sectors * raid_disks / near_copies;
+
+        return chunks * chunk_sectors;
+}
+
+static int raid10_init(struct reshape_geometry *g, const struct geometry_input *in,
+                       const char **why)
+{
+        unsigned copies = raid10_near_copies(in->new_layout);
+        uint64_t component_sectors = in->component_kib * 2, cap_old, cap_new;
+
+        if (in->old_level != 10 || in->new_level != 10) {
+                *why = "a reshape between raid10 and another level is not supervised";
                 return -EINVAL;
         }
-        return 0;
+        if (in->old_raid_disks != in->new_raid_disks) {
+                *why = "raid10 reshapes that change the number of disks are not supervised; let mdadm run them";
+                return -EINVAL;
+        }
+        if (!raid10_is_near(in->old_layout) || !raid10_is_near(in->new_layout)) {
+                *why = "only raid10 near layouts (like n2) are supervised, not far or offset ones";
+                return -EINVAL;
+        }
+        if (!copies || copies != raid10_near_copies(in->old_layout) || copies > in->new_raid_disks) {
+                *why = "the raid10 layouts must keep the number of copies, at most one per disk";
+                return -EINVAL;
+        }
+        if (!chunks_valid(in)) {
+                *why = "chunk sizes must be powers of two of at least 4 KiB";
+                return -EINVAL;
+        }
+
+        g->old_data_disks = g->new_data_disks = 1;
+        g->old_chunk_sectors = bytes_to_sectors(in->old_chunk_bytes);
+        g->new_chunk_sectors = bytes_to_sectors(in->new_chunk_bytes);
+        g->unit_progress_sectors = g->old_chunk_sectors;
+        g->park_progress_sectors = g->unit_progress_sectors;
+        g->backwards = in->backwards;
+        g->relocates = true;
+        g->redundancy = copies - 1;
+
+        /* md sizes the reshape with raid10_size(): backwards from the new
+         * layout when the reshape starts, forwards from whichever layout
+         * the array was started with. */
+        cap_old = raid10_capacity_sectors(component_sectors, g->old_chunk_sectors,
+                                          in->old_raid_disks, copies);
+        cap_new = raid10_capacity_sectors(component_sectors, g->new_chunk_sectors,
+                                          in->new_raid_disks, copies);
+        g->end_progress_sectors = in->backwards ? cap_new : min_u64(cap_old, cap_new);
+        if (!g->end_progress_sectors) {
+                *why = "members are smaller than one chunk";
+                return -EINVAL;
+        }
+        g->array_sectors = preserved_array_sectors(in, g->end_progress_sectors, why);
+        return g->array_sectors ? 0 : -EINVAL;
+}
+
+int geometry_init(struct reshape_geometry *g, const struct geometry_input *in,
+                  const char **why)
+{
+        *g = (struct reshape_geometry) {};
+        if (in->old_level == 10 || in->new_level == 10)
+                return raid10_init(g, in, why);
+        return striped_init(g, in, why);
 }
 
 uint64_t geometry_align_down(const struct reshape_geometry *g, uint64_t progress_sectors)
 {
-        uint64_t a = g->park_dev_sectors, end = g->end_progress_sectors, left;
+        uint64_t a = g->park_progress_sectors, end = g->end_progress_sectors, left;
 
         if (!g->backwards)
                 return progress_sectors - progress_sectors % a;
@@ -100,7 +198,7 @@ uint64_t geometry_align_down(const struct reshape_geometry *g, uint64_t progress
 
 uint64_t geometry_align_up(const struct reshape_geometry *g, uint64_t progress_sectors)
 {
-        uint64_t a = g->park_dev_sectors, end = g->end_progress_sectors, left;
+        uint64_t a = g->park_progress_sectors, end = g->end_progress_sectors, left;
 
         if (!g->backwards)
                 return (progress_sectors + a - 1) / a * a;
@@ -111,7 +209,8 @@ uint64_t geometry_align_up(const struct reshape_geometry *g, uint64_t progress_s
 }
 
 /* Where the kernel's progress counter starts in array sectors: 0 forwards,
- * the smaller layout's capacity backwards (raid5.c: raid5_size(mddev, 0, 0)). */
+ * the smaller layout's capacity backwards (raid5.c: raid5_size(mddev, 0, 0);
+ * raid10.c: raid10_size(mddev, 0, 0), end_progress_sectors * 1). */
 static uint64_t position_origin(const struct reshape_geometry *g)
 {
         unsigned d = g->old_data_disks < g->new_data_disks ? g->old_data_disks
@@ -152,6 +251,8 @@ struct array_range geometry_at_risk(const struct reshape_geometry *g,
         uint64_t done = geometry_progress_to_position(g, from);
         uint64_t lo, hi;
 
+        if (g->relocates)
+                return (struct array_range) { 0, 0 };
         if (!g->backwards) {
                 /* Rewrites members [from, to); their old content is array
                  * [from*old, to*old); array below `done` is already moved. */
@@ -178,7 +279,7 @@ struct array_range geometry_at_risk(const struct reshape_geometry *g,
 static bool kernel_guards(const struct reshape_geometry *g, uint64_t progress_sectors)
 {
         uint64_t pos = geometry_progress_to_position(g, progress_sectors);
-        uint64_t u = g->unit_dev_sectors;
+        uint64_t u = g->unit_progress_sectors;
         uint64_t writepos = pos / g->new_data_disks, readpos = pos / g->old_data_disks;
 
         if (!g->backwards) {
@@ -193,7 +294,7 @@ static bool kernel_guards(const struct reshape_geometry *g, uint64_t progress_se
 static uint64_t next_park(const struct reshape_geometry *g, uint64_t progress_sectors)
 {
         return g->backwards ? geometry_align_up(g, progress_sectors + 1)
-                            : geometry_align_down(g, progress_sectors) + g->park_dev_sectors;
+                            : geometry_align_down(g, progress_sectors) + g->park_progress_sectors;
 }
 
 /* The first park point in (lo, hi] where kernel_guards() turns @want,
@@ -220,7 +321,7 @@ uint64_t geometry_next_at_risk(const struct reshape_geometry *g,
         uint64_t lo = geometry_align_down(g, from_progress_sectors);
         uint64_t end = g->end_progress_sectors;
 
-        if (lo >= end)
+        if (lo >= end || g->relocates)
                 return end;
         if (!kernel_guards(g, lo))
                 return lo;
@@ -235,7 +336,7 @@ uint64_t geometry_risk_end(const struct reshape_geometry *g, uint64_t from_progr
         uint64_t lo = geometry_align_down(g, from_progress_sectors);
         uint64_t end = g->end_progress_sectors;
 
-        if (lo >= end || g->backwards || g->old_data_disks == g->new_data_disks)
+        if (lo >= end || g->relocates || g->backwards || g->old_data_disks == g->new_data_disks)
                 return end;
         return first_park(g, lo, end, true);
 }

@@ -7,6 +7,11 @@
  * times that long with work ahead of the kernel means no halfway updates. */
 #define CONTRACT_TIMEOUT_MS   30000
 #define LOCKSTEP_INTERVAL_MS  1000
+/* Longer than the kernel's own 10 s reshape checkpoint timer: a kernel that
+ * says nothing for this long while it has work is parked at the limit. */
+#define LOCKSTEP_SILENCE_MS   12000
+/* Caps the doubling of the lock-step pacing lead. */
+#define LOCKSTEP_MAX_DOUBLINGS 16
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -45,7 +50,7 @@ static bool range_equal(struct array_range a, struct array_range b)
 
 void planner_set_section(struct planner *p, uint64_t section_progress)
 {
-        uint64_t a = p->geo.park_dev_sectors;
+        uint64_t a = p->geo.park_progress_sectors;
 
         p->section_progress = max_u64(section_progress - section_progress % a, a);
 }
@@ -70,6 +75,10 @@ void planner_init(struct planner *p, const struct reshape_geometry *g,
         p->last_news_ms = now_ms;
         p->contract_timeout_ms = CONTRACT_TIMEOUT_MS;
         p->lockstep_interval_ms = LOCKSTEP_INTERVAL_MS;
+        p->lockstep_silence_ms = LOCKSTEP_SILENCE_MS;
+        p->pacing = g->relocates;
+        p->pace_from = p->sync_max;
+        p->last_raise_ms = p->last_seen_ms = now_ms;
 }
 
 void planner_adopt(struct planner *p, const struct plan_action *backup)
@@ -96,6 +105,7 @@ void planner_observe(struct planner *p, const struct plan_observation *o)
         }
         if (news)
                 p->last_news_ms = o->now_ms;
+        p->last_seen_ms = o->now_ms;
 
         /* The contract: with work ahead of it, the kernel checkpoints and
          * notifies at least half way to sync_max. */
@@ -183,8 +193,8 @@ static struct plan_action next_window(const struct planner *p, struct array_rang
         /* Shrink the window until its backup fits a slot, but never below
          * the kernel's front (the caller sized the slots for that). */
         while (p->max_range_sectors && array_range_sectors(range) > p->max_range_sectors &&
-               to - g->park_dev_sectors > from &&
-               to - g->park_dev_sectors >= p->first_window_min) {
+               to - g->park_progress_sectors > from &&
+               to - g->park_progress_sectors >= p->first_window_min) {
                 to = geometry_align_down(g, to - 1);
                 range = window_range(p, base, to, held);
         }
@@ -221,6 +231,64 @@ static bool forgettable(const struct planner *p, unsigned i)
         return p->draining && !p->released && s->from_progress >= p->sync_max;
 }
 
+/* Lock-step pacing: nothing was heard since the last raise for longer
+ * than the kernel's checkpoint timer. */
+static bool pace_silent(const struct planner *p)
+{
+        return p->lockstep &&
+               p->last_seen_ms >= max_u64(p->last_news_ms, p->last_raise_ms) + p->lockstep_silence_ms;
+}
+
+/* How far ahead of the kernel's last report a lock-step limit stays: two
+ * sections (more than its 10 s timer lets it run unreported), doubled for
+ * each raise made on silence alone. The doubling is kept after news: a
+ * kernel let go after parking reports at once (its timer has run out) and
+ * then parks unseen again as soon as it outruns the lead. */
+static uint64_t lockstep_lead(const struct planner *p)
+{
+        unsigned k = p->silent_raises < LOCKSTEP_MAX_DOUBLINGS ? p->silent_raises
+                                                               : LOCKSTEP_MAX_DOUBLINGS;
+
+        return (2 * p->section_progress) << k;
+}
+
+/* The next sync_max when pacing, or 0 when none is due. */
+static uint64_t pace_target(const struct planner *p)
+{
+        uint64_t front = geometry_align_up(&p->geo, p->completed);
+        uint64_t base = max_u64(p->sync_max, front);
+
+        if (p->lockstep) {
+                if (pace_silent(p))
+                        return base + lockstep_lead(p);
+                return front + lockstep_lead(p) > p->sync_max ? front + lockstep_lead(p) : 0;
+        }
+        /* The first window, and a kernel at or past the limit (it parked,
+         * or restarted beyond it). */
+        if (p->sync_max == p->pace_from || p->completed >= p->sync_max)
+                return base + p->section_progress;
+        /* A report from before the last raise (the 0 md_do_sync notifies
+         * when it restarts) says nothing about this window. */
+        if (p->completed < p->pace_from)
+                return 0;
+        if ((p->completed - p->pace_from) * 2 >= p->sync_max - p->pace_from)
+                return base + p->section_progress;
+        return 0;
+}
+
+static struct plan_action pace_next(const struct planner *p)
+{
+        uint64_t to = p->released || p->draining ? 0 : pace_target(p);
+
+        if (to >= p->geo.end_progress_sectors)
+                return (struct plan_action) { .kind = PLAN_RELEASE };
+        if (to)
+                return (struct plan_action) { .kind = PLAN_SET_SYNC_MAX, .progress = to };
+        if (p->frozen)
+                return (struct plan_action) { .kind = PLAN_RESUME };
+        return (struct plan_action) { .kind = PLAN_WAIT };
+}
+
 struct plan_action planner_next(const struct planner *p)
 {
         struct array_range want;
@@ -234,6 +302,8 @@ struct plan_action planner_next(const struct planner *p)
                         return (struct plan_action) { .kind = PLAN_SUSPEND };
                 return (struct plan_action) { .kind = PLAN_DONE };
         }
+        if (p->pacing)
+                return pace_next(p);
 
         for (unsigned i = 0; i < 2; i++)
                 if (forgettable(p, i))
@@ -278,6 +348,17 @@ struct plan_action planner_next(const struct planner *p)
         return (struct plan_action) { .kind = PLAN_WAIT };
 }
 
+/* A pacing raise starts the next window at the kernel's reported front. */
+static void pace_raised(struct planner *p, uint64_t now_ms)
+{
+        if (!p->pacing)
+                return;
+        if (pace_silent(p))
+                p->silent_raises++;
+        p->pace_from = p->completed;
+        p->last_raise_ms = now_ms;
+}
+
 void planner_applied(struct planner *p, const struct plan_action *a, uint64_t now_ms)
 {
         switch (a->kind) {
@@ -294,6 +375,7 @@ void planner_applied(struct planner *p, const struct plan_action *a, uint64_t no
                 p->protected_to = a->progress;
                 break;
         case PLAN_SET_SYNC_MAX:
+                pace_raised(p, now_ms);
                 p->sync_max = a->progress;
                 p->protected_to = max_u64(p->protected_to, a->progress);
                 break;
@@ -301,6 +383,7 @@ void planner_applied(struct planner *p, const struct plan_action *a, uint64_t no
                 p->slot[a->slot].held = false;
                 break;
         case PLAN_RELEASE:
+                pace_raised(p, now_ms);
                 p->released = true;
                 p->protected_to = p->geo.end_progress_sectors;
                 p->sync_max = p->geo.end_progress_sectors;

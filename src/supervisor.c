@@ -64,6 +64,7 @@ struct sup {
         bool acted;               /* actions ran since the last observation */
         struct plan_action guard; /* PLAN_BACKUP: slot 0 held since the take-over */
         bool froze;               /* the take-over froze the reshape */
+        unsigned raises;          /* sync_max raises, the release included */
         unsigned degraded;        /* members missing, as last seen */
         int stop_signal;
 };
@@ -123,6 +124,8 @@ static int read_geometry(struct sup *s)
         in.new_chunk_bytes = s->mdg.chunk_bytes_new;
         in.component_kib = s->mdg.component_kib;
         in.backwards = s->mdg.direction == MD_RESHAPE_DIRECTION_BACKWARDS;
+        in.old_layout = s->mdg.layout_old;
+        in.new_layout = s->mdg.layout_new;
         /* "default" while md computes the size itself; a number (KiB) after
          * mdadm --grow --array-size, as before a shrink. */
         if (md_read_attr(s->md, "array_size", buf, sizeof(buf)) > 0 &&
@@ -486,6 +489,15 @@ static int wait_front(struct sup *s, uint64_t limit, uint64_t *ret_front)
                                 return 0;
                         }
                 }
+                if (now_ms() > deadline && s->geo.relocates) {
+                        /* Nothing is at risk, so the front need not be
+                         * durable: pacing goes on from the last report. */
+                        log_warning("%s: the restarted reshape did not checkpoint its position in %d s (sync_completed %" PRIu64 ", on disk %" PRIu64 ", sync_max %" PRIu64 "): this raid10 lacks the halfway checkpoint of kernel/patches. Nothing is at risk; pacing goes on.",
+                                    md_name(s->md), FRONT_TIMEOUT_MS / 1000,
+                                    sc.completed_dev_sectors, ckpt, limit);
+                        *ret_front = front > limit ? front : limit;
+                        return 0;
+                }
                 if (now_ms() > deadline)
                         return log_error_errno(ETIMEDOUT, "%s: the restarted reshape did not checkpoint its position in %d s (sync_completed %" PRIu64 ", on disk %" PRIu64 ", sync_max %" PRIu64 ").",
                                                md_name(s->md), FRONT_TIMEOUT_MS / 1000,
@@ -580,10 +592,10 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen)
                 return r;
         /* A restart with sync_max at 0 makes no request, so reports nothing:
          * before the first checkpoint the limit is one unit, which a kernel
-         * that had not begun may then rewrite, from a backup. */
-        limit = ckpt;
-        if (ckpt == 0) {
-                limit = geometry_align_up(&s->geo, 1);
+         * that had not begun may then rewrite, from a backup. A relocating
+         * reshape (raid10) rewrites nothing it still needs: no backup. */
+        limit = ckpt ? ckpt : geometry_align_up(&s->geo, 1);
+        if (ckpt == 0 && !s->geo.relocates) {
                 r = kernel_has_begun(s, &begun);
                 if (r < 0)
                         return r;
@@ -611,12 +623,20 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen)
 
         pos_start = geometry_progress_to_position(&s->geo, 0);
         pos_front = geometry_progress_to_position(&s->geo, begun ? front : 0);
-        report_event(REPORT_MID_TAKEOVER, md_name(s->md),
-                     "%s: took over at %.1f%%; before this point the kernel reshaped %s with nothing holding it back. From here on every window is backed up before the kernel may rewrite it.",
-                     md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
-                     report_bytes(sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front
-                                                                         : pos_front - pos_start),
-                                  b1, sizeof(b1)));
+        if (s->geo.relocates)
+                report_event(REPORT_MID_TAKEOVER, md_name(s->md),
+                             "%s: took over at %.1f%%; before this point the kernel reshaped %s unpaced, which put nothing at risk (raid10 writes its new layout at a new data offset). From here on it is paced in windows.",
+                             md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
+                             report_bytes(sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front
+                                                                                 : pos_front - pos_start),
+                                          b1, sizeof(b1)));
+        else
+                report_event(REPORT_MID_TAKEOVER, md_name(s->md),
+                             "%s: took over at %.1f%%; before this point the kernel reshaped %s with nothing holding it back. From here on every window is backed up before the kernel may rewrite it.",
+                             md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
+                             report_bytes(sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front
+                                                                                 : pos_front - pos_start),
+                                          b1, sizeof(b1)));
         *ret_ckpt = front;
         *ret_frozen = false;
         return 0;
@@ -665,7 +685,7 @@ static int execute(struct sup *s, const struct plan_action *a)
  * array has failed and nothing more may be written. */
 static int check_degraded(struct sup *s)
 {
-        unsigned degraded, tolerated = s->mdg.level == 6 ? 2 : 1;
+        unsigned degraded, tolerated = s->geo.redundancy;
         int r;
 
         r = md_get_degraded(s->md, &degraded);
@@ -793,6 +813,8 @@ static int run_actions(struct sup *s)
                 r = execute(s, &a);
                 if (r < 0)
                         return r;
+                if (a.kind == PLAN_SET_SYNC_MAX || a.kind == PLAN_RELEASE)
+                        s->raises++;
                 if ((a.kind == PLAN_SET_SYNC_MAX || a.kind == PLAN_RELEASE) && s->parked_since_ms) {
                         s->stall_ms += now_ms() - s->parked_since_ms;
                         s->parked_since_ms = 0;
@@ -868,11 +890,23 @@ static void stop_safely(struct sup *s, const char *why)
         held = planner_held(&s->plan);
         (void) md_set_suspend(s->md, held.lo_array_sectors, held.hi_array_sectors);
 
-        snprintf(cont, sizeof(cont), "reshaped supervise %s --backup-file %s",
-                 md_devnode(s->md), s->o->backup_path);
+        if (s->geo.relocates)
+                snprintf(cont, sizeof(cont), "reshaped supervise %s", md_devnode(s->md));
+        else
+                snprintf(cont, sizeof(cont), "reshaped supervise %s --backup-file %s",
+                         md_devnode(s->md), s->o->backup_path);
         if (s->plan.finished)
                 report_event(REPORT_MID_STOPPED, md_name(s->md), "%s: %s; the reshape had finished.",
                              md_name(s->md), why);
+        else if (s->geo.relocates && s->plan.released)
+                report_event(REPORT_MID_STOPPED, md_name(s->md),
+                             "%s: %s; sync_max was already released, so the reshape runs on to its end unpaced, which puts nothing at risk.",
+                             md_name(s->md), why);
+        else if (s->geo.relocates)
+                report_event(REPORT_MID_STOPPED, md_name(s->md),
+                             "%s: %s. The reshape is frozen at about %.1f%%; nothing is at risk (raid10 writes its new layout at a new data offset) and no writes are suspended. Continue with: %s",
+                             md_name(s->md), why,
+                             100.0 * (double) s->plan.completed / (double) s->geo.end_progress_sectors, cont);
         else if (array_range_sectors(held) == 0)
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
                              "%s: %s. Stopped safely at %.1f%%: the kernel is held at its last checkpoint, nothing is at risk and no writes are suspended. Continue with: %s",
@@ -903,6 +937,26 @@ static int setup_signals(struct sup *s)
         return 0;
 }
 
+/*
+ * A relocating reshape (raid10) is paced without a backup: no file, no
+ * placement check, no window buffer; and with no writes ever suspended,
+ * no memory to lock.
+ */
+static int prepare_paced(struct sup *s)
+{
+        int r;
+
+        if (s->o->backup_path)
+                log_notice("%s: a raid10 reshape writes its new layout at a new data offset and needs no backup; %s is not used.",
+                           md_name(s->md), s->o->backup_path);
+        r = setup_signals(s);
+        if (r < 0)
+                return r;
+        /* Armed before anything changes, so no notification is missed. */
+        r = md_sync_completed_fd(s->md);
+        return r < 0 ? r : 0;
+}
+
 /* Returns 1 if the reshape ended before it could be taken over. */
 static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
 {
@@ -917,14 +971,24 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
         if (r < 0)
                 return r;
 
+        s->slot_bytes = (s->o->section_max_bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES *
+                        BACKUP_ALIGN_BYTES;
+        if (s->geo.relocates) {
+                r = prepare_paced(s);
+                if (r < 0)
+                        return r;
+                return establish(s, ckpt, frozen);
+        }
+        if (!s->o->backup_path)
+                return log_error_errno(EINVAL, "No backup file for %s: pass --backup-file FILE (mdadm's record /run/mdadm/backup_file-%s and reshaped's own record are both missing).",
+                                       md_name(s->md), md_name(s->md));
+
         s->array_fd = open(md_devnode(s->md), O_RDONLY | O_DIRECT | O_CLOEXEC);
         if (s->array_fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", md_devnode(s->md));
 
         /* Judged before the array is touched, so a refusal leaves it as it
          * was. */
-        s->slot_bytes = (s->o->section_max_bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES *
-                        BACKUP_ALIGN_BYTES;
         r = placement_check(s->o->backup_path, md_name(s->md), backup_file_size_bytes(s->slot_bytes), &v);
         if (r < 0)
                 return log_error_errno(r, "%s", v.message);
@@ -1012,7 +1076,11 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                              md_name(md));
                 r = 0;
         }
-        if (r < 0 && s.froze)
+        if (r < 0 && s.froze && s.geo.relocates)
+                report_event(REPORT_MID_STOPPED, md_name(md),
+                             "%s: the take-over failed; the reshape is left frozen, with nothing at risk. Continue with: reshaped supervise %s",
+                             md_name(md), md_devnode(md));
+        else if (r < 0 && s.froze)
                 report_event(REPORT_MID_STOPPED, md_name(md),
                              "%s: the take-over failed; the reshape is left frozen%s. Continue with: reshaped supervise %s --backup-file %s",
                              md_name(md), s.guard.kind == PLAN_BACKUP ? ", its first unit backed up and suspended" : "",
@@ -1029,12 +1097,19 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                 planner_adopt(&s.plan, &s.guard);
         s.plan.frozen = frozen;
 
-        report_event(REPORT_MID_STARTED, md_name(md),
-                     "%s: supervising the reshape from %.1f%% (%s, %u -> %u data disks, chunk %u -> %u KiB), backup %s, windows up to %s.",
-                     md_name(md), 100.0 * (double) ckpt / (double) s.geo.end_progress_sectors,
-                     md_level_to_string(s.mdg.level) ? md_level_to_string(s.mdg.level) : "raid",
-                     s.geo.old_data_disks, s.geo.new_data_disks, s.mdg.chunk_bytes_old / 1024,
-                     s.mdg.chunk_bytes_new / 1024, o->backup_path, report_bytes(s.slot_bytes, b1, sizeof(b1)));
+        if (s.geo.relocates)
+                report_event(REPORT_MID_STARTED, md_name(md),
+                             "%s: pacing the reshape from %.1f%% (raid10, %u disks, chunk %u -> %u KiB) in windows up to %s: sync_max is raised one window at a time, at the kernel's halfway checkpoints, so its position is recorded as it goes and a stop holds it where it is. No backup file is needed: raid10 writes its new layout at a new data offset, never over data it still needs.",
+                             md_name(md), 100.0 * (double) ckpt / (double) s.geo.end_progress_sectors,
+                             s.mdg.raid_disks_new, s.mdg.chunk_bytes_old / 1024, s.mdg.chunk_bytes_new / 1024,
+                             report_bytes(s.slot_bytes, b1, sizeof(b1)));
+        else
+                report_event(REPORT_MID_STARTED, md_name(md),
+                             "%s: supervising the reshape from %.1f%% (%s, %u -> %u data disks, chunk %u -> %u KiB), backup %s, windows up to %s.",
+                             md_name(md), 100.0 * (double) ckpt / (double) s.geo.end_progress_sectors,
+                             md_level_to_string(s.mdg.level) ? md_level_to_string(s.mdg.level) : "raid",
+                             s.geo.old_data_disks, s.geo.new_data_disks, s.mdg.chunk_bytes_old / 1024,
+                             s.mdg.chunk_bytes_new / 1024, o->backup_path, report_bytes(s.slot_bytes, b1, sizeof(b1)));
         report_notify_ready("supervising");
 
         for (;;) {
@@ -1054,7 +1129,11 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                 s.acted = false;
                 if (r < 0)
                         break;
-                if (s.plan.lockstep && !was_lockstep)
+                if (s.plan.lockstep && !was_lockstep && s.plan.pacing)
+                        report_event(REPORT_MID_LOCKSTEP, md_name(md),
+                                     "%s: no halfway checkpoint from the kernel for %" PRIu64 " s although it had work; falling back to lock-step pacing: sync_max stays two windows ahead of the kernel's own 10 s checkpoints (a raid10 without kernel/patches).",
+                                     md_name(md), s.plan.contract_timeout_ms / 1000);
+                else if (s.plan.lockstep && !was_lockstep)
                         report_event(REPORT_MID_LOCKSTEP, md_name(md),
                                      "%s: no halfway checkpoint from the kernel for %" PRIu64 " s although it had work; falling back to lock-step windows of about %d s (an old or unpatched kernel).",
                                      md_name(md), s.plan.contract_timeout_ms / 1000, LOCKSTEP_WINDOW_MS / 1000);
@@ -1075,11 +1154,17 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
         elapsed = now_ms() - s.t0_ms;
         progress(&s, true);
         (void) record_remove(s.uuid, md_name(md));
-        report_event(REPORT_MID_FINISHED, md_name(md),
-                     "%s: reshape finished in %.1f s; %s backed up in %.1f s, the kernel waited for backups %.1f%% of the time.",
-                     md_name(md), (double) elapsed / 1000.0,
-                     report_bytes(s.backed_up_bytes, b2, sizeof(b2)), (double) s.backup_ms / 1000.0,
-                     elapsed ? 100.0 * (double) s.stall_ms / (double) elapsed : 0.0);
+        if (s.geo.relocates)
+                report_event(REPORT_MID_FINISHED, md_name(md),
+                             "%s: reshape finished in %.1f s, paced with %u sync_max raises; the kernel waited at the limit %.1f%% of the time.",
+                             md_name(md), (double) elapsed / 1000.0, s.raises,
+                             elapsed ? 100.0 * (double) s.stall_ms / (double) elapsed : 0.0);
+        else
+                report_event(REPORT_MID_FINISHED, md_name(md),
+                             "%s: reshape finished in %.1f s; %s backed up in %.1f s, the kernel waited for backups %.1f%% of the time.",
+                             md_name(md), (double) elapsed / 1000.0,
+                             report_bytes(s.backed_up_bytes, b2, sizeof(b2)), (double) s.backup_ms / 1000.0,
+                             elapsed ? 100.0 * (double) s.stall_ms / (double) elapsed : 0.0);
 out:
         cleanup(&s);
         return r;

@@ -4,11 +4,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "reshaped/geometry.h"
 
 #define KIB 2ULL  /* sectors per KiB */
+
+/* md's raid10 layout numbers: near 2, near 3, far 2, offset 2 */
+#define N2 0x102
+#define N3 0x103
+#define F2 0x201
+#define O2 0x10201
 
 static struct reshape_geometry make(int ol, unsigned od, int nl, unsigned nd,
                                     uint64_t ochunk, uint64_t nchunk,
@@ -37,31 +44,58 @@ static void test_init_table(void **state)
                 uint64_t unit, end, array;
         } t[] = {
                 /* raid5 4 disks, 64K -> 128K, 256 MiB members */
-                { { 5, 5, 4, 4, 65536, 131072, 262144, 0, false }, 0, 3, 3, 256, 524288, 524288 * 3 },
+                { { 5, 5, 4, 4, 65536, 131072, 262144, 0, false, 0, 0 }, 0, 3, 3, 256, 524288, 524288 * 3 },
                 /* 128K -> 64K: the unit is still the larger chunk */
-                { { 5, 5, 4, 4, 131072, 65536, 262144, 0, false }, 0, 3, 3, 256, 524288, 524288 * 3 },
+                { { 5, 5, 4, 4, 131072, 65536, 262144, 0, false, 0, 0 }, 0, 3, 3, 256, 524288, 524288 * 3 },
                 /* member not a multiple of the unit: end rounds down */
-                { { 5, 5, 4, 4, 65536, 65536, 262100, 0, false }, 0, 3, 3, 128, 524160, 524160 * 3 },
+                { { 5, 5, 4, 4, 65536, 65536, 262100, 0, false, 0, 0 }, 0, 3, 3, 128, 524160, 524160 * 3 },
                 /* raid5(4) -> raid6(5): same data disks */
-                { { 5, 6, 4, 5, 524288, 524288, 262144, 0, false }, 0, 3, 3, 1024, 524288, 524288 * 3 },
+                { { 5, 6, 4, 5, 524288, 524288, 262144, 0, false, 0, 0 }, 0, 3, 3, 1024, 524288, 524288 * 3 },
                 /* raid6(5) -> raid5(4) */
-                { { 6, 5, 5, 4, 65536, 65536, 262144, 0, false }, 0, 3, 3, 128, 524288, 524288 * 3 },
+                { { 6, 5, 5, 4, 65536, 65536, 262144, 0, false, 0, 0 }, 0, 3, 3, 128, 524288, 524288 * 3 },
                 /* grow 3 -> 4 */
-                { { 5, 5, 3, 4, 524288, 524288, 262144, 0, false }, 0, 2, 3, 1024, 524288, 524288 * 2 },
+                { { 5, 5, 3, 4, 524288, 524288, 262144, 0, false, 0, 0 }, 0, 2, 3, 1024, 524288, 524288 * 2 },
                 /* shrink 5 -> 4 after reducing the array */
-                { { 5, 5, 5, 4, 524288, 524288, 262144, 786432, true }, 0, 4, 3, 1024, 524288, 786432 * 2 },
+                { { 5, 5, 5, 4, 524288, 524288, 262144, 786432, true, 0, 0 }, 0, 4, 3, 1024, 524288, 786432 * 2 },
                 /* shrink without reducing the array first */
-                { { 5, 5, 5, 4, 524288, 524288, 262144, 1048576, true }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 5, 5, 5, 4, 524288, 524288, 262144, 1048576, true, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
                 /* a shrink that claims to run forwards */
-                { { 5, 5, 5, 4, 524288, 524288, 262144, 786432, false }, -EINVAL, 0, 0, 0, 0, 0 },
-                /* raid1 and raid10 are not ours */
-                { { 1, 1, 2, 2, 65536, 65536, 262144, 0, false }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 10, 10, 4, 5, 65536, 65536, 262144, 0, false }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 5, 5, 5, 4, 524288, 524288, 262144, 786432, false, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                /* raid1 is not ours */
+                { { 1, 1, 2, 2, 65536, 65536, 262144, 0, false, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                /* raid10 near-2, 4 disks, 64K -> 128K, 32 MiB members (the VM
+                 * scenarios): progress is array sectors (scale 1), the unit
+                 * is the old chunk, the end is the array */
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N2, N2 }, 0, 1, 1, 128, 131072, 131072 },
+                /* 128K -> 64K: sync_max must be a multiple of the old chunk */
+                { { 10, 10, 4, 4, 131072, 65536, 32768, 0, true, N2, N2 }, 0, 1, 1, 256, 131072, 131072 },
+                /* members not a multiple of the larger chunk, 3 disks: md sizes
+                 * a backwards reshape by the new layout (769 half chunks of
+                 * 64K, rounded to whole ones: 98432), forwards the smaller */
+                { { 10, 10, 3, 3, 131072, 65536, 32832, 0, true, N2, N2 }, 0, 1, 1, 256, 98432, 98432 },
+                { { 10, 10, 3, 3, 131072, 65536, 32832, 0, false, N2, N2 }, 0, 1, 1, 256, 98304, 98304 },
+                /* near-3 on 4 disks */
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N3, N3 }, 0, 1, 1, 128, 87296, 87296 },
+                /* an array reduced below the capacity keeps its size */
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 32768, false, N2, N2 }, 0, 1, 1, 128, 131072, 65536 },
+                /* raid10 refusals: disk-count change, far and offset layouts,
+                 * a change of copies, another level, bad chunks, an array
+                 * larger than the layout holds */
+                { { 10, 10, 4, 5, 65536, 65536, 262144, 0, false, N2, N2 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, F2, F2 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, O2, O2 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N2, O2 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N2, N3 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 0, 4, 4, 65536, 131072, 32768, 0, false, N2, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 98304, 32768, 0, false, N2, N2 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 2048, 65536, 32768, 0, false, N2, N2 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 65600, false, N2, N2 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32, 0, false, N2, N2 }, -EINVAL, 0, 0, 0, 0, 0 },
                 /* chunks md would not accept */
-                { { 5, 5, 4, 4, 65536, 98304, 262144, 0, false }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 5, 5, 4, 4, 2048, 65536, 262144, 0, false }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 5, 5, 4, 4, 65536, 98304, 262144, 0, false, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 5, 5, 4, 4, 2048, 65536, 262144, 0, false, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
                 /* members smaller than a chunk */
-                { { 5, 5, 4, 4, 65536, 131072, 64, 0, false }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 5, 5, 4, 4, 65536, 131072, 64, 0, false, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
         };
 
         (void) state;
@@ -77,10 +111,85 @@ static void test_init_table(void **state)
                 }
                 assert_int_equal(g.old_data_disks, t[i].odd);
                 assert_int_equal(g.new_data_disks, t[i].ndd);
-                assert_int_equal(g.unit_dev_sectors, t[i].unit);
+                assert_int_equal(g.unit_progress_sectors, t[i].unit);
                 assert_int_equal(g.end_progress_sectors, t[i].end);
                 assert_int_equal(g.array_sectors, t[i].array);
         }
+}
+
+static struct reshape_geometry make_raid10(uint64_t ochunk, uint64_t nchunk, uint64_t comp_kib,
+                                           bool back)
+{
+        struct geometry_input in = {
+                .old_level = 10, .new_level = 10,
+                .old_raid_disks = 4, .new_raid_disks = 4,
+                .old_chunk_bytes = ochunk, .new_chunk_bytes = nchunk,
+                .component_kib = comp_kib, .backwards = back,
+                .old_layout = N2, .new_layout = N2,
+        };
+        struct reshape_geometry g;
+        const char *why = NULL;
+
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        return g;
+}
+
+static void test_raid10(void **state)
+{
+        struct reshape_geometry g = make_raid10(65536, 131072, 32768, false);
+        struct geometry_input in = {
+                .old_level = 10, .new_level = 10, .old_raid_disks = 4, .new_raid_disks = 5,
+                .old_chunk_bytes = 65536, .new_chunk_bytes = 65536, .component_kib = 32768,
+                .old_layout = N2, .new_layout = N2,
+        };
+        struct reshape_geometry refused;
+        const char *why = NULL;
+
+        (void) state;
+        assert_true(g.relocates);
+        assert_int_equal(g.redundancy, 1);
+        /* forwards: the position is the progress */
+        assert_int_equal(geometry_progress_to_position(&g, 0), 0);
+        assert_int_equal(geometry_progress_to_position(&g, 32768), 32768);
+        assert_int_equal(geometry_position_to_progress(&g, 32768 + 5), 32768 + 5);
+        /* nothing is ever at risk */
+        assert_int_equal(array_range_sectors(geometry_at_risk(&g, 0, 131072)), 0);
+        assert_int_equal(array_range_sectors(geometry_at_risk(&g, 4096, 8192)), 0);
+        assert_int_equal(geometry_next_at_risk(&g, 0), g.end_progress_sectors);
+        assert_int_equal(geometry_next_at_risk(&g, 65536), g.end_progress_sectors);
+        /* sync_max values: multiples of the old chunk */
+        assert_int_equal(geometry_align_down(&g, 200), 128);
+        assert_int_equal(geometry_align_up(&g, 200), 256);
+
+        /* backwards: counted from raid10_size(), the new layout's capacity */
+        g = make_raid10(131072, 65536, 32768, true);
+        assert_int_equal(geometry_progress_to_position(&g, 0), 131072);
+        assert_int_equal(geometry_progress_to_position(&g, 256), 131072 - 256);
+        assert_int_equal(geometry_progress_to_position(&g, 131072), 0);
+        assert_int_equal(geometry_position_to_progress(&g, 131072 - 256), 256);
+        assert_int_equal(geometry_position_to_progress(&g, 200000), 0);
+        assert_int_equal(array_range_sectors(geometry_at_risk(&g, 0, 131072)), 0);
+        assert_int_equal(geometry_next_at_risk(&g, 0), g.end_progress_sectors);
+
+        /* near-3 survives the loss of any two members */
+        in.new_raid_disks = 4;
+        in.old_layout = in.new_layout = N3;
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        assert_int_equal(g.redundancy, 2);
+
+        /* a refusal says why, and says what to do */
+        in.new_raid_disks = 5;
+        assert_int_equal(geometry_init(&refused, &in, &why), -EINVAL);
+        assert_non_null(strstr(why, "number of disks"));
+        in.new_raid_disks = 4;
+        in.old_layout = in.new_layout = F2;
+        assert_int_equal(geometry_init(&refused, &in, &why), -EINVAL);
+        assert_non_null(strstr(why, "near layouts"));
+
+        /* raid5/6 keep their redundancy */
+        assert_int_equal(make(5, 4, 5, 4, 65536, 131072, 262144, 0, false).redundancy, 1);
+        assert_int_equal(make(6, 5, 6, 5, 65536, 131072, 262144, 0, false).redundancy, 2);
+        assert_false(make(6, 5, 6, 5, 65536, 131072, 262144, 0, false).relocates);
 }
 
 static void test_align(void **state)
@@ -188,7 +297,7 @@ static void test_next_at_risk(void **state)
          * 3p/2 - 1024 > p + 1024, i.e. past p = 4096; park points are
          * multiples of 2 x 1024 */
         g = make(5, 3, 5, 4, 524288, 524288, 262144, 0, false);
-        assert_int_equal(g.park_dev_sectors, 2048);
+        assert_int_equal(g.park_progress_sectors, 2048);
         assert_int_equal(geometry_next_at_risk(&g, 0), 0);
         assert_int_equal(geometry_next_at_risk(&g, 1024), 0);
         assert_int_equal(geometry_next_at_risk(&g, 4096), 4096);
@@ -205,13 +314,13 @@ static void test_next_at_risk(void **state)
         /* shrink 4 -> 3 data disks: safe until near the end of the run,
          * then at risk to the end; park points counted from the end */
         g = make(5, 5, 5, 4, 524288, 524288, 262144, 786432, true);
-        assert_int_equal(g.park_dev_sectors, 4 * 1024);
+        assert_int_equal(g.park_progress_sectors, 4 * 1024);
         p = geometry_next_at_risk(&g, 0);
         assert_true(p > 0 && p < g.end_progress_sectors);
-        assert_int_equal((g.end_progress_sectors - p) % g.park_dev_sectors, 0);
+        assert_int_equal((g.end_progress_sectors - p) % g.park_progress_sectors, 0);
         /* per member, the kernel is at d = end - p; it guards while
          * d - 3d/4 > 2 x 1024, so p is within the last 8192 + one park */
-        assert_true(g.end_progress_sectors - p <= 8192 + g.park_dev_sectors);
+        assert_true(g.end_progress_sectors - p <= 8192 + g.park_progress_sectors);
         assert_true(g.end_progress_sectors - p >= 8192);
         assert_int_equal(geometry_next_at_risk(&g, p + 1024), p);
         assert_int_equal(geometry_risk_end(&g, p), g.end_progress_sectors);
@@ -226,6 +335,7 @@ int main(void)
                 cmocka_unit_test(test_position_backwards),
                 cmocka_unit_test(test_at_risk),
                 cmocka_unit_test(test_next_at_risk),
+                cmocka_unit_test(test_raid10),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,17 +31,31 @@ struct sim {
         bool notified;
         uint64_t now_ms;
         unsigned backups, forgets, raises, stalls;
+        unsigned parked_steps; /* steps the kernel found itself at sync_max */
         uint64_t max_memory_sectors;
 };
 
 static struct reshape_geometry geo(int ol, unsigned od, int nl, unsigned nd, uint64_t oc,
                                    uint64_t nc, uint64_t comp_kib, uint64_t array_kib, bool back)
 {
-        struct geometry_input in = { ol, nl, od, nd, oc, nc, comp_kib, array_kib, back };
+        struct geometry_input in = { ol, nl, od, nd, oc, nc, comp_kib, array_kib, back, 0, 0 };
         struct reshape_geometry g;
         const char *why;
 
         assert_int_equal(geometry_init(&g, &in, &why), 0);
+        return g;
+}
+
+/* raid10 near-2 on 4 disks, 64K -> 128K, 32 MiB members: 131072 array
+ * sectors of progress, nothing at risk. */
+static struct reshape_geometry geo_raid10(void)
+{
+        struct geometry_input in = { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, 0x102, 0x102 };
+        struct reshape_geometry g;
+        const char *why;
+
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        assert_true(g.relocates);
         return g;
 }
 
@@ -126,7 +140,7 @@ static void run_planner(struct sim *s)
                         assert_false(s->unlimited);
                         assert_true(a.progress > s->sync_max);
                         assert_int_equal((s->g.backwards ? s->g.end_progress_sectors - a.progress
-                                                         : a.progress) % s->g.park_dev_sectors, 0);
+                                                         : a.progress) % s->g.park_progress_sectors, 0);
                         assert_true(a.progress < s->g.end_progress_sectors);
                         s->sync_max = a.progress;
                         s->raises++;
@@ -149,7 +163,7 @@ static void run_planner(struct sim *s)
 static bool kernel_guards(const struct sim *s)
 {
         uint64_t pos = geometry_progress_to_position(&s->g, s->pos);
-        uint64_t u = s->g.unit_dev_sectors;
+        uint64_t u = s->g.unit_progress_sectors;
         uint64_t writepos = pos / s->g.new_data_disks;
         uint64_t readpos = pos / s->g.old_data_disks;
 
@@ -170,8 +184,10 @@ static bool kernel_step(struct sim *s)
 {
         uint64_t end = s->g.end_progress_sectors;
         uint64_t limit = s->unlimited ? end : s->sync_max;
-        uint64_t next = s->pos + s->g.unit_dev_sectors;
+        uint64_t next = s->pos + s->g.unit_progress_sectors;
 
+        if (s->pos < end && s->pos >= limit)
+                s->parked_steps++;
         if (s->pos >= end || s->pos >= limit)
                 return false;
         /* The kernel's own safety rule (raid5.c reshape_request, per
@@ -395,6 +411,154 @@ static void test_sim_lockstep_kernel_completes(void **state)
         assert_int_equal(planner_next(&s.p).kind, PLAN_DONE);
 }
 
+/* Feeds one observation of a running reshape. */
+static void observe_completed(struct planner *p, uint64_t completed, uint64_t now_ms)
+{
+        struct plan_observation o = { .notified = true, .reshaping = true,
+                                      .completed_progress = completed,
+                                      .checkpoint_valid = true, .checkpoint_progress = completed,
+                                      .now_ms = now_ms };
+
+        planner_observe(p, &o);
+}
+
+static void expect_raise(struct planner *p, uint64_t to)
+{
+        struct plan_action a = planner_next(p);
+
+        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
+        assert_int_equal(a.progress, to);
+        planner_applied(p, &a, 0);
+        assert_int_equal(planner_next(p).kind, PLAN_WAIT);
+}
+
+static void test_pace_table(void **state)
+{
+        /* Windows of 8192: each raise comes at the kernel's first report
+         * half way from where it was at the last raise to the limit, and
+         * adds one section past the limit; never a backup or a suspend. */
+        struct reshape_geometry g = geo_raid10();
+        static const struct { uint64_t completed, raise_to; } t[] = {
+                { 4096, 16384 },   /* half way through the first window */
+                { 10240, 24576 },  /* 4096 + (16384 - 4096) / 2 */
+                { 12000, 0 },      /* the kernel's 10 s checkpoint: not half way */
+                { 17408, 32768 },  /* 10240 + (24576 - 10240) / 2 */
+                { 0, 0 },          /* md_do_sync's 0 after a restart */
+                { 32768, 40960 },  /* parked at the limit: at once */
+                { 50000, 58240 },  /* restarted beyond it: from its front (50048) */
+                { 54000, 0 },
+                { 54120, 66432 },  /* 50000 + (58240 - 50000) / 2 */
+        };
+        struct planner p;
+        struct plan_action a;
+
+        (void) state;
+        planner_init(&p, &g, 0, 0, 8192, 0);
+        assert_true(p.pacing);
+        expect_raise(&p, 8192);
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                observe_completed(&p, t[i].completed, 1000 * (i + 1));
+                if (t[i].raise_to)
+                        expect_raise(&p, t[i].raise_to);
+                else
+                        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+        }
+        assert_false(p.lockstep);
+
+        /* The last window is "max", then the end: nothing to forget. */
+        observe_completed(&p, 115000, 20000);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
+        planner_applied(&p, &a, 20000);
+        observe_completed(&p, a.progress, 21000);
+        assert_int_equal(planner_next(&p).kind, PLAN_RELEASE);
+        a = planner_next(&p);
+        planner_applied(&p, &a, 21000);
+        assert_true(p.released);
+        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+        planner_observe(&p, &(struct plan_observation) { .finished = true, .now_ms = 22000 });
+        assert_int_equal(planner_next(&p).kind, PLAN_DONE);
+
+        /* Frozen at the take-over: the limit first, then the restart. */
+        planner_init(&p, &g, 16384, 16384, 8192, 0);
+        p.frozen = true;
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
+        assert_int_equal(a.progress, 24576);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_RESUME);
+        planner_applied(&p, &a, 0);
+        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+
+        /* Stopping: no more raises. */
+        observe_completed(&p, 24576, 1000);
+        p.draining = true;
+        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+}
+
+static void test_sim_paced(void **state)
+{
+        /* The simulated kernel with the halfway rule runs a paced raid10
+         * reshape to the end: no backups, a raise per window, and the
+         * kernel never waits at the limit although it may run 40 units
+         * between two looks of the supervisor. */
+        struct reshape_geometry g = geo_raid10();
+
+        (void) state;
+        for (unsigned seed = 1; seed <= 8; seed++) {
+                struct sim s = { .g = g, .halfway = true };
+                unsigned burst = seed % 2 ? 3 : 40;
+
+                simulate(&s, 8192, burst, seed);
+                assert_int_equal(s.backups, 0);
+                assert_int_equal(array_range_sectors(s.p.suspended), 0);
+                assert_true(s.raises >= g.end_progress_sectors / 8192 - 2);
+                assert_int_equal(s.stalls, 0);
+                assert_int_equal(s.parked_steps, 0);
+                assert_true(s.unlimited);
+                assert_false(s.p.lockstep);
+        }
+}
+
+static void test_sim_paced_fallback(void **state)
+{
+        /* Stock raid10: no halfway rule; it parks at the limit unannounced
+         * and checkpoints only on its own 10 s timer (here 100 units of
+         * work at 100 ms each). The contract timeout switches to lock-step
+         * pacing, and the reshape still ends. */
+        struct sim s = { .g = geo_raid10(), .halfway = false };
+        unsigned work = 0, rounds = 0;
+        uint64_t lockstep_at = 0;
+
+        (void) state;
+        planner_init(&s.p, &s.g, 0, 0, 8192, 0);
+        s.sync_max = 0;
+        while (!s.p.finished) {
+                run_planner(&s);
+                if (kernel_step(&s) && ++work % 100 == 0)
+                        s.completed = s.disk_ckpt = s.pos;
+                if (s.pos >= s.g.end_progress_sectors)
+                        s.completed = s.disk_ckpt = s.pos;
+                s.now_ms += 100;
+                observe(&s);
+                if (s.p.lockstep && !lockstep_at)
+                        lockstep_at = s.now_ms;
+                assert_true(++rounds < 100000);
+        }
+        run_planner(&s);
+        assert_int_equal(planner_next(&s.p).kind, PLAN_DONE);
+        assert_int_equal(s.backups, 0);
+        /* the first window (64 units) took 6.4 s, then 30 s of silence */
+        assert_true(lockstep_at >= 30000 && lockstep_at <= 37000);
+        assert_int_equal(planner_wait_ms(&s.p, s.now_ms), s.p.lockstep_interval_ms);
+        assert_true(s.raises >= 3);
+        assert_true(s.unlimited);
+        /* 1024 units of work take 102.4 s; lock-step pacing may hold the
+         * kernel a while, but not for long */
+        assert_true(s.now_ms < 102400 + 30000 + 4 * 12000 + 10000);
+}
+
 static void test_end_sequence(void **state)
 {
         struct sim s = { .g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false), .halfway = true };
@@ -549,7 +713,7 @@ static void test_adopt_guard(void **state)
          * checkpointed there. The first window goes into slot 1 and starts
          * where the guard ends; the guard goes once that window is durable. */
         struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
-        uint64_t u = g.unit_dev_sectors;
+        uint64_t u = g.unit_progress_sectors;
         struct plan_action guard = { .kind = PLAN_BACKUP, .slot = 0, .range = geometry_at_risk(&g, 0, u),
                                      .from_progress = 0, .progress = u };
         struct planner p;
@@ -646,6 +810,9 @@ int main(void)
                 cmocka_unit_test(test_sim_grow),
                 cmocka_unit_test(test_sim_shrink),
                 cmocka_unit_test(test_sim_lockstep_kernel_completes),
+                cmocka_unit_test(test_pace_table),
+                cmocka_unit_test(test_sim_paced),
+                cmocka_unit_test(test_sim_paced_fallback),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,15 +2,25 @@
 #pragma once
 
 /*
- * The geometry of a running raid4/5/6 reshape, and the one place where
- * units are converted. Three units appear in md's interface:
+ * The geometry of a running raid4/5/6 or raid10 reshape, and the one
+ * place where units are converted. Three units appear in md's interface:
  *
- *   progress sectors  per-member sectors counted in the direction the
+ *   progress sectors  what md_do_sync() counts, in the direction the
  *                     reshape runs (from the end when it runs backwards):
- *                     sync_completed, sync_min, sync_max.
- *   dev sectors       per-member offsets from the start of the data area.
+ *                     sync_completed, sync_min, sync_max. Per-member
+ *                     sectors for raid4/5/6; array sectors for raid10.
+ *   dev sectors       per-member offsets from the start of the data area
+ *                     (raid4/5/6).
  *   array sectors     logical addresses of the array: reshape_position,
  *                     suspend_lo/hi, and the backup file's sections.
+ *
+ * raid4/5/6 reshape in place: the new layout overwrites the old one, and
+ * geometry_at_risk() says what a stretch of progress may destroy. raid10
+ * (near layouts, same number of disks) cannot: it writes the new layout at
+ * a new data_offset on every member and checkpoints before a write could
+ * reach old-layout data still needed, so nothing is ever at risk
+ * (`relocates`), its progress converts to a position with a scale of 1,
+ * and sync_max need only be a multiple of the old chunk.
  *
  * Everything here is pure arithmetic on values read from sysfs.
  */
@@ -24,32 +34,47 @@ struct array_range {
 };
 
 struct reshape_geometry {
+        /* Array sectors per progress sector, before and after: the data
+         * disks for raid4/5/6, 1 for raid10 (progress counts array
+         * sectors). */
         unsigned old_data_disks;
         unsigned new_data_disks;
         uint64_t old_chunk_sectors;
         uint64_t new_chunk_sectors;
-        /* The kernel rewrites max(old, new) chunk per member at a time; a
-         * limit that is not a multiple of it lets the kernel write up to one
-         * unit past sync_max. */
-        uint64_t unit_dev_sectors;
+        /* What every sync_max we write is a multiple of. raid4/5/6 rewrite
+         * max(old, new) chunk per member at a time; a limit that is not a
+         * multiple of it lets the kernel write up to one unit past
+         * sync_max. raid10 steps min(chunks, 64 KiB) of the array, which
+         * divides the old chunk, and md requires sync_max to be a multiple
+         * of the old chunk (max_sync_store()). */
+        uint64_t unit_progress_sectors;
         /* Where the kernel may be parked (sync_max): a multiple of the unit,
          * and when the number of data disks changes, of unit x old data
          * disks, so the parked position never splits an old-layout stripe
          * (raid5 holds every request to a stripe that straddles the
          * position until the reshape moves past it: a backup read there
          * would wait for ever). Backwards, counted from the end. */
-        uint64_t park_dev_sectors;
-        /* Member size rounded down to both chunk sizes: where the reshape ends,
-         * in progress sectors, and the top of the data area in dev sectors. */
+        uint64_t park_progress_sectors;
+        /* Where the reshape ends, in progress sectors. raid4/5/6: the member
+         * size rounded down to both chunk sizes, also the top of the data
+         * area in dev sectors. raid10: the array's capacity as raid10_size()
+         * computes it (with the new layout when running backwards, where it
+         * is also the origin of the count; the smaller of both forwards). */
         uint64_t end_progress_sectors;
         /* Array size the reshape preserves (the smaller layout's capacity,
          * or less when the array was shrunk first). */
         uint64_t array_sectors;
+        /* Members the array can lose, whichever they are. */
+        unsigned redundancy;
         bool backwards;
+        /* The new layout goes to a new data area (raid10): nothing is ever
+         * at risk, so no backup is needed. */
+        bool relocates;
 };
 
-/* Inputs as md reports them: level (4, 5, 6), raid_disks, chunk_size in
- * bytes, component size in KiB, array size in KiB (0: compute it). */
+/* Inputs as md reports them: level (4, 5, 6, 10), raid_disks, chunk_size
+ * in bytes, component size in KiB, array size in KiB (0: compute it),
+ * layout (md's number; read for raid10 only). */
 struct geometry_input {
         int old_level, new_level;
         unsigned old_raid_disks, new_raid_disks;
@@ -57,6 +82,7 @@ struct geometry_input {
         uint64_t component_kib;
         uint64_t array_kib;
         bool backwards;
+        uint32_t old_layout, new_layout;
 };
 
 /* Fills @g; -EINVAL for a geometry this tool cannot supervise, with a
@@ -86,7 +112,8 @@ uint64_t geometry_position_to_progress(const struct reshape_geometry *g,
  * @from is checkpointed: the old-layout content of the member region it
  * rewrites, minus what already lives in the new layout, clipped to the
  * array. Empty (lo == hi) once a grow or shrink is past its critical
- * section; the whole stretch for a same-size reshape.
+ * section, and always for raid10; the whole stretch for a same-size
+ * raid4/5/6 reshape.
  */
 struct array_range geometry_at_risk(const struct reshape_geometry *g,
                                     uint64_t from_progress_sectors,
@@ -98,7 +125,7 @@ struct array_range geometry_at_risk(const struct reshape_geometry *g,
  * it checkpoints before overwriting old data its metadata still needs only
  * where the next write lies behind the oldest read; a same-size reshape
  * never gets there, a grow does after its first few units, a shrink is
- * safe until its last few. */
+ * safe until its last few, a raid10 reshape (which relocates) never. */
 uint64_t geometry_next_at_risk(const struct reshape_geometry *g,
                                uint64_t from_progress_sectors);
 

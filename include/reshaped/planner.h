@@ -13,6 +13,21 @@
  * waits for a sync_completed notification or a timeout and feeds what it
  * read to planner_observe(). All positions are progress sectors (see
  * geometry.h) except backup and suspend ranges, which are array sectors.
+ *
+ * Pacing: when the geometry says nothing is ever at risk (raid10 writes
+ * its new layout at a new data offset), there is nothing to back up, but
+ * the kernel is still held to windows so that its position is recorded
+ * at each and a stop holds it close to where it is. The first window
+ * starts at once; after that sync_max is raised by one section, from
+ * wherever is further of the limit and the kernel's reported front, each
+ * time the kernel reports being half way from where it was at the last
+ * raise to the limit, which is where the halfway rule makes it checkpoint
+ * and notify first: it never reaches the limit while the supervisor keeps
+ * up. The last raise is `max`. Without halfway reports (an unpatched
+ * raid10) the contract timeout switches to lock-step pacing: sync_max is
+ * kept two sections ahead of the kernel's last reported position (its own
+ * 10 s checkpoints), and after a silence longer than that timer, in which
+ * the kernel may be parked unseen, raised by that lead, which then doubles.
  */
 
 #include <stdbool.h>
@@ -26,7 +41,7 @@ enum plan_action_kind {
         PLAN_BACKUP,        /* copy .range into .slot, durably */
         PLAN_SET_SYNC_MAX,  /* raise sync_max to .progress */
         PLAN_FORGET,        /* mark .slot empty in the backup file, durably */
-        PLAN_RELEASE,       /* nothing left at risk: sync_max = max */
+        PLAN_RELEASE,       /* nothing left at risk or to pace: sync_max = max */
         PLAN_RESUME,        /* restart the reshape frozen at take-over */
         PLAN_DONE,          /* the reshape ended and everything is released */
 };
@@ -82,6 +97,14 @@ struct planner {
         uint64_t last_news_ms;      /* last notification or movement */
         uint64_t contract_timeout_ms;
         uint64_t lockstep_interval_ms;
+        /* Nothing is ever at risk (geo.relocates): no backups, only paced
+         * sync_max raises (see above). */
+        bool pacing;
+        uint64_t pace_from;         /* completed when sync_max was last raised */
+        uint64_t last_raise_ms;
+        uint64_t last_seen_ms;      /* the latest observation */
+        unsigned silent_raises;     /* lock-step pacing: raises made on silence */
+        uint64_t lockstep_silence_ms;
 };
 
 /* @checkpoint_progress: the reshape's durable checkpoint when supervision
