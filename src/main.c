@@ -12,6 +12,7 @@
 static const struct cmd *const commands[] = {
         &cmd_start,
         &cmd_supervise,
+        &cmd_restore,
         &cmd_inspect,
 };
 

@@ -26,3 +26,4 @@ void cmd_print_help(const struct cmd *c);
 extern const struct cmd cmd_inspect;
 extern const struct cmd cmd_start;
 extern const struct cmd cmd_supervise;
+extern const struct cmd cmd_restore;

@@ -434,3 +434,42 @@ vm_handoff() {
         handoff_takeover=$(journalctl -u "$_unit" --no-pager -o cat | grep 'took over at') ||
                 vm_fail "reshaped logged no take-over"
 }
+
+# vm_restore_bg ARGS...: runs `reshaped -v restore ARGS...` in the
+# background, its output (with seconds since boot) in
+# $VM_OUT/restore.$VM_BOOT.log and "exit status N" in
+# $VM_OUT/restore.$VM_BOOT.status.
+vm_restore_bg() {
+        vm_log "+ reshaped -v restore $*"
+        { reshaped -v restore "$@" 2>&1
+          echo "exit status $?" >"$VM_OUT/restore.$VM_BOOT.status"; } </dev/null |
+                while IFS= read -r line; do echo "[$(vm_now)] $line"; done \
+                >"$VM_OUT/restore.$VM_BOOT.log" 2>&1 &
+}
+
+# vm_wait_restore_log PATTERN SECONDS: waits for a line matching PATTERN in
+# the log of vm_restore_bg; fails after SECONDS or when restore ended first.
+vm_wait_restore_log() {
+        n=0
+        until grep -q "$1" "$VM_OUT/restore.$VM_BOOT.log" 2>/dev/null; do
+                n=$((n + 1))
+                if [ $n -ge $(($2 * 20)) ] || [ -f "$VM_OUT/restore.$VM_BOOT.status" ]; then
+                        cat "$VM_OUT/restore.$VM_BOOT.log" "$VM_OUT/restore.$VM_BOOT.status" 2>/dev/null
+                        vm_fail "reshaped restore logged no '$1' in $2 s"
+                fi
+                sleep 0.05
+        done
+}
+
+# vm_wait_restore_end SECONDS: waits until vm_restore_bg's restore exits;
+# prints its log and sets $restore_status to its "exit status N" line.
+vm_wait_restore_end() {
+        n=0
+        until [ -f "$VM_OUT/restore.$VM_BOOT.status" ]; do
+                n=$((n + 1))
+                [ $n -lt $(($1 * 10)) ] || vm_fail "reshaped restore did not end in $1 s"
+                sleep 0.1
+        done
+        cat "$VM_OUT/restore.$VM_BOOT.log"
+        restore_status=$(cat "$VM_OUT/restore.$VM_BOOT.status")
+}

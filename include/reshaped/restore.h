@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * What `reshaped restore` writes back after a crash, decided from the
+ * backup header and the reshape position the members' superblocks hold.
+ * Pure: no I/O.
+ *
+ * Below the position (forwards; above it backwards) the array is in the
+ * new layout and durable; the kernel may have rewritten, and torn, only
+ * what lies beyond it, and only up to its sync_max, which reshaped never
+ * raised past what the backup held durably. So the backup must hold every
+ * sector from the position on, without a gap, up to the end of its
+ * furthest section, and exactly that stretch is written back. Parts of a
+ * section on the done side of the position are never written: the array
+ * may have taken newer writes there since. A backup with no section is
+ * good only when its resume position equals the superblocks' (a clean stop
+ * or no window yet: the kernel was held exactly there), which is also the
+ * one case in which `mdadm --assemble --invalid-backup` loses nothing.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "reshaped/backup.h"
+
+enum restore_verdict {
+        RESTORE_OK = 0,
+        RESTORE_NO_RESUME,       /* no section and no resume position (mdadm's file) */
+        RESTORE_RESUME_ELSEWHERE,/* no section, resume position differs */
+        RESTORE_BEHIND,          /* the array's reshape is past every section */
+        RESTORE_GAP,             /* sectors next to the position are in no section */
+        _RESTORE_VERDICT_MAX,
+};
+
+struct restore_range {
+        unsigned slot;
+        uint64_t lo_array_sectors;   /* inclusive */
+        uint64_t hi_array_sectors;   /* exclusive */
+};
+
+struct restore_plan {
+        enum restore_verdict verdict;
+        unsigned n_ranges;           /* 0 with RESTORE_OK: nothing to write back */
+        struct restore_range ranges[BACKUP_SLOTS];
+};
+
+/* @position_array_sectors: the freshest superblocks' reshape_position;
+ * @backwards: the reshape runs from the end (position falls). */
+void restore_plan_make(const struct backup_header *h, bool backwards,
+                       uint64_t position_array_sectors, struct restore_plan *out);
+
+/* True exactly when the backup holds no section and its resume position is
+ * the superblocks' position: mdadm's --invalid-backup is then safe. */
+bool restore_invalid_backup_safe(const struct backup_header *h,
+                                 uint64_t position_array_sectors);
+
+const char *restore_verdict_strerror(enum restore_verdict v);

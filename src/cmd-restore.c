@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * reshaped restore: brings a reshaping array back after a crash or reboot
+ * with nothing unprotected. The backup is verified before anything touches
+ * the array; the array is then started read-only, frozen with sync_max at
+ * its on-disk checkpoint, made writable, the part of the backup beyond the
+ * checkpoint is written back through the array (md maps it to the old
+ * layout there), and the same process supervises the rest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reshaped/backup.h"
+#include "reshaped/cmd.h"
+#include "reshaped/geometry.h"
+#include "reshaped/log.h"
+#include "reshaped/md-assemble.h"
+#include "reshaped/md.h"
+#include "reshaped/record.h"
+#include "reshaped/restore.h"
+#include "reshaped/supervisor.h"
+
+struct restore_ctx {
+        const char *md_name;         /* "md0" */
+        char devnode[64];            /* "/dev/md0" */
+        char *backup_path;
+        struct md_member_super *members;
+        size_t n_members;
+        const struct md_member_super *freshest;
+        struct backup_report rep;
+        struct restore_plan plan;
+};
+
+static const char *parse_md_name(const char *spec)
+{
+        const char *name = strncmp(spec, "/dev/", 5) == 0 ? spec + 5 : spec;
+
+        if (strncmp(name, "md", 2) != 0 || !name[2] || strspn(name + 2, "0123456789") != strlen(name + 2))
+                return NULL;
+        return name;
+}
+
+static int probe_members(struct restore_ctx *c, char **paths, size_t n)
+{
+        c->members = calloc(n, sizeof(*c->members));
+        if (!c->members)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        for (size_t i = 0; i < n; i++) {
+                int r = md_member_super_probe(paths[i], &c->members[i]);
+
+                if (r == -ENODATA)
+                        return log_error_errno(r, "%s holds no md superblock (0.90 or 1.x); name the array's members.",
+                                               paths[i]);
+                if (r < 0)
+                        return r;
+                c->n_members++;
+        }
+        return 0;
+}
+
+static int find_backup_path(struct restore_ctx *c, const char *option)
+{
+        char uuid[BACKUP_UUID_STRING_MAX];
+
+        if (option) {
+                c->backup_path = strdup(option);
+                return c->backup_path ? 0 : log_error_errno(ENOMEM, "Out of memory.");
+        }
+        if (c->freshest && record_lookup(backup_uuid_format(c->freshest->uuid, uuid), &c->backup_path) == 0)
+                return 0;
+        if (record_lookup(c->md_name, &c->backup_path) == 0)
+                return 0;
+        return log_error_errno(ENOENT, "No backup file recorded for %s%s%s in the state directory (RESHAPED_STATE_DIR or /var/lib/reshaped): pass --backup-file FILE.",
+                               c->md_name, c->freshest ? " or array " : "",
+                               c->freshest ? backup_uuid_format(c->freshest->uuid, uuid) : "");
+}
+
+static void print_backup(const struct restore_ctx *c)
+{
+        const struct backup_header *h = &c->rep.header;
+        bool any = false;
+
+        log_info("%s: backup %s, generation %" PRIu64 "%s:", c->md_name, c->backup_path, h->generation,
+                 h->has_extension ? "" : " (mdadm's format: no checksums, nothing verified)");
+        for (unsigned i = 0; i < BACKUP_SLOTS; i++) {
+                const struct backup_section *s = &h->sections[i];
+
+                if (!s->length_sectors)
+                        continue;
+                any = true;
+                log_info("  section %u: array sectors %" PRIu64 "-%" PRIu64 " (%" PRIu64 " KiB)%s", i,
+                         s->array_start_sectors, s->array_start_sectors + s->length_sectors,
+                         s->length_sectors / 2, h->has_extension ? ", CRC32C verified" : "");
+        }
+        if (!any)
+                log_info("  no section; resume position %" PRIu64, h->resume_array_sectors);
+}
+
+/* Refuses, before anything touches the array, a backup that does not
+ * verify or belongs to another array. */
+static int verify_backup(struct restore_ctx *c)
+{
+        const struct backup_verify *v = &c->rep.verdict;
+        char a[BACKUP_UUID_STRING_MAX], b[BACKUP_UUID_STRING_MAX];
+        int r;
+
+        r = backup_file_verify(c->backup_path, NULL, 0, &c->rep);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the backup file %s: %m", c->backup_path);
+        if (v->reason == BACKUP_VERIFY_UNVERIFIED) {
+                log_warning("%s: %s carries no checksums (mdadm wrote it); its data cannot be verified.",
+                            c->md_name, c->backup_path);
+        } else if (v->reason != BACKUP_VERIFY_OK) {
+                char where[32] = "";
+
+                if (v->section >= 0)
+                        snprintf(where, sizeof(where), "section %d: ", v->section);
+                return log_error_errno(EBADMSG,
+                                       "%s: the backup %s does not verify (%s%s; check '%s'). Nothing was changed. Find the right backup file (see 'reshaped inspect %s'); only if none exists, 'mdadm --assemble --invalid-backup' starts the array and loses whatever the kernel rewrote beyond its checkpoint.",
+                                       c->md_name, c->backup_path, where, backup_verify_strerror(v->reason),
+                                       backup_verify_reason_id(v->reason), c->backup_path);
+        }
+        if (memcmp(c->rep.header.identity.uuid, c->freshest->uuid, 16) != 0)
+                return log_error_errno(EBADMSG, "%s: the backup %s belongs to array %s, the members to %s. Nothing was changed; pass the right --backup-file.",
+                                       c->md_name, c->backup_path,
+                                       backup_uuid_format(c->rep.header.identity.uuid, a),
+                                       backup_uuid_format(c->freshest->uuid, b));
+        if (c->rep.header.has_extension && c->rep.header.identity.events > c->freshest->events)
+                return log_error_errno(EBADMSG, "%s: the backup %s was taken at md event %" PRIu64 ", later than the members' %" PRIu64 ": they are not the array it was taken from. Nothing was changed.",
+                                       c->md_name, c->backup_path, c->rep.header.identity.events,
+                                       c->freshest->events);
+        print_backup(c);
+        return 0;
+}
+
+static int check_members(struct restore_ctx *c)
+{
+        char a[BACKUP_UUID_STRING_MAX], b[BACKUP_UUID_STRING_MAX];
+
+        if (c->n_members == 0)
+                return log_error_errno(ENODEV, "%s: no block device carries the array's superblock; name its members.",
+                                       c->md_name);
+        c->freshest = md_member_supers_freshest(c->members, c->n_members);
+        for (size_t i = 0; i < c->n_members; i++)
+                if (memcmp(c->members[i].uuid, c->freshest->uuid, 16) != 0)
+                        return log_error_errno(EINVAL, "%s belongs to array %s, %s to %s; name the members of one array.",
+                                               c->members[i].devnode, backup_uuid_format(c->members[i].uuid, a),
+                                               c->freshest->devnode, backup_uuid_format(c->freshest->uuid, b));
+        if (!c->freshest->reshape_active)
+                return log_error_errno(EINVAL, "%s: the superblocks record no reshape; nothing to restore (assemble it with mdadm --assemble).",
+                                       c->md_name);
+        log_info("%s: %zu member(s), metadata %u.%u, reshape %s at array sector %" PRIu64 " (events %" PRIu64 ").",
+                 c->md_name, c->n_members, c->freshest->major, c->freshest->minor,
+                 c->freshest->backwards ? "backwards" : "forwards",
+                 c->freshest->reshape_position_array_sectors, c->freshest->events);
+        return 0;
+}
+
+static int decide(struct restore_ctx *c)
+{
+        uint64_t pos = c->freshest->reshape_position_array_sectors;
+
+        restore_plan_make(&c->rep.header, c->freshest->backwards, pos, &c->plan);
+        if (c->plan.verdict != RESTORE_OK)
+                return log_error_errno(EPROTO, "%s: cannot restore from %s: %s (reshape position %" PRIu64 "). Nothing was changed. If no better backup exists, 'mdadm --assemble --invalid-backup' starts the array and loses whatever the kernel rewrote beyond that position.",
+                                       c->md_name, c->backup_path, restore_verdict_strerror(c->plan.verdict), pos);
+        if (c->plan.n_ranges == 0)
+                log_info("%s: nothing to write back: the kernel was held at array sector %" PRIu64 "%s.",
+                         c->md_name, pos,
+                         restore_invalid_backup_safe(&c->rep.header, pos) ? " (the backup's resume position)" : "");
+        for (unsigned i = 0; i < c->plan.n_ranges; i++)
+                log_info("%s: will write back array sectors %" PRIu64 "-%" PRIu64 " from section %u.",
+                         c->md_name, c->plan.ranges[i].lo_array_sectors, c->plan.ranges[i].hi_array_sectors,
+                         c->plan.ranges[i].slot);
+        return 0;
+}
+
+static int checkpoint_progress(struct md *md, uint64_t pos, uint64_t *ret)
+{
+        struct geometry_input in = {};
+        struct reshape_geometry g;
+        struct md_geometry mg;
+        const char *why = NULL;
+        int r;
+
+        r = md_get_geometry(md, &mg);
+        if (r < 0)
+                return r;
+        in.old_level = in.new_level = mg.level;
+        in.old_raid_disks = mg.raid_disks_old;
+        in.new_raid_disks = mg.raid_disks_new;
+        in.old_chunk_bytes = mg.chunk_bytes_old;
+        in.new_chunk_bytes = mg.chunk_bytes_new;
+        in.component_kib = mg.component_kib;
+        in.backwards = mg.direction == MD_RESHAPE_DIRECTION_BACKWARDS;
+        r = geometry_init(&g, &in, &why);
+        if (r < 0)
+                return log_error_errno(r, "Cannot restore the reshape of %s: %s.", md_name(md), why);
+        *ret = geometry_align_down(&g, geometry_position_to_progress(&g, pos));
+        return 0;
+}
+
+/* The array runs read-only, so nothing has moved: freeze it and hold
+ * sync_max at the checkpoint before it may write. */
+static int hold_and_open(struct restore_ctx *c, struct md **ret)
+{
+        struct md *md = NULL;
+        uint64_t progress = 0;
+        int r;
+
+        r = md_open(c->devnode, &md);
+        if (r < 0)
+                return r;
+        r = md_set_sync_action(md, MD_SYNC_ACTION_FROZEN);
+        if (r >= 0)
+                r = checkpoint_progress(md, c->freshest->reshape_position_array_sectors, &progress);
+        if (r >= 0)
+                r = md_set_sync_max(md, progress);
+        if (r >= 0)
+                r = md_write_attr(md, "array_state", "active");
+        if (r < 0) {
+                md_close(md);
+                return r;
+        }
+        log_info("%s: assembled, reshape frozen with sync_max at %" PRIu64 " (the checkpoint), writable.",
+                 c->md_name, progress);
+        *ret = md;
+        return 0;
+}
+
+static int write_back_range(struct restore_ctx *c, struct backup_file *bf, int array_fd,
+                            const struct restore_range *rr)
+{
+        const struct backup_section *s = &backup_file_header(bf)->sections[rr->slot];
+        uint64_t skip_bytes = sectors_to_bytes(rr->lo_array_sectors - s->array_start_sectors);
+        uint64_t len_bytes = sectors_to_bytes(rr->hi_array_sectors - rr->lo_array_sectors);
+        void *buf = NULL;
+        ssize_t n;
+        int r;
+
+        if (posix_memalign(&buf, BACKUP_ALIGN_BYTES, sectors_to_bytes(s->length_sectors)) != 0)
+                return log_error_errno(ENOMEM, "Out of memory for a %" PRIu64 "-sector section.",
+                                       s->length_sectors);
+        r = backup_file_read_section(bf, rr->slot, buf);
+        if (r < 0) {
+                log_error_errno(r, "%s: section %u of %s does not read back intact: %m", c->md_name,
+                                rr->slot, c->backup_path);
+                goto out;
+        }
+        n = pwrite(array_fd, (char *) buf + skip_bytes, len_bytes,
+                   (off_t) sectors_to_bytes(rr->lo_array_sectors));
+        if (n < 0 || (uint64_t) n != len_bytes) {
+                r = log_error_errno(n < 0 ? errno : EIO, "%s: failed to write back array sectors %" PRIu64 "-%" PRIu64 ": %s",
+                                    c->md_name, rr->lo_array_sectors, rr->hi_array_sectors,
+                                    n < 0 ? strerror(errno) : "short write");
+                goto out;
+        }
+        r = 0;
+out:
+        free(buf);
+        return r;
+}
+
+static int write_back(struct restore_ctx *c)
+{
+        struct backup_file *bf = NULL;
+        int fd, r;
+
+        if (c->plan.n_ranges == 0)
+                return 0;
+        r = backup_file_open(c->backup_path, &bf);
+        if (r < 0)
+                return r;
+        fd = open(c->devnode, O_WRONLY | O_DIRECT | O_CLOEXEC);
+        if (fd < 0) {
+                r = log_error_errno(errno, "Failed to open %s for writing: %m", c->devnode);
+                goto out;
+        }
+        for (unsigned i = 0; i < c->plan.n_ranges && r >= 0; i++)
+                r = write_back_range(c, bf, fd, &c->plan.ranges[i]);
+        if (r >= 0 && fsync(fd) < 0)
+                r = log_error_errno(errno, "Failed to flush %s: %m", c->devnode);
+        close(fd);
+        if (r >= 0)
+                log_info("%s: wrote back %u range(s) from %s.", c->md_name, c->plan.n_ranges, c->backup_path);
+out:
+        backup_file_free(bf);
+        return r;
+}
+
+static int prepare(struct restore_ctx *c, const char *backup_option, char **paths, size_t n)
+{
+        bool running;
+        int r;
+
+        r = md_array_is_running(c->md_name, &running);
+        if (r < 0)
+                return r;
+        if (running)
+                return log_error_errno(EBUSY, "%s is already running; to protect its reshape use: reshaped supervise %s",
+                                       c->md_name, c->devnode);
+        if (n > 0) {
+                r = probe_members(c, paths, n);
+                if (r < 0)
+                        return r;
+                r = check_members(c);
+                if (r < 0)
+                        return r;
+                r = find_backup_path(c, backup_option);
+        } else {
+                /* The backup names the array: find its members by UUID. */
+                r = find_backup_path(c, backup_option);
+                if (r < 0)
+                        return r;
+                r = backup_file_verify(c->backup_path, NULL, 0, &c->rep);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the backup file %s: %m", c->backup_path);
+                if (!c->rep.header_read)
+                        return log_error_errno(EBADMSG, "%s has no readable backup header; name the members.",
+                                               c->backup_path);
+                r = md_member_supers_scan(c->rep.header.identity.uuid, &c->members, &c->n_members);
+                if (r < 0)
+                        return r;
+                r = check_members(c);
+        }
+        if (r < 0)
+                return r;
+        r = verify_backup(c);
+        if (r < 0)
+                return r;
+        return decide(c);
+}
+
+static int run(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "backup-file",  required_argument, NULL, 'b' },
+                { "max-window",   required_argument, NULL, 'w' },
+                { "no-supervise", no_argument,       NULL, 'n' },
+                { "help",         no_argument,       NULL, 'h' },
+                {}
+        };
+        struct restore_ctx c = {};
+        struct supervisor_options o;
+        const char *backup_option = NULL;
+        struct md *md = NULL;
+        bool supervise = true;
+        int opt, r;
+
+        supervisor_options_init(&o);
+        while ((opt = getopt_long(argc, argv, "b:w:nh", options, NULL)) != -1) {
+                switch (opt) {
+                case 'b':
+                        backup_option = optarg;
+                        break;
+                case 'w':
+                        if (supervisor_options_max_window(&o, optarg) < 0)
+                                return EXIT_USAGE;
+                        break;
+                case 'n':
+                        supervise = false;
+                        break;
+                case 'h':
+                        cmd_print_help(&cmd_restore);
+                        return EXIT_OK;
+                default:
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                log_error("restore needs the array, like /dev/md0; see 'reshaped help restore'.");
+                return EXIT_USAGE;
+        }
+        c.md_name = parse_md_name(argv[optind]);
+        if (!c.md_name) {
+                log_error("'%s' is not an array name like /dev/md0 (named arrays /dev/md/NAME: use the mdN they run as).",
+                          argv[optind]);
+                return EXIT_USAGE;
+        }
+        snprintf(c.devnode, sizeof(c.devnode), "/dev/%s", c.md_name);
+
+        r = prepare(&c, backup_option, argv + optind + 1, (size_t) (argc - optind - 1));
+        if (r < 0)
+                goto out;
+        r = md_assemble_readonly(c.md_name, c.members, c.n_members);
+        if (r < 0)
+                goto out;
+        r = hold_and_open(&c, &md);
+        if (r < 0)
+                goto out;
+        r = write_back(&c);
+        if (r < 0) {
+                log_error("%s: the reshape stays frozen at its checkpoint; after fixing the cause, stop the array (mdadm --stop %s) and run reshaped restore again.",
+                          c.md_name, c.devnode);
+                goto out;
+        }
+        if (!supervise) {
+                printf("%s is assembled and its reshape frozen at the checkpoint.\n"
+                       "Continue with: reshaped supervise %s --backup-file %s\n",
+                       c.devnode, c.devnode, c.backup_path);
+                goto out;
+        }
+        o.backup_path = c.backup_path;
+        r = supervisor_run(md, &o);
+out:
+        md_close(md);
+        md_member_supers_free(c.members, c.n_members);
+        free(c.backup_path);
+        return r < 0 ? EXIT_FAILURE_RUN : EXIT_OK;
+}
+
+const struct cmd cmd_restore = {
+        .name = "restore",
+        .summary = "bring a reshaping array back after a crash and supervise it",
+        .help =
+        "Usage: reshaped restore DEVICE [--backup-file FILE] [--no-supervise]\n"
+        "                        [--max-window SIZE] [MEMBER...]\n"
+        "\n"
+        "Starts an array whose reshape a crash or reboot interrupted, with nothing\n"
+        "unprotected at any moment, and supervises the rest of the reshape:\n"
+        "\n"
+        "  1. Reads the members' superblocks (MEMBERs, or every block device that\n"
+        "     carries the backup's array UUID) and verifies the backup file: header\n"
+        "     and section checksums, array UUID, md event count. A backup that does\n"
+        "     not verify is refused before anything touches the array.\n"
+        "  2. Checks that the backup holds every sector the kernel may have\n"
+        "     rewritten beyond the on-disk checkpoint (or, holding no section, that\n"
+        "     the kernel was held exactly there).\n"
+        "  3. Starts the array read-only through sysfs, freezes the reshape with\n"
+        "     sync_max at the checkpoint, makes the array writable and writes that\n"
+        "     part of the backup back through it. (mdadm --assemble cannot be used:\n"
+        "     it starts a same-size reshape with sync_max=max before any supervisor\n"
+        "     could take over, even with --freeze-reshape.)\n"
+        "  4. Supervises the reshape until it ends, as 'reshaped supervise' does.\n"
+        "\n"
+        "  -b, --backup-file FILE  the backup (default: the path reshaped recorded\n"
+        "                          in /var/lib/reshaped, or RESHAPED_STATE_DIR)\n"
+        "  -n, --no-supervise      stop after step 3, the reshape left frozen, and\n"
+        "                          print the command that continues it\n"
+        "  -w, --max-window SIZE   largest window while supervising (64M)\n"
+        "\n"
+        "Exit status: 0 when the reshape finished (or, with --no-supervise, the\n"
+        "array is up and frozen), 1 on failure, 2 on usage errors.\n",
+        .run = run,
+};

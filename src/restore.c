@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <stddef.h>
+
+#include "reshaped/restore.h"
+
+static const char *const verdict_text[_RESTORE_VERDICT_MAX] = {
+        [RESTORE_OK] = "the backup covers everything the kernel may have rewritten",
+        [RESTORE_NO_RESUME] = "the backup holds no section and records no resume position (not written by reshaped)",
+        [RESTORE_RESUME_ELSEWHERE] = "the backup holds no section and its resume position is not the array's reshape position",
+        [RESTORE_BEHIND] = "the array's reshape is past every section of the backup (the backup is older than the array)",
+        [RESTORE_GAP] = "sectors next to the array's reshape position are in no section of the backup",
+};
+
+const char *restore_verdict_strerror(enum restore_verdict v)
+{
+        return (unsigned) v < _RESTORE_VERDICT_MAX ? verdict_text[v] : "unknown verdict";
+}
+
+static unsigned live_sections(const struct backup_header *h)
+{
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < BACKUP_SLOTS; i++)
+                if (h->sections[i].length_sectors)
+                        n++;
+        return n;
+}
+
+bool restore_invalid_backup_safe(const struct backup_header *h, uint64_t position_array_sectors)
+{
+        return h->has_extension && live_sections(h) == 0 &&
+               h->resume_array_sectors == position_array_sectors;
+}
+
+/* Distance from the position in the direction the reshape runs: where a
+ * range starts and ends as seen from the position. */
+static void clip(const struct backup_section *s, bool backwards, uint64_t pos,
+                 uint64_t *lo, uint64_t *hi)
+{
+        uint64_t start = s->array_start_sectors, end = start + s->length_sectors;
+
+        if (!backwards) {
+                *lo = start > pos ? start : pos;
+                *hi = end;
+        } else {
+                *lo = start;
+                *hi = end < pos ? end : pos;
+        }
+}
+
+void restore_plan_make(const struct backup_header *h, bool backwards,
+                       uint64_t position_array_sectors, struct restore_plan *out)
+{
+        const uint64_t pos = position_array_sectors;
+        /* How far from the position the backup covers without a gap. */
+        uint64_t covered_to = pos;
+        bool touches = false, progress = true;
+
+        *out = (struct restore_plan) { .verdict = RESTORE_OK };
+
+        if (live_sections(h) == 0) {
+                if (!h->has_extension)
+                        out->verdict = RESTORE_NO_RESUME;
+                else if (h->resume_array_sectors != pos)
+                        out->verdict = RESTORE_RESUME_ELSEWHERE;
+                return;
+        }
+
+        for (unsigned i = 0; i < BACKUP_SLOTS; i++) {
+                const struct backup_section *s = &h->sections[i];
+                uint64_t lo, hi;
+
+                if (!s->length_sectors)
+                        continue;
+                clip(s, backwards, pos, &lo, &hi);
+                /* A section that ends exactly at the position on the done
+                 * side says the kernel was held there. */
+                if (backwards ? lo == pos : hi == pos)
+                        touches = true;
+                if (lo >= hi)
+                        continue;
+                out->ranges[out->n_ranges++] = (struct restore_range) { i, lo, hi };
+        }
+        if (out->n_ranges == 0) {
+                out->verdict = touches ? RESTORE_OK : RESTORE_BEHIND;
+                return;
+        }
+
+        /* At most two ranges: extend the covered stretch until neither
+         * adds to it. */
+        while (progress) {
+                progress = false;
+                for (unsigned i = 0; i < out->n_ranges; i++) {
+                        const struct restore_range *r = &out->ranges[i];
+
+                        if (!backwards && r->lo_array_sectors <= covered_to &&
+                            r->hi_array_sectors > covered_to) {
+                                covered_to = r->hi_array_sectors;
+                                progress = true;
+                        } else if (backwards && r->hi_array_sectors >= covered_to &&
+                                   r->lo_array_sectors < covered_to) {
+                                covered_to = r->lo_array_sectors;
+                                progress = true;
+                        }
+                }
+        }
+        for (unsigned i = 0; i < out->n_ranges; i++) {
+                const struct restore_range *r = &out->ranges[i];
+
+                if (backwards ? r->lo_array_sectors < covered_to : r->hi_array_sectors > covered_to) {
+                        out->verdict = RESTORE_GAP;
+                        out->n_ranges = 0;
+                        return;
+                }
+        }
+}

@@ -1,0 +1,74 @@
+# vm: mode=busybox disks=4 size=128M scratch=512M timeout=900 needs=reshaped
+# Power cuts after a take-over: raid5 (0.90 metadata, 4 x 127 MiB), chunk
+# 64K -> 128K started by MDADM_NO_SYSTEMCTL=1 mdadm --grow --backup-file;
+# mdadm's own monitor is killed at once and `reshaped supervise` (what
+# mdadm-grow-continue@md0.service runs with reshaped's drop-in; a stand-in
+# systemctl here) takes the running reshape over, with mdadm's backup
+# file. The power is cut right after the supervisor's first durable
+# window, then, after `reshaped restore` has brought the array back (the
+# backup path from reshaped's record), at $cut2 percent. The boot after
+# lets restore finish: it exits 0, chunk 128K, same size, every byte
+# matches the pattern.
+. "$VM_LIB"
+set -u
+
+cut2=60
+seed=6116
+backup=$VM_SCRATCH/md0.backup
+export RESHAPED_STATE_DIR=$VM_SCRATCH/state
+
+since() {
+        awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'
+}
+
+md_fast
+vm_systemctl_runs_reshaped -v
+if [ "$VM_BOOT" = 1 ]; then
+        vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=4 --chunk=64 \
+                --metadata=0.90 --size=$((127 * 1024)) --assume-clean $(vm_disks 4)
+        md_fast md0
+        echo "size_bytes=$(vm_size_bytes /dev/md0)" >"$VM_OUT/array.txt"
+        vm_timed vm-pattern fill /dev/md0 "$seed"
+        sync
+        t0=$(vm_now)
+        MDADM_NO_SYSTEMCTL=1 vm_run mdadm --grow /dev/md0 --chunk=128 --backup-file="$backup"
+        monitor=$(pidof mdadm) || vm_fail "mdadm --grow left no monitor of its own"
+        kill -KILL $monitor
+        vm_log "killed mdadm's monitor ($monitor) $(since "$(vm_now)" "$t0") s after mdadm --grow began: $(md_snapshot md0)"
+        # What the drop-in runs, by the same path mdadm's --grow would take.
+        vm_run systemctl restart mdadm-grow-continue@md0.service
+        vm_wait_supervise_log 'backed up array sectors' 60
+        echo "[$(vm_now)] boot 1: cut after the first window: $(md_snapshot md0)" >"$VM_OUT/cut.1.txt"
+        cat "$VM_OUT/cut.1.txt" >/dev/kmsg
+        vm_power_cut
+fi
+
+prev=$((VM_BOOT - 1))
+cat "$VM_OUT/cut.$prev.txt" || vm_fail "boot $prev left no record of its cut"
+grep -q 'sync_max=max' "$VM_OUT/cut.$prev.txt" && vm_fail "the kernel ran with sync_max=max at the cut of boot $prev"
+echo "--- the daemon's last lines before the cut:"
+if [ $prev = 1 ]; then tail -n 6 "$VM_OUT/supervise.1.log"; else tail -n 6 "$VM_OUT/restore.$prev.log"; fi
+echo "---"
+vm_log "on disk: reshape position $(mdadm --examine "$(vm_disk 0)" | sed -n "s/^ *Reshape pos'n : //p")"
+reshaped inspect "$backup"
+st=$?
+[ $st = 0 ] || vm_fail "reshaped inspect $backup: exit status $st after the cut of boot $prev"
+
+t0=$(vm_now)
+vm_restore_bg /dev/md0 $(vm_disks 4)
+if [ "$VM_BOOT" = 2 ]; then
+        vm_wait_restore_log 'supervising the reshape from' 60
+        vm_log "supervising $(since "$(vm_now)" "$t0") s after restore began: $(md_snapshot md0)"
+        grep -E 'member|backup|section|write back|wrote back|nothing to|assembled' "$VM_OUT/restore.2.log"
+        vm_power_cut_at md0 "$cut2"
+fi
+
+vm_wait_restore_end 300
+md_wait_idle md0 60
+vm_log "reshape finished $(since "$(vm_now)" "$t0") s after restore began"
+[ "$restore_status" = "exit status 0" ] || vm_fail "reshaped restore ended with $restore_status"
+[ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
+size=$(sed -n 's/^size_bytes=//p' "$VM_OUT/array.txt")
+[ "$(vm_size_bytes /dev/md0)" = "$size" ] || vm_fail "the array size changed: $size -> $(vm_size_bytes /dev/md0)"
+vm_timed vm-pattern verify /dev/md0 "$seed"
+vm_log "PASS: power cuts after the take-over's first window and at ${cut2}%, each restored by reshaped restore; every byte verified"
