@@ -309,6 +309,11 @@ struct plan_action planner_next(const struct planner *p)
                 if (forgettable(p, i))
                         return (struct plan_action) { .kind = PLAN_FORGET, .slot = i };
 
+        want = planner_held(p);
+        w = next_window(p, want);
+        if (w.kind == PLAN_BACKUP)
+                want = range_hull(want, w.range);
+
         /* Durable windows the kernel may not enter yet come first: that is
          * what keeps it busy. But raise only once the kernel has reached the
          * limit: it checkpoints exactly there, which frees the oldest slot
@@ -316,9 +321,13 @@ struct plan_action planner_next(const struct planner *p)
          * A limit raised earlier moves the kernel's next halfway checkpoint
          * far past the oldest window's end, and the refill waits for it.
          * Without halfway checkpoints (lock-step) nothing is gained by
-         * waiting. */
+         * waiting. A suspend change due then is made first: every store
+         * quiesces the array, which costs nothing while the kernel is
+         * parked and drains its whole pipeline once it runs. */
         if (!p->released && !p->draining && p->protected_to > p->sync_max &&
             (p->lockstep || p->checkpoint >= p->sync_max || p->completed >= p->sync_max)) {
+                if (p->completed >= p->sync_max && !range_equal(want, p->suspended))
+                        return (struct plan_action) { .kind = PLAN_SUSPEND, .range = want };
                 /* At the end "max" rather than a number: the kernel never
                  * waits on a limit it cannot pass. */
                 if (p->protected_to >= p->geo.end_progress_sectors)
@@ -329,14 +338,8 @@ struct plan_action planner_next(const struct planner *p)
                 };
         }
 
-        want = planner_held(p);
-        w = next_window(p, want);
-        if (w.kind == PLAN_BACKUP)
-                want = range_hull(want, w.range);
-
         /* One suspend change both lets go of forgotten windows and covers
-         * the next one: every store drains all I/O on the array. A backup
-         * is taken only inside the suspended range. */
+         * the next one. A backup is taken only inside the suspended range. */
         if (!range_equal(want, p->suspended))
                 return (struct plan_action) { .kind = PLAN_SUSPEND, .range = want };
 

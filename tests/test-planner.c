@@ -339,6 +339,10 @@ static void test_takeover_unprotected_front(void **state)
         assert_int_equal(a.range.lo_array_sectors, 0);
         assert_true(a.range.hi_array_sectors >= 10240 * 3);
         planner_applied(&s.p, &a, 0);
+        /* the next window is suspended while the kernel is still held */
+        a = planner_next(&s.p);
+        assert_int_equal(a.kind, PLAN_SUSPEND);
+        planner_applied(&s.p, &a, 0);
         assert_int_equal(planner_next(&s.p).kind, PLAN_SET_SYNC_MAX);
         /* afterwards a full simulation from there stays safe */
         s.sync_max = 0;
@@ -588,13 +592,15 @@ static void test_end_sequence(void **state)
 static void test_table_first_steps(void **state)
 {
         /* From a fresh start the planner suspends the first window, backs it
-         * up, raises sync_max over it, then prepares the second window. */
+         * up, suspends the second while the kernel still waits (a store is
+         * cheap then), raises sync_max over the first, then backs up the
+         * second. */
         struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
         static const struct { enum plan_action_kind kind; uint64_t lo, hi, progress; unsigned slot; } want[] = {
                 { PLAN_SUSPEND, 0, 12288, 0, 0 },
                 { PLAN_BACKUP, 0, 12288, 4096, 0 },
-                { PLAN_SET_SYNC_MAX, 0, 0, 4096, 0 },
                 { PLAN_SUSPEND, 0, 24576, 0, 0 },
+                { PLAN_SET_SYNC_MAX, 0, 0, 4096, 0 },
                 { PLAN_BACKUP, 12288, 24576, 8192, 1 },
                 /* the kernel has not reached 4096 yet: keep the limit */
                 { PLAN_WAIT, 0, 0, 0, 0 },
@@ -619,8 +625,8 @@ static void test_table_first_steps(void **state)
         }
 
         /* the kernel parks at 4096 and checkpoints there: window 0 is
-         * forgotten, the limit rises over window 1, and one suspend change
-         * drops window 0 and covers window 2 */
+         * forgotten, one suspend change drops it and covers window 2 while
+         * the kernel is still parked, then the limit rises over window 1 */
         struct plan_observation o = { .notified = true, .reshaping = true,
                 .completed_progress = 4096, .checkpoint_valid = true, .checkpoint_progress = 4096 };
         planner_observe(&p, &o);
@@ -629,13 +635,17 @@ static void test_table_first_steps(void **state)
         assert_int_equal(a.slot, 0);
         planner_applied(&p, &a, 0);
         a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SUSPEND);
+        assert_int_equal(a.range.lo_array_sectors, 12288);
+        assert_int_equal(a.range.hi_array_sectors, 36864);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
         assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
         assert_int_equal(a.progress, 8192);
         planner_applied(&p, &a, 0);
         a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_SUSPEND);
-        assert_int_equal(a.range.lo_array_sectors, 12288);
-        assert_int_equal(a.range.hi_array_sectors, 36864);
+        assert_int_equal(a.kind, PLAN_BACKUP);
+        assert_int_equal(a.slot, 0);
 
         /* sync_completed alone (no on-disk checkpoint) frees nothing */
         planner_init(&p, &g, 0, 0, 4096, 0);
@@ -667,18 +677,14 @@ static void test_keep_newest(void **state)
 
         (void) state;
         planner_init(&p, &g, 0, 0, 4096, 0);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
                 a = planner_next(&p);
                 planner_applied(&p, &a, 0);
         }
         assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
+        assert_int_equal(p.suspended.hi_array_sectors, 24576);
         planner_observe(&p, &o);
 
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_SUSPEND);
-        assert_int_equal(a.range.lo_array_sectors, 0);
-        assert_int_equal(a.range.hi_array_sectors, 24576);
-        planner_applied(&p, &a, 0);
         a = planner_next(&p);
         assert_int_equal(a.kind, PLAN_BACKUP);
         assert_int_equal(a.slot, 1);
@@ -690,12 +696,16 @@ static void test_keep_newest(void **state)
         assert_int_equal(a.slot, 0);
         planner_applied(&p, &a, 0);
         a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SUSPEND);
+        assert_int_equal(a.range.lo_array_sectors, 12288);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
         assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
         assert_int_equal(a.progress, 8192);
 
         /* stopping lets go of it: nothing stays suspended */
         planner_init(&p, &g, 0, 0, 4096, 0);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
                 a = planner_next(&p);
                 planner_applied(&p, &a, 0);
         }
@@ -739,6 +749,10 @@ static void test_adopt_guard(void **state)
         a = planner_next(&p);
         assert_int_equal(a.kind, PLAN_FORGET);
         assert_int_equal(a.slot, 0);
+        planner_applied(&p, &a, 0);
+        a = planner_next(&p);
+        assert_int_equal(a.kind, PLAN_SUSPEND);
+        assert_int_equal(a.range.lo_array_sectors, 3 * u);
         planner_applied(&p, &a, 0);
         a = planner_next(&p);
         assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
