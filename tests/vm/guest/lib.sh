@@ -107,6 +107,44 @@ vm_size_bytes() {
         blockdev --getsize64 "$1"
 }
 
+# vm_load_raid10 KO KIND: loads raid10 from KO in place of whatever is
+# loaded; KIND "stock" must be Debian's in-tree module, "patched" the
+# out-of-tree build of kernel/patches (taint O).
+vm_load_raid10() {
+        if [ -d /sys/module/raid10 ]; then
+                vm_run rmmod raid10
+        fi
+        vm_run insmod "$1"
+        _taint=$(cat /sys/module/raid10/taint)
+        case "$2:$_taint" in
+        stock:*O*) vm_fail "raid10 from $1 is out of tree (taint '$_taint')" ;;
+        patched:*O*) ;;
+        patched:*) vm_fail "raid10 from $1 is not the out-of-tree build (taint '$_taint')" ;;
+        esac
+        vm_log "raid10 loaded from $1 (taint '$_taint')"
+}
+
+# vm_raid5_filled DISKS CHUNK_KIB SEED [DATA_DISKS]: creates /dev/md0, raid5
+# with 0.90 metadata (so mdadm needs a backup file for every reshape) on
+# the first DISKS disks, 255 MiB of each, chunk CHUNK_KIB, at full speed;
+# with DATA_DISKS, reduces the array to what that many data disks hold, as
+# before a shrink; fills it with pattern SEED and syncs. Sets $size (the
+# array's bytes).
+vm_raid5_filled() {
+        md_fast
+        vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices="$1" --chunk="$2" \
+                --metadata=0.90 --size=$((255 * 1024)) --assume-clean $(vm_disks "$1")
+        md_fast md0
+        if [ -n "${4:-}" ]; then
+                vm_run mdadm --grow /dev/md0 --array-size=$(($4 * 255 * 1024))
+                [ "$(vm_size_bytes /dev/md0)" = $(($4 * 255 * 1024 * 1024)) ] ||
+                        vm_fail "array size $(vm_size_bytes /dev/md0) after --array-size, not $(($4 * 255 * 1024 * 1024))"
+        fi
+        size=$(vm_size_bytes /dev/md0)
+        vm_timed vm-pattern fill /dev/md0 "$3"
+        sync
+}
+
 # Prints how long the command took and fails the scenario when it fails.
 vm_timed() {
         t0=$(vm_now)
@@ -132,7 +170,10 @@ vm_timed() {
 # Without AFTER_ROW: passes when no sample has any such lag.
 # With AFTER_ROW (the number of CSV lines when the supervisor was started,
 # 0 if unknown): the take-over is the first sample after it at which
-# sync_max turns from "max" into a number. From there on, lag is allowed
+# sync_max turns from "max" into a number; with @ROW, the first sample
+# after ROW, a line counted once the take-over had happened (the
+# numbers of a take-over that backs up nothing may come and go between
+# two samples). From there on, lag is allowed
 # only before the supervisor's first backup section appears and while the
 # kernel is held at its checkpoint (what it rewrote before the take-over,
 # the exposure); any other lag fails. Prints a "risk:" line with the
@@ -148,7 +189,7 @@ vm_probe_risk() {
                 { echo "risk: cannot read the geometry from: $summary"; return 1; }
         awk -F, -v nd="$nd" -v od="$od" -v u="$unit" -v back="$([ "$dir" = backwards ] && echo 1 || echo 0)" \
                 -v end="$(( comp * 2 / unit * unit ))" -v arr="$(( $4 / 512 ))" \
-                -v after="${5:-}" '
+                -v after="${5#@}" -v after_done="$(case ${5:-} in @*) echo 1 ;; *) echo 0 ;; esac)" '
         function min(a, b) { return a < b ? a : b }
         function max(a, b) { return a > b ? a : b }
         function overlap(lo, hi, s, l) { return max(0, min(hi, s + l) - max(lo, s + 0)) }
@@ -192,7 +233,7 @@ vm_probe_risk() {
                         lag = max(lag, 0)
                 }
                 if (after == "") { lag_after = max(lag_after, lag); next }
-                if (!takeover && row > after && num($5) && prev_max) {
+                if (!takeover && row > after && (after_done || (num($5) && prev_max))) {
                         takeover = row; t_takeover = $1; hdr = $10 "," $11 "," $12 "," $13
                 }
                 prev_max = ($5 == "max")
@@ -363,7 +404,62 @@ md_assembled() {
         vm_log "mdadm --assemble exited with $2, but /dev/$1 runs: $(md_snapshot "$1")"
 }
 
-# vm_handoff MD BACKUP GROW-ARGS...: `mdadm --grow /dev/MD GROW-ARGS
+# vm_takeover SPEED BACKUP GROW-ARGS...: `mdadm --grow /dev/md0 GROW-ARGS
+# --backup-file=BACKUP` with MDADM_NO_SYSTEMCTL=1 (the busybox guest's
+# hand-off: mdadm forks its own monitor), kills that monitor as soon as
+# mdadm returns and runs `reshaped -v supervise` instead, vm-probe
+# watching from before (files $VM_OUT/probe.csv, probe.txt). SPEED "slow"
+# holds the kernel at md's lowest speed until the take-over, so that it
+# happens inside a grow's first, critical units. Fails the scenario unless
+# supervise takes over and exits 0 with the reshape ended. Sets
+# takeover_wall (seconds), takeover_row (the probe's CSV line at the
+# take-over) and takeover (the take-over line).
+vm_takeover() {
+        _speed=$1 _backup=$2
+        shift 2
+        vm-probe --md md0 --csv "$VM_OUT/probe.csv" --backup "$_backup" >"$VM_OUT/probe.txt" 2>&1 &
+        _probe=$!
+        if [ "$_speed" = slow ]; then
+                md_set md0 sync_speed_min 1
+                md_set md0 sync_speed_max 1
+        fi
+        _t0=$(vm_now)
+        MDADM_NO_SYSTEMCTL=1 vm_run mdadm --grow /dev/md0 "$@" --backup-file="$_backup"
+        _pids=$(pidof mdadm) || vm_fail "mdadm forked no monitor of its own"
+        vm_run kill -KILL $_pids
+        takeover_row=$(wc -l <"$VM_OUT/probe.csv" 2>/dev/null) || takeover_row=0
+        vm_log "killed mdadm's monitor ($_pids) at $(md_attr md0 sync_completed) member sectors;" \
+                "sync_max=$(md_attr md0 sync_max) direction=$(md_attr md0 reshape_direction); probe CSV at line $takeover_row"
+
+        { reshaped -v supervise /dev/md0 --backup-file "$_backup"; echo "reshaped: exit status $?"; } 2>&1 |
+                while IFS= read -r _line; do echo "[$(vm_now)] $_line"; done >"$VM_OUT/reshaped.log" &
+        _sup=$!
+        _n=0
+        while ! grep -q 'took over at' "$VM_OUT/reshaped.log" && [ $_n -lt 300 ]; do
+                sleep 0.1
+                _n=$((_n + 1))
+        done
+        takeover=$(grep 'took over at' "$VM_OUT/reshaped.log") || {
+                cat "$VM_OUT/reshaped.log"
+                vm_fail "reshaped logged no take-over within 30 s"
+        }
+        md_fast md0
+        # Bounded: a supervisor that hangs shows its log instead of the runner's timeout.
+        ( md_wait_idle md0 150 ) || {
+                cat "$VM_OUT/reshaped.log"
+                vm_stacks reshaped
+                vm_fail "the reshape did not end"
+        }
+        wait "$_sup"
+        takeover_wall=$(awk -v a="$(vm_now)" -v b="$_t0" 'BEGIN { printf "%.1f", a - b }')
+        wait "$_probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
+        grep -v ': \(suspend\|backup\|set-sync-max\|forget\|release\|resume\) slot=\|backed up array sectors' \
+                "$VM_OUT/reshaped.log"
+        cat "$VM_OUT/probe.txt"
+        grep -q 'reshaped: exit status 0$' "$VM_OUT/reshaped.log" || vm_fail "reshaped supervise failed"
+}
+
+# vm_handoff SPEED MD BACKUP GROW-ARGS...: `mdadm --grow /dev/MD GROW-ARGS
 # --backup-file=BACKUP` with reshaped's shipped drop-in installed (its
 # ExecStart pointed at the guest's binary), so that mdadm's hand-off,
 # `systemctl restart mdadm-grow-continue@MD.service`, runs `reshaped
@@ -371,12 +467,16 @@ md_assembled() {
 # probe.txt). Waits for the reshape and the service to end, and fails the
 # scenario unless the service ran the drop-in, mdadm forked no monitor of
 # its own, the service ended successfully, and the journal holds
-# reshaped's structured fields and its take-over report. Sets
-# handoff_wall (seconds) and handoff_takeover (the take-over line). Call it
-# after vm_wait_booted.
+# reshaped's structured fields and its take-over report. SPEED "slow"
+# holds the kernel at md's lowest speed until mdadm returns (the service
+# has then taken over: systemctl waits for it to be ready), so that the
+# take-over happens inside a grow's first, critical units. Sets
+# handoff_wall (seconds), handoff_row (the probe's CSV line when mdadm
+# returned, after the take-over) and handoff_takeover (the take-over
+# line). Call it after vm_wait_booted.
 vm_handoff() {
-        _md=$1 _backup=$2
-        shift 2
+        _speed=$1 _md=$2 _backup=$3
+        shift 3
         _unit=mdadm-grow-continue@$_md.service
         _shipped=/opt/vm/systemd/mdadm-grow-continue@.service.d/reshaped.conf
         _dir=/etc/systemd/system/mdadm-grow-continue@.service.d
@@ -392,8 +492,14 @@ vm_handoff() {
 
         vm-probe --md "$_md" --csv "$VM_OUT/probe.csv" --backup "$_backup" >"$VM_OUT/probe.txt" 2>&1 &
         _probe=$!
+        if [ "$_speed" = slow ]; then
+                md_set "$_md" sync_speed_min 1
+                md_set "$_md" sync_speed_max 1
+        fi
         _t0=$(vm_now)
         vm_timed mdadm --grow "/dev/$_md" "$@" --backup-file="$_backup"
+        handoff_row=$(wc -l <"$VM_OUT/probe.csv" 2>/dev/null) || handoff_row=0
+        md_fast "$_md"
         _pids=$(pidof mdadm) && vm_fail "mdadm forked its own monitor ($_pids) instead of handing off to $_unit"
         systemctl status "$_unit" --no-pager >"$VM_OUT/status.txt" 2>&1
         cat "$VM_OUT/status.txt"

@@ -35,20 +35,6 @@ command -v vm-contract-watch >/dev/null || vm_fail "vm-contract-watch is not in 
 [ -f "$stock_ko" ] || vm_fail "no stock $stock_ko in the guest"
 [ -f "$patched_ko" ] || vm_fail "no $patched_ko: the runner ships it for needs=kernel-patches"
 
-# Loads raid10 from $1; $2 says whether it must be out of tree (taint O).
-load_raid10() {
-        if [ -d /sys/module/raid10 ]; then
-                vm_run rmmod raid10
-        fi
-        vm_run insmod "$1"
-        taint=$(cat /sys/module/raid10/taint)
-        case "$2:$taint" in
-        stock:*O*) vm_fail "raid10 from $1 is out of tree (taint '$taint')" ;;
-        patched:*O*) ;;
-        patched:*) vm_fail "raid10 from $1 is not the out-of-tree build (taint '$taint')" ;;
-        esac
-        vm_log "raid10 loaded from $1 (taint '$taint')"
-}
 
 # Creates the array, fills it with pattern seed $1 and sets up (but does
 # not start) the reshape.
@@ -95,7 +81,7 @@ finish_and_verify() {
 }
 
 vm_log "--- stock raid10: the contract must NOT be met"
-load_raid10 "$stock_ko" stock
+vm_load_raid10 "$stock_ko" stock
 prepare_reshape 1001
 watch stock 32768 65536
 status=$?
@@ -113,7 +99,7 @@ grep -q 'contract NOT met: restarted at .* without recording it' "$VM_OUT/watch-
 finish_and_verify 1003
 
 vm_log "--- patched raid10 (kernel/patches): the contract must be met"
-load_raid10 "$patched_ko" patched
+vm_load_raid10 "$patched_ko" patched
 prepare_reshape 1002
 watch patched 32768 65536
 status=$?

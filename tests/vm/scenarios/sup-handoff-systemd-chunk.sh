@@ -14,15 +14,9 @@ seed=5303
 backup=$VM_SCRATCH/md0.backup
 
 vm_wait_booted
-md_fast
-vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=4 --chunk=64 \
-        --metadata=0.90 --size=$((255 * 1024)) --assume-clean $(vm_disks 4)
-md_fast md0
-size=$(vm_size_bytes /dev/md0)
-vm_timed vm-pattern fill /dev/md0 "$seed"
-sync
+vm_raid5_filled 4 64 "$seed"
 
-vm_handoff md0 "$backup" --chunk=128
+vm_handoff fast md0 "$backup" --chunk=128
 
 [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
 [ "$(vm_size_bytes /dev/md0)" = "$size" ] || vm_fail "the array size changed: $size -> $(vm_size_bytes /dev/md0)"

@@ -3,8 +3,9 @@
 # the backup file; 3 x 255 MiB, chunk 512K) plus a spare, `mdadm --grow
 # --raid-devices=4 --backup-file`, routed by the drop-in to `reshaped
 # supervise` (vm_handoff checks the service and the journal). The grow's
-# critical units come first; the kernel usually passes them before the
-# service has started, which the take-over reports. Passes when the array
+# critical units come first, and the kernel would pass them before the
+# service has started: it is held at md's lowest speed until mdadm
+# returns, so the take-over happens inside them. Passes when the array
 # has 4 members and half again its size, every byte of the original size
 # matches the pattern, and from the take-over on the kernel never
 # overwrote critical data no backup held (vm_probe_risk).
@@ -15,22 +16,16 @@ seed=5323
 backup=$VM_SCRATCH/md0.backup
 
 vm_wait_booted
-md_fast
-vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=3 --chunk=512 \
-        --metadata=0.90 --size=$((255 * 1024)) --assume-clean $(vm_disks 3)
-md_fast md0
-size=$(vm_size_bytes /dev/md0)
-vm_timed vm-pattern fill /dev/md0 "$seed"
-sync
+vm_raid5_filled 3 512 "$seed"
 vm_run mdadm /dev/md0 --add "$(vm_disk 3)"
 
-vm_handoff md0 "$backup" --raid-devices=4
+vm_handoff slow md0 "$backup" --raid-devices=4
 
 [ "$(md_attr md0 raid_disks)" = 4 ] || vm_fail "raid_disks is $(md_attr md0 raid_disks) after the grow, not 4"
 [ "$(vm_size_bytes /dev/md0)" = $((size / 2 * 3)) ] ||
         vm_fail "array size $(vm_size_bytes /dev/md0) after the grow, not $((size / 2 * 3))"
 vm_timed vm-pattern verify --length "$size" /dev/md0 "$seed"
-risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" 0)
+risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" "@$handoff_row")
 ok=$?
 echo "$risk"
 [ $ok = 0 ] || vm_fail "after the take-over the kernel could overwrite critical data no backup held"

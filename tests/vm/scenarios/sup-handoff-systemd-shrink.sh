@@ -14,16 +14,9 @@ seed=5525
 backup=$VM_SCRATCH/md0.backup
 
 vm_wait_booted
-md_fast
-vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=5 --chunk=512 \
-        --metadata=0.90 --size=$((255 * 1024)) --assume-clean $(vm_disks 5)
-md_fast md0
-vm_run mdadm --grow /dev/md0 --array-size=$((3 * 255 * 1024))
-size=$(vm_size_bytes /dev/md0)
-vm_timed vm-pattern fill /dev/md0 "$seed"
-sync
+vm_raid5_filled 5 512 "$seed" 3
 
-vm_handoff md0 "$backup" --raid-devices=4
+vm_handoff fast md0 "$backup" --raid-devices=4
 
 [ "$(md_attr md0 raid_disks)" = 4 ] || vm_fail "raid_disks is $(md_attr md0 raid_disks) after the shrink, not 4"
 vm_timed vm-pattern verify /dev/md0 "$seed"

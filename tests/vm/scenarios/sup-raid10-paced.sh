@@ -35,20 +35,6 @@ command -v reshaped >/dev/null || vm_fail "reshaped is not in the guest (build i
 # /var/lib for a lookup to find either.
 export RESHAPED_STATE_DIR=/tmp/reshaped-state
 
-# Loads raid10 from $1; $2: stock or patched (out of tree, taint O).
-load_raid10() {
-        if [ -d /sys/module/raid10 ]; then
-                vm_run rmmod raid10
-        fi
-        vm_run insmod "$1"
-        taint=$(cat /sys/module/raid10/taint)
-        case "$2:$taint" in
-        stock:*O*) vm_fail "raid10 from $1 is out of tree (taint '$taint')" ;;
-        patched:*O*) ;;
-        patched:*) vm_fail "raid10 from $1 is not the out-of-tree build (taint '$taint')" ;;
-        esac
-        vm_log "raid10 loaded from $1 (taint '$taint')"
-}
 
 # Creates the array, fills it with pattern seed $1, and starts the reshape
 # unlimited (sync_max=max) at 2 MiB/s.
@@ -120,7 +106,7 @@ finish_and_verify() {
 }
 
 vm_log "--- patched raid10: paced at the halfway notifications"
-load_raid10 "$patched_ko" patched
+vm_load_raid10 "$patched_ko" patched
 start_reshape 1101
 supervise patched
 log=$VM_OUT/supervise-patched.txt
@@ -141,7 +127,7 @@ vm_log "PASS patched: $raises raises, kernel waited $waited% of the time, wall $
 
 vm_log "--- stock raid10: no halfway rule, lock-step fallback"
 [ -f "$stock_ko" ] || vm_fail "no stock $stock_ko in the guest"
-load_raid10 "$stock_ko" stock
+vm_load_raid10 "$stock_ko" stock
 start_reshape 1102
 supervise stock
 grep -q 'falling back to lock-step pacing' "$VM_OUT/supervise-stock.txt" ||

@@ -14,13 +14,7 @@ seed=5414
 backup=$VM_SCRATCH/md0.backup
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 
-md_fast
-vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=3 --chunk=512 \
-        --metadata=0.90 --size=$((255 * 1024)) --assume-clean $(vm_disks 3)
-md_fast md0
-size=$(vm_size_bytes /dev/md0)
-vm_timed vm-pattern fill /dev/md0 "$seed"
-sync
+vm_raid5_filled 3 512 "$seed"
 vm_run mdadm /dev/md0 --add "$(vm_disk 3)"
 
 vm-probe --md md0 --csv "$VM_OUT/probe.csv" --backup "$backup" >"$VM_OUT/probe.txt" 2>&1 &

@@ -14,14 +14,7 @@ seed=5515
 backup=$VM_SCRATCH/md0.backup
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 
-md_fast
-vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=5 --chunk=512 \
-        --metadata=0.90 --size=$((255 * 1024)) --assume-clean $(vm_disks 5)
-md_fast md0
-vm_run mdadm --grow /dev/md0 --array-size=$((3 * 255 * 1024))
-size=$(vm_size_bytes /dev/md0)
-vm_timed vm-pattern fill /dev/md0 "$seed"
-sync
+vm_raid5_filled 5 512 "$seed" 3
 
 vm-probe --md md0 --csv "$VM_OUT/probe.csv" --backup "$backup" >"$VM_OUT/probe.txt" 2>&1 &
 probe=$!
