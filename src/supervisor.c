@@ -957,12 +957,24 @@ static int prepare_paced(struct sup *s)
         return r < 0 ? r : 0;
 }
 
-/* Returns 1 if the reshape ended before it could be taken over. */
+/* Returns 1 if no reshape runs, or it ended before it could be taken over. */
 static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
 {
         struct placement_verdict v;
+        uint64_t pos;
         int r;
 
+        /* mdadm's hand-off of a small reshape can start us after its end. */
+        r = md_get_reshape_position(s->md, &pos);
+        if (r < 0)
+                return r;
+        if (pos == MD_RESHAPE_POSITION_NONE) {
+                r = md_read_uuid_and_events(s->md, s->id.uuid, &s->id.events);
+                if (r < 0)
+                        return r;
+                backup_uuid_format(s->id.uuid, s->uuid);
+                return 1;
+        }
         r = read_geometry(s);
         if (r < 0)
                 return r;
@@ -1072,7 +1084,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
         if (r == 1) {
                 (void) record_remove(s.uuid, md_name(md));
                 report_event(REPORT_MID_FINISHED, md_name(md),
-                             "%s: the reshape finished before it could be taken over; nothing is left to supervise.",
+                             "%s: no reshape is running (reshape_position reads none): it has ended, or never began; nothing to supervise.",
                              md_name(md));
                 r = 0;
         }

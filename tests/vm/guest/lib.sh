@@ -124,24 +124,24 @@ vm_load_raid10() {
         vm_log "raid10 loaded from $1 (taint '$_taint')"
 }
 
-# vm_raid5_filled DISKS CHUNK_KIB SEED [DATA_DISKS]: creates /dev/md0, raid5
-# with 0.90 metadata (so mdadm needs a backup file for every reshape) on
-# the first DISKS disks, 255 MiB of each, chunk CHUNK_KIB, at full speed;
-# with DATA_DISKS, reduces the array to what that many data disks hold, as
-# before a shrink; fills it with pattern SEED and syncs. Sets $size (the
-# array's bytes).
-vm_raid5_filled() {
+# vm_array_filled LEVEL DISKS CHUNK_KIB SEED [DATA_DISKS]: creates /dev/md0,
+# raid LEVEL with 0.90 metadata (so mdadm needs a backup file for every
+# reshape) on the first DISKS disks, 255 MiB of each, chunk CHUNK_KIB, at
+# full speed; with DATA_DISKS, reduces the array to what that many data
+# disks hold, as before a shrink; fills it with pattern SEED and syncs.
+# Sets $size (the array's bytes).
+vm_array_filled() {
         md_fast
-        vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices="$1" --chunk="$2" \
-                --metadata=0.90 --size=$((255 * 1024)) --assume-clean $(vm_disks "$1")
+        vm_run mdadm --create /dev/md0 --run --quiet --level="$1" --raid-devices="$2" --chunk="$3" \
+                --metadata=0.90 --size=$((255 * 1024)) --assume-clean $(vm_disks "$2")
         md_fast md0
-        if [ -n "${4:-}" ]; then
-                vm_run mdadm --grow /dev/md0 --array-size=$(($4 * 255 * 1024))
-                [ "$(vm_size_bytes /dev/md0)" = $(($4 * 255 * 1024 * 1024)) ] ||
-                        vm_fail "array size $(vm_size_bytes /dev/md0) after --array-size, not $(($4 * 255 * 1024 * 1024))"
+        if [ -n "${5:-}" ]; then
+                vm_run mdadm --grow /dev/md0 --array-size=$(($5 * 255 * 1024))
+                [ "$(vm_size_bytes /dev/md0)" = $(($5 * 255 * 1024 * 1024)) ] ||
+                        vm_fail "array size $(vm_size_bytes /dev/md0) after --array-size, not $(($5 * 255 * 1024 * 1024))"
         fi
         size=$(vm_size_bytes /dev/md0)
-        vm_timed vm-pattern fill /dev/md0 "$3"
+        vm_timed vm-pattern fill /dev/md0 "$4"
         sync
 }
 

@@ -14,7 +14,7 @@ seed=5303
 backup=$VM_SCRATCH/md0.backup
 
 vm_wait_booted
-vm_raid5_filled 4 64 "$seed"
+vm_array_filled 5 4 64 "$seed"
 
 vm_handoff fast md0 "$backup" --chunk=128
 

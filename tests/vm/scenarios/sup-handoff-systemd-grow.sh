@@ -16,7 +16,7 @@ seed=5323
 backup=$VM_SCRATCH/md0.backup
 
 vm_wait_booted
-vm_raid5_filled 3 512 "$seed"
+vm_array_filled 5 3 512 "$seed"
 vm_run mdadm /dev/md0 --add "$(vm_disk 3)"
 
 vm_handoff slow md0 "$backup" --raid-devices=4

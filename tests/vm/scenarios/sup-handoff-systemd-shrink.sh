@@ -14,7 +14,7 @@ seed=5525
 backup=$VM_SCRATCH/md0.backup
 
 vm_wait_booted
-vm_raid5_filled 5 512 "$seed" 3
+vm_array_filled 5 5 512 "$seed" 3
 
 vm_handoff fast md0 "$backup" --raid-devices=4
 

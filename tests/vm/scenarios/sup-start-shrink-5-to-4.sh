@@ -14,7 +14,7 @@ seed=5515
 backup=$VM_SCRATCH/md0.backup
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 
-vm_raid5_filled 5 512 "$seed" 3
+vm_array_filled 5 5 512 "$seed" 3
 
 vm-probe --md md0 --csv "$VM_OUT/probe.csv" --backup "$backup" >"$VM_OUT/probe.txt" 2>&1 &
 probe=$!

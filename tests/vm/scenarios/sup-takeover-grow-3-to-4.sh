@@ -20,7 +20,7 @@ seed=5404
 backup=$VM_SCRATCH/md0.backup
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 
-vm_raid5_filled 3 512 "$seed"
+vm_array_filled 5 3 512 "$seed"
 vm_run mdadm /dev/md0 --add "$(vm_disk 3)"
 vm_takeover slow "$backup" --raid-devices=4
 

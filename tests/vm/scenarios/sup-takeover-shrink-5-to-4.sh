@@ -17,7 +17,7 @@ seed=5505
 backup=$VM_SCRATCH/md0.backup
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 
-vm_raid5_filled 5 512 "$seed" 3
+vm_array_filled 5 5 512 "$seed" 3
 vm_takeover fast "$backup" --raid-devices=4
 
 disks=$(md_attr md0 raid_disks)
