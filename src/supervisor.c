@@ -249,6 +249,7 @@ static int finish_rename(struct sup *s)
  * a third of each window for the reads (8 MiB/s bench). */
 #define COPY_PIECE_BYTES ((uint64_t) 4 << 20)
 #define COPY_READERS     4
+#define READER_STACK_BYTES (256 * 1024)
 
 struct copy {
         int fd;
@@ -348,6 +349,7 @@ static int copy_window(struct sup *s, const struct plan_action *a, uint32_t *ret
         pthread_t readers[COPY_READERS];
         uint64_t read_wait_ms = 0;
         unsigned started = 0;
+        pthread_attr_t attr;
         uint32_t crc = 0;
         int r = 0;
 
@@ -355,8 +357,16 @@ static int copy_window(struct sup *s, const struct plan_action *a, uint32_t *ret
         c.done = calloc(c.pieces ? c.pieces : 1, sizeof(bool));
         if (!c.done)
                 return log_error_errno(ENOMEM, "Out of memory.");
+        /* mlockall() pins every thread's whole stack: a reader needs little. */
+        r = -pthread_attr_init(&attr);
+        if (r == 0)
+                r = -pthread_attr_setstacksize(&attr, READER_STACK_BYTES);
+        if (r < 0) {
+                free(c.done);
+                return log_error_errno(r, "Failed to set up the reader threads: %m");
+        }
         while (started < COPY_READERS && started < c.pieces) {
-                r = -pthread_create(&readers[started], NULL, copy_reader, &c);
+                r = -pthread_create(&readers[started], &attr, copy_reader, &c);
                 if (r < 0) {
                         log_error_errno(r, "Failed to start a reader thread: %m");
                         break;
@@ -385,6 +395,7 @@ static int copy_window(struct sup *s, const struct plan_action *a, uint32_t *ret
         pthread_mutex_unlock(&c.lock);
         for (unsigned i = 0; i < started; i++)
                 pthread_join(readers[i], NULL);
+        pthread_attr_destroy(&attr);
         free(c.done);
         *ret_crc = crc;
         *ret_read_wait_ms = read_wait_ms;
