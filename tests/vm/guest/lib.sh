@@ -189,7 +189,7 @@ vm_probe_risk() {
                 { echo "risk: cannot read the geometry from: $summary"; return 1; }
         awk -F, -v nd="$nd" -v od="$od" -v u="$unit" -v back="$([ "$dir" = backwards ] && echo 1 || echo 0)" \
                 -v end="$(( comp * 2 / unit * unit ))" -v arr="$(( $4 / 512 ))" \
-                -v after="${5#@}" -v after_done="$(case ${5:-} in @*) echo 1 ;; *) echo 0 ;; esac)" '
+                -v after="$(echo "${5:-}" | tr -d @)" -v after_done="$(case ${5:-} in @*) echo 1 ;; *) echo 0 ;; esac)" '
         function min(a, b) { return a < b ? a : b }
         function max(a, b) { return a > b ? a : b }
         function overlap(lo, hi, s, l) { return max(0, min(hi, s + l) - max(lo, s + 0)) }
