@@ -541,6 +541,24 @@ vm_handoff() {
                 vm_fail "reshaped logged no take-over"
 }
 
+# vm_handoff_verify WHAT SEED ROW [VERIFY-ARGS...]: after vm_handoff, fails
+# the scenario unless every byte of /dev/md0 matches pattern SEED
+# (vm-pattern verify VERIFY-ARGS) and, from the take-over on, the kernel
+# never overwrote data no backup held (vm_probe_risk ... ROW, see there);
+# then logs the PASS line for a hand-off of WHAT with its figures.
+vm_handoff_verify() {
+        _what=$1 _seed=$2 _row=$3
+        shift 3
+        vm_timed vm-pattern verify "$@" /dev/md0 "$_seed"
+        _risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" "$_row")
+        _ok=$?
+        echo "$_risk"
+        [ $_ok = 0 ] || vm_fail "after the take-over the kernel could overwrite data no backup held"
+        _stall=$(sed -n 's/^probe: .* stall=\([^ ]* ([^)]*)\).*/\1/p' "$VM_OUT/probe.txt")
+        vm_log "PASS: hand-off $_what verified ($size bytes); reshape wall ${handoff_wall}s, stall $_stall;" \
+                "reshaped: ${handoff_takeover#*: }"
+}
+
 # vm_restore_bg ARGS...: runs `reshaped -v restore ARGS...` in the
 # background, its output (with seconds since boot) in
 # $VM_OUT/restore.$VM_BOOT.log and "exit status N" in

@@ -20,12 +20,4 @@ vm_handoff fast md0 "$backup" --chunk=128
 
 [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
 [ "$(vm_size_bytes /dev/md0)" = "$size" ] || vm_fail "the array size changed: $size -> $(vm_size_bytes /dev/md0)"
-vm_timed vm-pattern verify /dev/md0 "$seed"
-
-risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" 0)
-ok=$?
-echo "$risk"
-[ $ok = 0 ] || vm_fail "after the take-over the kernel could overwrite data no backup held"
-stall=$(sed -n 's/^probe: .* stall=\([^ ]* ([^)]*)\).*/\1/p' "$VM_OUT/probe.txt")
-vm_log "PASS: hand-off chunk change verified ($size bytes); reshape wall ${handoff_wall}s, stall $stall;" \
-        "reshaped: ${handoff_takeover#*: }"
+vm_handoff_verify "chunk change" "$seed" 0

@@ -24,10 +24,4 @@ vm_handoff slow md0 "$backup" --raid-devices=4
 [ "$(md_attr md0 raid_disks)" = 4 ] || vm_fail "raid_disks is $(md_attr md0 raid_disks) after the grow, not 4"
 [ "$(vm_size_bytes /dev/md0)" = $((size / 2 * 3)) ] ||
         vm_fail "array size $(vm_size_bytes /dev/md0) after the grow, not $((size / 2 * 3))"
-vm_timed vm-pattern verify --length "$size" /dev/md0 "$seed"
-risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" "@$handoff_row")
-ok=$?
-echo "$risk"
-[ $ok = 0 ] || vm_fail "after the take-over the kernel could overwrite critical data no backup held"
-vm_log "PASS: hand-off grow 3 -> 4 verified ($size bytes); reshape wall ${handoff_wall}s;" \
-        "reshaped: ${handoff_takeover#*: }"
+vm_handoff_verify "grow 3 -> 4" "$seed" "@$handoff_row" --length "$size"

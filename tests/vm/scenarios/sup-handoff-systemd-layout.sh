@@ -19,11 +19,4 @@ vm_array_filled 5 4 64 "$seed"
 vm_handoff fast md0 "$backup" --layout=right-asymmetric
 
 [ "$(md_attr md0 layout)" = 1 ] || vm_fail "layout is $(md_attr md0 layout), not 1 (right-asymmetric)"
-vm_timed vm-pattern verify /dev/md0 "$seed"
-risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" 0)
-ok=$?
-echo "$risk"
-[ $ok = 0 ] || vm_fail "after the take-over the kernel could overwrite data no backup held"
-stall=$(sed -n 's/^probe: .* stall=\([^ ]* ([^)]*)\).*/\1/p' "$VM_OUT/probe.txt")
-vm_log "PASS: hand-off layout change verified ($size bytes); reshape wall ${handoff_wall}s, stall $stall;" \
-        "reshaped: ${handoff_takeover#*: }"
+vm_handoff_verify "layout change" "$seed" 0

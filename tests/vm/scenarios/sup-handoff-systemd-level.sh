@@ -24,11 +24,4 @@ vm_handoff fast md0 "$backup" --level=6 --raid-devices=5
 [ "$(md_attr md0 level)" = raid6 ] || vm_fail "level is $(md_attr md0 level), not raid6"
 [ "$(md_attr md0 raid_disks)" = 5 ] || vm_fail "raid_disks is $(md_attr md0 raid_disks), not 5"
 [ "$(vm_size_bytes /dev/md0)" = "$size" ] || vm_fail "the array size changed: $size -> $(vm_size_bytes /dev/md0)"
-vm_timed vm-pattern verify /dev/md0 "$seed"
-risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" 0)
-ok=$?
-echo "$risk"
-[ $ok = 0 ] || vm_fail "after the take-over the kernel could overwrite data no backup held"
-stall=$(sed -n 's/^probe: .* stall=\([^ ]* ([^)]*)\).*/\1/p' "$VM_OUT/probe.txt")
-vm_log "PASS: hand-off raid5 -> raid6 verified ($size bytes); reshape wall ${handoff_wall}s, stall $stall;" \
-        "reshaped: ${handoff_takeover#*: }"
+vm_handoff_verify "raid5 -> raid6" "$seed" 0

@@ -19,11 +19,6 @@ vm_array_filled 5 5 512 "$seed" 3
 vm_handoff fast md0 "$backup" --raid-devices=4
 
 [ "$(md_attr md0 raid_disks)" = 4 ] || vm_fail "raid_disks is $(md_attr md0 raid_disks) after the shrink, not 4"
-vm_timed vm-pattern verify /dev/md0 "$seed"
-risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" 0)
-ok=$?
-echo "$risk"
-[ $ok = 0 ] || vm_fail "after the take-over the kernel could overwrite critical data no backup held"
 backed=$(journalctl -u mdadm-grow-continue@md0.service --no-pager -o cat | sed -n 's/.*finished in [0-9.]* s; \(.*\) backed up.*/\1/p')
-vm_log "PASS: hand-off shrink 5 -> 4 verified ($size bytes); reshape wall ${handoff_wall}s; backed up ${backed:-?};" \
-        "reshaped: ${handoff_takeover#*: }"
+vm_log "reshaped backed up ${backed:-?} of the shrink's critical units"
+vm_handoff_verify "shrink 5 -> 4" "$seed" 0
