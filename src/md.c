@@ -752,6 +752,18 @@ static int member_parsed(struct md *md, const char *dir, const char *attr, const
                                dir, attr, md->name, (int) strcspn(value, "\n"), value);
 }
 
+/* A member attribute holding one number. */
+static int member_u64(struct md *md, const char *dir, const char *attr, uint64_t *ret)
+{
+        char buf[ATTR_BUF_SIZE];
+        int r;
+
+        r = member_attr(md, dir, attr, buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        return member_parsed(md, dir, attr, buf, md_parse_u64(buf, ret));
+}
+
 /* dir is "dev-sda": its "block" link names the member device. */
 static int read_member(struct md *md, const char *dir, struct md_member *m)
 {
@@ -792,24 +804,15 @@ static int read_member(struct md *md, const char *dir, struct md_member *m)
         if (r < 0)
                 return r;
 
-        r = member_attr(md, dir, "offset", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        r = member_parsed(md, dir, "offset", buf, md_parse_u64(buf, &m->data_offset_dev_sectors));
+        r = member_u64(md, dir, "offset", &m->data_offset_dev_sectors);
         if (r < 0)
                 return r;
 
-        r = member_attr(md, dir, "new_offset", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        r = member_parsed(md, dir, "new_offset", buf, md_parse_u64(buf, &m->new_data_offset_dev_sectors));
+        r = member_u64(md, dir, "new_offset", &m->new_data_offset_dev_sectors);
         if (r < 0)
                 return r;
 
-        r = member_attr(md, dir, "size", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        r = member_parsed(md, dir, "size", buf, md_parse_u64(buf, &m->size_kib));
+        r = member_u64(md, dir, "size", &m->size_kib);
         if (r < 0)
                 return r;
 
