@@ -474,7 +474,7 @@ int backup_file_write_data(struct backup_file *bf, unsigned slot, uint64_t offse
 }
 
 int backup_file_commit(struct backup_file *bf, unsigned slot, uint64_t array_start_sectors,
-                       uint64_t length_sectors, uint32_t data_crc32c)
+                       uint64_t length_sectors, uint32_t data_crc32c, bool release_other)
 {
         struct backup_header h;
         int r;
@@ -498,6 +498,8 @@ int backup_file_commit(struct backup_file *bf, unsigned slot, uint64_t array_sta
                 .length_sectors = length_sectors,
                 .data_crc32c = data_crc32c,
         };
+        if (release_other)
+                h.sections[!slot] = (struct backup_section) {};
         return publish_header(bf, &h);
 }
 
@@ -517,7 +519,7 @@ int backup_file_store(struct backup_file *bf, unsigned slot, uint64_t array_star
         if (r < 0)
                 return r;
         return backup_file_commit(bf, slot, array_start_sectors, length_sectors,
-                                  backup_crc32c(0, data, bytes));
+                                  backup_crc32c(0, data, bytes), false);
 }
 
 int backup_file_set_resume(struct backup_file *bf, uint64_t array_sectors)

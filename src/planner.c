@@ -12,6 +12,9 @@
 #define LOCKSTEP_SILENCE_MS   12000
 /* Caps the doubling of the lock-step pacing lead. */
 #define LOCKSTEP_MAX_DOUBLINGS 16
+/* Tapered windows at the end are no smaller than this part of a section:
+ * every window costs a few fixed stores and syncs. */
+#define TAPER_MIN_DIVISOR     8
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -100,6 +103,10 @@ void planner_observe(struct planner *p, const struct plan_observation *o)
                 news = true;
         p->completed = o->completed_progress;
         if (o->checkpoint_valid && o->checkpoint_progress > p->checkpoint) {
+                /* Short of the limit: a halfway checkpoint (or the
+                 * kernel's timer, which the contract timeout tells apart). */
+                if (o->checkpoint_progress < p->sync_max)
+                        p->halfway_seen = true;
                 p->checkpoint = o->checkpoint_progress;
                 news = true;
         }
@@ -156,15 +163,33 @@ static struct array_range window_range(const struct planner *p, uint64_t base,
         return r;
 }
 
+/* A window's length from @from: the section, but half of what is left
+ * near the end. The kernel rewrites the last window after its backup with
+ * nothing to overlap, so that one should be small; halving gets there in
+ * a few windows. Only for a kernel seen to checkpoint half way: without,
+ * every window must outlast its checkpoint timer. */
+static uint64_t window_progress(const struct planner *p, uint64_t from)
+{
+        uint64_t a = p->geo.park_progress_sectors;
+        uint64_t least = max_u64(p->section_progress / TAPER_MIN_DIVISOR / a * a, a);
+        uint64_t half = (p->geo.end_progress_sectors - from) / 2 / a * a;
+
+        if (!p->halfway_seen || p->lockstep)
+                return p->section_progress;
+        return min_u64(p->section_progress, max_u64(half, least));
+}
+
 /* The next window to back up, or a sync_max raise across a stretch that
- * needs no backup. Returns PLAN_WAIT when nothing is due. */
-static struct plan_action next_window(const struct planner *p, struct array_range held)
+ * needs no backup. Returns PLAN_WAIT when nothing is due. @any_slot: as if
+ * a slot were free (the window after the next, to read ahead). */
+static struct plan_action next_window(const struct planner *p, struct array_range held,
+                                      bool any_slot)
 {
         const struct reshape_geometry *g = &p->geo;
         uint64_t end = g->end_progress_sectors;
         uint64_t from = p->protected_to, to, risk, base = from;
         struct array_range range;
-        int slot = free_slot(p);
+        int slot = any_slot ? 0 : free_slot(p);
 
         if (p->released || p->draining || from >= end || slot < 0)
                 return (struct plan_action) { .kind = PLAN_WAIT };
@@ -185,9 +210,21 @@ static struct plan_action next_window(const struct planner *p, struct array_rang
                 return (struct plan_action) { .kind = PLAN_WAIT };
         base = min_u64(base, p->checkpoint);
 
+        /* A window read ahead keeps the extent it was read with. */
+        if (p->n_ahead && p->ahead[0].from_progress == from) {
+                range = window_range(p, base, p->ahead[0].to_progress, held);
+                return (struct plan_action) {
+                        .kind = range_empty(range) ? PLAN_SET_SYNC_MAX : PLAN_BACKUP,
+                        .slot = (unsigned) slot,
+                        .range = range,
+                        .from_progress = from,
+                        .progress = p->ahead[0].to_progress,
+                };
+        }
+
         /* Windows end where the kernel starts to guard itself (a grow's
          * critical section); the stretch after needs none. */
-        to = min_u64(max_u64(from + p->section_progress, p->first_window_min), end);
+        to = min_u64(max_u64(from + window_progress(p, from), p->first_window_min), end);
         to = min_u64(to, max_u64(geometry_risk_end(g, from), p->first_window_min));
         range = window_range(p, base, to, held);
         /* Shrink the window until its backup fits a slot, but never below
@@ -289,11 +326,33 @@ static struct plan_action pace_next(const struct planner *p)
         return (struct plan_action) { .kind = PLAN_WAIT };
 }
 
+/* The read-ahead due before backup @w: the window after it, unless that
+ * needs no backup, is read ahead already, or two windows would then be in
+ * memory besides @w's own. PLAN_WAIT when none is. */
+static struct plan_action read_ahead_due(const struct planner *p, const struct plan_action *w)
+{
+        bool w_ahead = p->n_ahead && p->ahead[0].from_progress == w->from_progress;
+        struct planner q = *p;
+        struct plan_action c;
+
+        if (p->n_ahead > (w_ahead ? 1u : 0u))
+                return (struct plan_action) { .kind = PLAN_WAIT };
+        planner_applied(&q, w, q.last_seen_ms);
+        c = next_window(&q, planner_held(&q), true);
+        if (c.kind != PLAN_BACKUP)
+                return (struct plan_action) { .kind = PLAN_WAIT };
+        c.kind = PLAN_READ_AHEAD;
+        c.slot = 0;
+        return c;
+}
+
 struct plan_action planner_next(const struct planner *p)
 {
-        struct array_range want;
-        struct plan_action w;
+        struct array_range held, want;
+        struct plan_action w, ra = { .kind = PLAN_WAIT };
 
+        if (p->n_ahead && (p->finished || p->draining))
+                return (struct plan_action) { .kind = PLAN_CANCEL_READS };
         if (p->finished) {
                 for (unsigned i = 0; i < 2; i++)
                         if (p->slot[i].held)
@@ -309,10 +368,16 @@ struct plan_action planner_next(const struct planner *p)
                 if (forgettable(p, i))
                         return (struct plan_action) { .kind = PLAN_FORGET, .slot = i };
 
-        want = planner_held(p);
-        w = next_window(p, want);
-        if (w.kind == PLAN_BACKUP)
+        held = want = planner_held(p);
+        for (unsigned i = 0; i < p->n_ahead; i++)
+                want = range_hull(want, p->ahead[i].range);
+        w = next_window(p, held, false);
+        if (w.kind == PLAN_BACKUP) {
                 want = range_hull(want, w.range);
+                ra = read_ahead_due(p, &w);
+                if (ra.kind == PLAN_READ_AHEAD)
+                        want = range_hull(want, ra.range);
+        }
 
         /* Durable windows the kernel may not enter yet come first: that is
          * what keeps it busy. But raise only once the kernel has reached the
@@ -343,6 +408,9 @@ struct plan_action planner_next(const struct planner *p)
         if (!range_equal(want, p->suspended))
                 return (struct plan_action) { .kind = PLAN_SUSPEND, .range = want };
 
+        /* Reads for the window after start before this one is written. */
+        if (ra.kind == PLAN_READ_AHEAD)
+                return ra;
         if (w.kind != PLAN_WAIT)
                 return w;
 
@@ -377,6 +445,17 @@ void planner_applied(struct planner *p, const struct plan_action *a, uint64_t no
                 };
                 p->protected_to = a->progress;
                 break;
+        case PLAN_READ_AHEAD:
+                if (p->n_ahead < 2)
+                        p->ahead[p->n_ahead++] = (struct plan_read) {
+                                .from_progress = a->from_progress,
+                                .to_progress = a->progress,
+                                .range = a->range,
+                        };
+                break;
+        case PLAN_CANCEL_READS:
+                p->n_ahead = 0;
+                break;
         case PLAN_SET_SYNC_MAX:
                 pace_raised(p, now_ms);
                 p->sync_max = a->progress;
@@ -399,6 +478,11 @@ void planner_applied(struct planner *p, const struct plan_action *a, uint64_t no
         case PLAN_DONE:
                 break;
         }
+        /* A read-ahead is done with once its window is protected. */
+        while (p->n_ahead && p->ahead[0].to_progress <= p->protected_to) {
+                p->ahead[0] = p->ahead[1];
+                p->n_ahead--;
+        }
 }
 
 uint64_t planner_wait_ms(const struct planner *p, uint64_t now_ms)
@@ -420,6 +504,8 @@ const char *plan_action_name(enum plan_action_kind k)
                 [PLAN_BACKUP] = "backup",
                 [PLAN_SET_SYNC_MAX] = "set-sync-max",
                 [PLAN_FORGET] = "forget",
+                [PLAN_READ_AHEAD] = "read-ahead",
+                [PLAN_CANCEL_READS] = "cancel-reads",
                 [PLAN_RELEASE] = "release",
                 [PLAN_RESUME] = "resume",
                 [PLAN_DONE] = "done",

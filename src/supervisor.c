@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reshaped/array-read.h"
 #include "reshaped/backup.h"
 #include "reshaped/cli-util.h"
 #include "reshaped/fs-util.h"
@@ -53,7 +54,12 @@ struct sup {
         char *rename_from;        /* new backup file replaces an old one after its first window */
         int array_fd;
         int signal_fd;
-        void *buf;
+        void *bufs[2];            /* a window each: one written, one read ahead */
+        struct {
+                uint64_t from_progress;
+                struct array_read *rd;
+        } reads[2];               /* the planner's read-aheads, oldest first */
+        unsigned n_reads;
         uint64_t slot_bytes;
 
         uint64_t t0_ms, last_obs_ms, last_obs_completed;
@@ -242,171 +248,146 @@ static int finish_rename(struct sup *s)
         return 0;
 }
 
-/* Pieces a window is copied in: reads from md overlap the writes of
- * earlier pieces to the backup disk, so a window costs about the slower of
- * the two rather than their sum. Several reads are in flight: the reshape
- * keeps every member busy, and with one read at a time the writes waited
- * a third of each window for the reads (8 MiB/s bench). */
-#define COPY_PIECE_BYTES ((uint64_t) 4 << 20)
-#define COPY_READERS     4
-#define READER_STACK_BYTES (256 * 1024)
+/* Writes are issued in pieces of this size as the reads bring them in. */
+#define WRITE_PIECE_BYTES ((uint64_t) 4 << 20)
 
-struct copy {
-        int fd;
-        const char *devnode;
-        char *buf;
-        uint64_t off_bytes, bytes;
-        uint64_t pieces;
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        uint64_t next;            /* the next piece a reader takes */
-        bool *done;               /* per piece: read */
-        uint64_t failed_piece;
-        int error;                /* negative errno of the first failed read */
-        bool stop;
-};
-
-static uint64_t piece_bytes(const struct copy *c, uint64_t piece)
+/* A window buffer no read uses; the planner keeps at most two windows in
+ * memory, the one written and the one read ahead. */
+static void *free_buffer(const struct sup *s)
 {
-        uint64_t off = piece * COPY_PIECE_BYTES;
+        for (unsigned b = 0; b < 2; b++) {
+                bool used = false;
 
-        return c->bytes - off < COPY_PIECE_BYTES ? c->bytes - off : COPY_PIECE_BYTES;
-}
-
-/* Reads one piece; 0 or negative errno. */
-static int read_piece(struct copy *c, uint64_t piece)
-{
-        uint64_t off = piece * COPY_PIECE_BYTES, len = piece_bytes(c, piece), got = 0;
-
-        while (got < len) {
-                ssize_t n = pread(c->fd, c->buf + off + got, len - got, (off_t) (c->off_bytes + off + got));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                got += (uint64_t) n;
+                for (unsigned i = 0; i < s->n_reads; i++)
+                        used |= array_read_buffer(s->reads[i].rd) == s->bufs[b];
+                if (!used)
+                        return s->bufs[b];
         }
-        return 0;
+        return NULL;
 }
 
-static void *copy_reader(void *userdata)
+static int start_read(struct sup *s, struct array_range range, struct array_read **ret)
 {
-        struct copy *c = userdata;
+        void *buf = free_buffer(s);
 
-        for (;;) {
-                uint64_t piece;
-                int r;
-
-                pthread_mutex_lock(&c->lock);
-                if (c->stop || c->error || c->next >= c->pieces) {
-                        pthread_mutex_unlock(&c->lock);
-                        return NULL;
-                }
-                piece = c->next++;
-                pthread_mutex_unlock(&c->lock);
-
-                r = read_piece(c, piece);
-
-                pthread_mutex_lock(&c->lock);
-                if (r < 0 && !c->error) {
-                        c->error = r;
-                        c->failed_piece = piece;
-                }
-                if (r == 0)
-                        c->done[piece] = true;
-                pthread_cond_broadcast(&c->cond);
-                pthread_mutex_unlock(&c->lock);
-        }
+        if (!buf)
+                return log_error_errno(EBUSY, "Internal error: both window buffers are in use.");
+        return array_read_start(s->array_fd, md_devnode(s->md), buf, range, ret);
 }
 
-/* Waits until @piece is read; negative errno if a read failed first. */
-static int copy_wait(struct copy *c, uint64_t piece)
+/* Takes the read-ahead of the window @a backs up, if there is one. */
+static struct array_read *take_read(struct sup *s, const struct plan_action *a)
+{
+        struct array_read *rd;
+
+        if (!s->n_reads || s->reads[0].from_progress != a->from_progress)
+                return NULL;
+        rd = s->reads[0].rd;
+        s->reads[0] = s->reads[1];
+        s->n_reads--;
+        return rd;
+}
+
+/* Drops the reads the planner no longer keeps ahead. */
+static void sync_reads(struct sup *s)
+{
+        unsigned kept = 0;
+
+        for (unsigned i = 0; i < s->n_reads; i++) {
+                bool wanted = false;
+
+                for (unsigned k = 0; k < s->plan.n_ahead; k++)
+                        wanted |= s->plan.ahead[k].from_progress == s->reads[i].from_progress;
+                if (wanted)
+                        s->reads[kept++] = s->reads[i];
+                else
+                        array_read_free(s->reads[i].rd);
+        }
+        s->n_reads = kept;
+}
+
+static int read_ahead(struct sup *s, const struct plan_action *a)
 {
         int r;
 
-        pthread_mutex_lock(&c->lock);
-        while (!c->done[piece] && !c->error)
-                pthread_cond_wait(&c->cond, &c->lock);
-        r = c->done[piece] ? 0 : c->error;
-        pthread_mutex_unlock(&c->lock);
-        return r;
+        if (s->n_reads >= 2)
+                return log_error_errno(EBUSY, "Internal error: a third read-ahead.");
+        r = start_read(s, a->range, &s->reads[s->n_reads].rd);
+        if (r < 0)
+                return r;
+        s->reads[s->n_reads++].from_progress = a->from_progress;
+        return 0;
 }
 
-/* @ret_read_wait_ms: how long the writes waited for the reads. */
-static int copy_window(struct sup *s, const struct plan_action *a, uint32_t *ret_crc,
-                       uint64_t *ret_read_wait_ms)
+/* Writes @a's range from @rd into its slot piece by piece as the reads
+ * bring it in. @ret_read_wait_ms: how long the writes waited for them. */
+static int write_window(struct sup *s, const struct plan_action *a, struct array_read *rd,
+                        uint32_t *ret_crc, uint64_t *ret_read_wait_ms)
 {
-        struct copy c = {
-                .fd = s->array_fd,
-                .devnode = md_devnode(s->md),
-                .buf = s->buf,
-                .off_bytes = sectors_to_bytes(a->range.lo_array_sectors),
-                .bytes = sectors_to_bytes(array_range_sectors(a->range)),
-                .lock = PTHREAD_MUTEX_INITIALIZER,
-                .cond = PTHREAD_COND_INITIALIZER,
-        };
-        pthread_t readers[COPY_READERS];
-        uint64_t read_wait_ms = 0;
-        unsigned started = 0;
-        pthread_attr_t attr;
+        struct array_range rr = array_read_range(rd);
+        const char *buf = array_read_buffer(rd);
+        uint64_t lo = a->range.lo_array_sectors, hi = a->range.hi_array_sectors;
+        uint64_t piece = bytes_to_sectors(WRITE_PIECE_BYTES), wait_ms = 0;
         uint32_t crc = 0;
-        int r = 0;
+        int r;
 
-        c.pieces = (c.bytes + COPY_PIECE_BYTES - 1) / COPY_PIECE_BYTES;
-        c.done = calloc(c.pieces ? c.pieces : 1, sizeof(bool));
-        if (!c.done)
-                return log_error_errno(ENOMEM, "Out of memory.");
-        /* mlockall() pins every thread's whole stack: a reader needs little. */
-        r = -pthread_attr_init(&attr);
-        if (r == 0)
-                r = -pthread_attr_setstacksize(&attr, READER_STACK_BYTES);
-        if (r < 0) {
-                free(c.done);
-                return log_error_errno(r, "Failed to set up the reader threads: %m");
-        }
-        while (started < COPY_READERS && started < c.pieces) {
-                r = -pthread_create(&readers[started], &attr, copy_reader, &c);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to start a reader thread: %m");
-                        break;
-                }
-                started++;
-        }
+        for (uint64_t at = lo; at < hi; at += piece) {
+                uint64_t n = hi - at < piece ? hi - at : piece, t = now_ms();
+                const char *data = buf + sectors_to_bytes(at - rr.lo_array_sectors);
 
-        for (uint64_t piece = 0; r == 0 && piece < c.pieces; piece++) {
-                uint64_t t = now_ms(), len = piece_bytes(&c, piece), off = piece * COPY_PIECE_BYTES;
-
-                r = copy_wait(&c, piece);
-                read_wait_ms += now_ms() - t;
-                if (r < 0) {
-                        log_error_errno(r, "Failed to read %s at byte %" PRIu64 ": %m", c.devnode,
-                                        c.off_bytes + c.failed_piece * COPY_PIECE_BYTES);
-                        break;
-                }
-                r = backup_file_write_data(s->bf, a->slot, off, c.buf + off, (size_t) len);
+                r = array_read_wait(rd, at, at + n);
+                wait_ms += now_ms() - t;
                 if (r < 0)
-                        break;
-                crc = backup_crc32c(crc, c.buf + off, (size_t) len);
+                        return r;
+                r = backup_file_write_data(s->bf, a->slot, sectors_to_bytes(at - lo), data,
+                                           (size_t) sectors_to_bytes(n));
+                if (r < 0)
+                        return r;
+                crc = backup_crc32c(crc, data, (size_t) sectors_to_bytes(n));
         }
-
-        pthread_mutex_lock(&c.lock);
-        c.stop = true;
-        pthread_mutex_unlock(&c.lock);
-        for (unsigned i = 0; i < started; i++)
-                pthread_join(readers[i], NULL);
-        pthread_attr_destroy(&attr);
-        free(c.done);
         *ret_crc = crc;
-        *ret_read_wait_ms = read_wait_ms;
-        return r < 0 ? r : 0;
+        *ret_read_wait_ms = wait_ms;
+        return 0;
 }
 
-static int do_backup(struct sup *s, const struct plan_action *a)
+static bool range_inside(struct array_range outer, struct array_range inner)
+{
+        return outer.lo_array_sectors <= inner.lo_array_sectors &&
+               inner.hi_array_sectors <= outer.hi_array_sectors;
+}
+
+/* What mdadm's restore must read when the backup holds nothing: the
+ * on-disk position (see backup.h). Only a forwards reshape can say it:
+ * backwards, mdadm takes a section at the position as not needed. When
+ * both slots are empty the kernel is held exactly at the checkpoint. */
+static int set_resume(struct sup *s, uint64_t checkpoint_progress)
+{
+        if (s->geo.backwards)
+                return 0;
+        return backup_file_set_resume(s->bf, geometry_progress_to_position(&s->geo, checkpoint_progress));
+}
+
+/* Whether the planner forgets the other slot as soon as backup @a is
+ * durable (the kernel is past it already): then the commit's header can
+ * say so, saving a header write and sync per window. */
+static bool forgets_other(const struct sup *s, const struct plan_action *a)
+{
+        struct planner q = s->plan;
+        struct plan_action next;
+
+        planner_applied(&q, a, now_ms());
+        next = planner_next(&q);
+        return next.kind == PLAN_FORGET && next.slot != a->slot;
+}
+
+/* @release_other: the commit also empties the other slot. */
+static int do_backup(struct sup *s, const struct plan_action *a, bool release_other)
 {
         uint64_t len = array_range_sectors(a->range);
         uint64_t bytes = sectors_to_bytes(len);
         uint64_t t = now_ms(), read_wait_ms = 0, t_data;
+        struct array_read *rd;
+        bool ahead;
         uint32_t crc = 0;
         int r;
 
@@ -416,11 +397,26 @@ static int do_backup(struct sup *s, const struct plan_action *a)
         if (len % BACKUP_ALIGN_SECTORS)
                 return log_error_errno(EINVAL, "%s: window at sector %" PRIu64 " is not a multiple of 4 KiB; the array size must be.",
                                        md_name(s->md), a->range.lo_array_sectors);
-        r = copy_window(s, a, &crc, &read_wait_ms);
+        rd = take_read(s, a);
+        if (rd && !range_inside(array_read_range(rd), a->range))
+                rd = array_read_free(rd);
+        ahead = rd;
+        if (!rd) {
+                r = start_read(s, a->range, &rd);
+                if (r < 0)
+                        return r;
+        }
+        r = write_window(s, a, rd, &crc, &read_wait_ms);
+        array_read_free(rd);
         if (r < 0)
                 return r;
         t_data = now_ms();
-        r = backup_file_commit(s->bf, a->slot, a->range.lo_array_sectors, len, crc);
+        if (release_other) {
+                r = set_resume(s, s->plan.checkpoint);
+                if (r < 0)
+                        return r;
+        }
+        r = backup_file_commit(s->bf, a->slot, a->range.lo_array_sectors, len, crc, release_other);
         if (r < 0)
                 return r;
         r = finish_rename(s);
@@ -429,9 +425,9 @@ static int do_backup(struct sup *s, const struct plan_action *a)
         s->backed_up_bytes += bytes;
         s->backup_ms += now_ms() - t;
         log_debug("%s: backed up array sectors %" PRIu64 "-%" PRIu64 " into slot %u in %" PRIu64
-                  " ms (writes waited %" PRIu64 " ms for reads, the commit took %" PRIu64 " ms).",
+                  " ms (%s; the writes waited %" PRIu64 " ms for reads, the commit took %" PRIu64 " ms).",
                   md_name(s->md), a->range.lo_array_sectors, a->range.hi_array_sectors, a->slot,
-                  now_ms() - t, read_wait_ms, now_ms() - t_data);
+                  now_ms() - t, ahead ? "read ahead" : "read now", read_wait_ms, now_ms() - t_data);
         return 0;
 }
 
@@ -467,7 +463,7 @@ static int freeze(struct sup *s, uint64_t *ret_ckpt)
 static int kernel_has_begun(struct sup *s, bool *ret)
 {
         uint64_t origin = geometry_progress_to_position(&s->geo, 0);
-        struct iovec iov = { .iov_base = s->buf, .iov_len = BACKUP_ALIGN_BYTES };
+        struct iovec iov = { .iov_base = s->bufs[0], .iov_len = BACKUP_ALIGN_BYTES };
         off_t off = s->geo.backwards ? (off_t) (sectors_to_bytes(origin) - BACKUP_ALIGN_BYTES) : 0;
         ssize_t n;
 
@@ -500,7 +496,7 @@ static int guard_first_unit(struct sup *s)
         r = md_set_suspend(s->md, a.range.lo_array_sectors, a.range.hi_array_sectors);
         if (r < 0)
                 return r;
-        r = do_backup(s, &a);
+        r = do_backup(s, &a, false);
         if (r < 0)
                 return r;
         s->guard = a;
@@ -697,17 +693,6 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen)
         return 0;
 }
 
-/* What mdadm's restore must read when the backup holds nothing: the
- * on-disk position (see backup.h). Only a forwards reshape can say it:
- * backwards, mdadm takes a section at the position as not needed. When
- * both slots are empty the kernel is held exactly at the checkpoint. */
-static int set_resume(struct sup *s, uint64_t checkpoint_progress)
-{
-        if (s->geo.backwards)
-                return 0;
-        return backup_file_set_resume(s->bf, geometry_progress_to_position(&s->geo, checkpoint_progress));
-}
-
 static int execute(struct sup *s, const struct plan_action *a)
 {
         int r;
@@ -716,7 +701,7 @@ static int execute(struct sup *s, const struct plan_action *a)
         case PLAN_SUSPEND:
                 return md_set_suspend(s->md, a->range.lo_array_sectors, a->range.hi_array_sectors);
         case PLAN_BACKUP:
-                return do_backup(s, a);
+                return do_backup(s, a, forgets_other(s, a));
         case PLAN_SET_SYNC_MAX:
                 return md_set_sync_max(s->md, a->progress);
         case PLAN_FORGET:
@@ -724,6 +709,11 @@ static int execute(struct sup *s, const struct plan_action *a)
                 if (r < 0)
                         return r;
                 return backup_file_release(s->bf, a->slot);
+        case PLAN_READ_AHEAD:
+                return read_ahead(s, a);
+        case PLAN_CANCEL_READS:
+                /* sync_reads() drops them once the planner has. */
+                return 0;
         case PLAN_RELEASE:
                 return md_set_sync_max_unlimited(s->md);
         case PLAN_RESUME:
@@ -875,6 +865,7 @@ static int run_actions(struct sup *s)
                         s->parked_since_ms = 0;
                 }
                 planner_applied(&s->plan, &a, now_ms());
+                sync_reads(s);
                 s->acted = true;
         }
 }
@@ -1060,13 +1051,15 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
         if (r < 0)
                 return log_error_errno(r, "%s", v.message);
 
-        if (posix_memalign(&s->buf, BACKUP_ALIGN_BYTES, s->slot_bytes) != 0) {
-                s->buf = NULL;
-                return log_error_errno(ENOMEM, "Failed to allocate a %" PRIu64 "-byte window buffer.",
-                                       s->slot_bytes);
+        for (unsigned b = 0; b < 2; b++) {
+                if (posix_memalign(&s->bufs[b], BACKUP_ALIGN_BYTES, s->slot_bytes) != 0) {
+                        s->bufs[b] = NULL;
+                        return log_error_errno(ENOMEM, "Failed to allocate a %" PRIu64 "-byte window buffer.",
+                                               s->slot_bytes);
+                }
+                /* Touch it so mlockall() pins real pages. */
+                memset(s->bufs[b], 0, s->slot_bytes);
         }
-        /* Touch it so mlockall() pins real pages. */
-        memset(s->buf, 0, s->slot_bytes);
         r = open_backup(s);
         if (r < 0)
                 return r;
@@ -1093,6 +1086,9 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
 
 static void cleanup(struct sup *s)
 {
+        /* The readers use the array's descriptor and the buffers. */
+        for (unsigned i = 0; i < s->n_reads; i++)
+                array_read_free(s->reads[i].rd);
         if (s->bf)
                 s->bf = backup_file_free(s->bf);
         if (s->rename_from) {
@@ -1103,7 +1099,8 @@ static void cleanup(struct sup *s)
                 close(s->array_fd);
         if (s->signal_fd >= 0)
                 close(s->signal_fd);
-        free(s->buf);
+        free(s->bufs[0]);
+        free(s->bufs[1]);
 }
 
 void supervisor_options_init(struct supervisor_options *o)

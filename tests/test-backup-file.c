@@ -217,12 +217,12 @@ static void test_pieces_then_commit(void **state)
         backup_file_set_mtime(bf, 1700000000);
         assert_int_equal(backup_file_write_data(bf, 0, 0, f->data0, 2048 * 2), 0);
         crc = backup_crc32c(0, f->data0, 4096);
-        assert_int_equal(backup_file_commit(bf, 0, 0, 8, crc), 0);
+        assert_int_equal(backup_file_commit(bf, 0, 0, 8, crc, false), 0);
         assert_int_equal(backup_file_write_data(bf, 0, 0, f->data1, 4096), -EBUSY);
         assert_int_equal(backup_file_write_data(bf, 1, SLOT_BYTES, f->data1, 4096), -EINVAL);
         assert_int_equal(backup_file_write_data(bf, 1, 100, f->data1, 4096), -EINVAL);
         assert_int_equal(backup_file_write_data(bf, 1, 0, f->data1, 4096), 0);
-        assert_int_equal(backup_file_commit(bf, 1, 8, 8, backup_crc32c(0, f->data1, 4096)), 0);
+        assert_int_equal(backup_file_commit(bf, 1, 8, 8, backup_crc32c(0, f->data1, 4096), false), 0);
         backup_file_free(bf);
 
         a = malloc(FILE_BYTES);
@@ -239,9 +239,32 @@ static void test_pieces_then_commit(void **state)
         /* a commit whose CRC does not match the data written */
         assert_int_equal(backup_file_create(other, &test_id, SLOT_BYTES, BACKUP_CREATE_OVERWRITE, &bf), 0);
         assert_int_equal(backup_file_write_data(bf, 0, 0, f->data0, 4096), 0);
-        assert_int_equal(backup_file_commit(bf, 0, 0, 8, crc ^ 1), 0);
+        assert_int_equal(backup_file_commit(bf, 0, 0, 8, crc ^ 1, false), 0);
         backup_file_free(bf);
         assert_int_equal(verify(other, &test_id, 0).reason, BACKUP_VERIFY_DATA_CRC);
+}
+
+/* A commit that releases the other slot does it in the same header: one
+ * generation, the new section held, the old one gone, and the file still
+ * verifies. */
+static void test_commit_releases_other(void **state)
+{
+        struct fixture *f = *state;
+        const struct backup_header *h;
+        struct backup_file *bf;
+
+        assert_int_equal(backup_file_create(f->path, &test_id, SLOT_BYTES, 0, &bf), 0);
+        assert_int_equal(backup_file_store(bf, 0, 0, 8, f->data0), 0);
+        assert_int_equal(backup_file_write_data(bf, 1, 0, f->data1, 4096), 0);
+        assert_int_equal(backup_file_commit(bf, 1, 8, 8, backup_crc32c(0, f->data1, 4096), true), 0);
+        h = backup_file_header(bf);
+        /* created at 1, stored at 2, one header for the commit */
+        assert_int_equal(h->generation, 3);
+        assert_int_equal(h->sections[0].length_sectors, 0);
+        assert_int_equal(h->sections[1].array_start_sectors, 8);
+        assert_int_equal(h->sections[1].length_sectors, 8);
+        backup_file_free(bf);
+        assert_int_equal(verify(f->path, &test_id, 3).reason, BACKUP_VERIFY_OK);
 }
 
 /* While both slots are empty the header names the resume position as
@@ -610,6 +633,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_create_store_release_reopen, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pieces_then_commit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_commit_releases_other, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_resume_position, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_refuses_existing_and_locks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_store_errors, setup, teardown),

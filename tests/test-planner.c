@@ -31,6 +31,8 @@ struct sim {
         bool notified;
         uint64_t now_ms;
         unsigned backups, forgets, raises, stalls;
+        unsigned from_memory;  /* backups written from a read-ahead */
+        uint64_t last_window;  /* progress the last backup covered */
         unsigned parked_steps; /* steps the kernel found itself at sync_max */
         uint64_t max_memory_sectors;
 };
@@ -112,6 +114,9 @@ static void check_invariants(struct sim *s)
         for (unsigned i = 0; i < 2; i++)
                 if (s->p.slot[i].held)
                         assert_true(inside(s->p.suspended, s->p.slot[i].range));
+        /* what is read ahead cannot change until it is durable */
+        for (unsigned i = 0; i < s->p.n_ahead; i++)
+                assert_true(inside(s->p.suspended, s->p.ahead[i].range));
 }
 
 static void run_planner(struct sim *s)
@@ -129,7 +134,28 @@ static void run_planner(struct sim *s)
                         assert_true(array_range_sectors(a.range) > 0);
                         if (array_range_sectors(a.range) > s->max_memory_sectors)
                                 s->max_memory_sectors = array_range_sectors(a.range);
+                        if (s->p.n_ahead && s->p.ahead[0].from_progress == a.from_progress) {
+                                /* written from what was read ahead */
+                                assert_true(inside(s->p.ahead[0].range, a.range));
+                                s->from_memory++;
+                        } else {
+                                /* a fresh read besides at most one read-ahead */
+                                assert_true(s->p.n_ahead <= 1);
+                        }
+                        s->last_window = a.progress - a.from_progress;
                         s->backups++;
+                        break;
+                case PLAN_READ_AHEAD:
+                        assert_true(inside(s->p.suspended, a.range));
+                        assert_true(array_range_sectors(a.range) > 0);
+                        assert_true(a.from_progress >= s->p.protected_to);
+                        assert_true(s->p.n_ahead < 2);
+                        if (array_range_sectors(a.range) > s->max_memory_sectors)
+                                s->max_memory_sectors = array_range_sectors(a.range);
+                        break;
+                case PLAN_CANCEL_READS:
+                        assert_true(s->p.n_ahead > 0);
+                        assert_true(s->p.draining || s->p.finished);
                         break;
                 case PLAN_FORGET:
                         assert_true(s->p.slot[a.slot].held);
@@ -254,6 +280,7 @@ static unsigned simulate(struct sim *s, uint64_t section, unsigned burst, unsign
         run_planner(s);
         assert_int_equal(planner_next(&s->p).kind, PLAN_DONE);
         assert_false(s->p.slot[0].held || s->p.slot[1].held);
+        assert_int_equal(s->p.n_ahead, 0);
         assert_int_equal(array_range_sectors(s->p.suspended), 0);
         return rounds;
 }
@@ -268,8 +295,14 @@ static void sim_case(struct reshape_geometry g, uint64_t section, bool expect_ba
                 assert_true(s.backups > 0);
                 /* memory bound: a window is never more than the section */
                 assert_true(s.max_memory_sectors <= section * g.old_data_disks);
-                if (expect_backups_all_way)
+                /* a halfway kernel gets short windows at the end */
+                if (expect_backups_all_way) {
                         assert_true(s.backups >= g.end_progress_sectors / section);
+                        assert_true(s.last_window <= section / 4);
+                }
+                /* every backup but the first few is written from memory */
+                if (s.backups > 4)
+                        assert_true(s.from_memory + 2 >= s.backups);
         }
 }
 
@@ -331,6 +364,9 @@ static void test_takeover_unprotected_front(void **state)
         s.p.frozen = true;
         a = planner_next(&s.p);
         assert_int_equal(a.kind, PLAN_SUSPEND);
+        planner_applied(&s.p, &a, 0);
+        a = planner_next(&s.p);
+        assert_int_equal(a.kind, PLAN_READ_AHEAD);
         planner_applied(&s.p, &a, 0);
         a = planner_next(&s.p);
         assert_int_equal(a.kind, PLAN_BACKUP);
@@ -563,105 +599,143 @@ static void test_sim_paced_fallback(void **state)
         assert_true(s.now_ms < 102400 + 30000 + 4 * 12000 + 10000);
 }
 
+/* An expected action. Ranges are checked for suspends, backups and
+ * read-aheads, the slot for backups and forgets, the progress for
+ * backups, read-aheads and raises. */
+struct want {
+        enum plan_action_kind kind;
+        uint64_t lo, hi, progress;
+        unsigned slot;
+};
+
+/* Takes the planner's next actions, checks each against @want and applies
+ * it. */
+static void expect_actions(struct planner *p, const struct want *want, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                struct plan_action a = planner_next(p);
+                enum plan_action_kind k = want[i].kind;
+
+                assert_int_equal(a.kind, k);
+                if (k == PLAN_SUSPEND || k == PLAN_BACKUP || k == PLAN_READ_AHEAD) {
+                        assert_int_equal(a.range.lo_array_sectors, want[i].lo);
+                        assert_int_equal(a.range.hi_array_sectors, want[i].hi);
+                }
+                if (k == PLAN_BACKUP || k == PLAN_FORGET)
+                        assert_int_equal(a.slot, want[i].slot);
+                if (k == PLAN_BACKUP || k == PLAN_READ_AHEAD || k == PLAN_SET_SYNC_MAX)
+                        assert_int_equal(a.progress, want[i].progress);
+                planner_applied(p, &a, 0);
+        }
+}
+
+#define EXPECT(p, ...) do { \
+                const struct want w_[] = { __VA_ARGS__ }; \
+                expect_actions(p, w_, sizeof(w_) / sizeof(w_[0])); \
+        } while (0)
+
+/* raid5 4 x 64 MiB, 64K -> 128K, windows of 4096 progress sectors: window
+ * k is array sectors [12288k, 12288(k+1)). */
+#define W(k) (12288 * (k))
+
+/* Runs the planner from a fresh start to its first wait: window 0 durable
+ * under the kernel, window 1 durable beyond it, window 2 read ahead. */
+static void first_steps(struct planner *p, const struct reshape_geometry *g)
+{
+        planner_init(p, g, 0, 0, 4096, 0);
+        EXPECT(p,
+               /* window 0 is read now, window 1 ahead of its backup */
+               { PLAN_SUSPEND, 0, W(2), 0, 0 },
+               { PLAN_READ_AHEAD, W(1), W(2), 8192, 0 },
+               { PLAN_BACKUP, 0, W(1), 4096, 0 },
+               /* while the kernel still waits (a store is cheap then) the
+                * suspend grows over window 2, and the limit rises */
+               { PLAN_SUSPEND, 0, W(3), 0, 0 },
+               { PLAN_SET_SYNC_MAX, 0, 0, 4096, 0 },
+               { PLAN_READ_AHEAD, W(2), W(3), 12288, 0 },
+               { PLAN_BACKUP, W(1), W(2), 8192, 1 },
+               /* the kernel has not reached 4096 yet: keep the limit */
+               { PLAN_WAIT, 0, 0, 0, 0 });
+}
+
 static void test_end_sequence(void **state)
 {
         struct sim s = { .g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false), .halfway = true };
         struct plan_observation o = { .finished = true };
-        struct plan_action a;
 
         (void) state;
         planner_init(&s.p, &s.g, 0, 0, 4096, 0);
         run_planner(&s);
         assert_true(s.p.slot[0].held);
+        assert_int_equal(s.p.n_ahead, 1);
         planner_observe(&s.p, &o);
-        /* forget every window, then let writes through */
-        a = planner_next(&s.p);
-        assert_int_equal(a.kind, PLAN_FORGET);
-        planner_applied(&s.p, &a, 0);
-        a = planner_next(&s.p);
-        if (a.kind == PLAN_FORGET) {
-                planner_applied(&s.p, &a, 0);
-                a = planner_next(&s.p);
-        }
-        assert_int_equal(a.kind, PLAN_SUSPEND);
-        assert_int_equal(array_range_sectors(a.range), 0);
-        planner_applied(&s.p, &a, 0);
-        assert_int_equal(planner_next(&s.p).kind, PLAN_DONE);
+        /* drop the read-ahead, forget every window, then let writes through */
+        EXPECT(&s.p, { PLAN_CANCEL_READS, 0, 0, 0, 0 }, { PLAN_FORGET, 0, 0, 0, 0 },
+               { PLAN_FORGET, 0, 0, 0, 1 }, { PLAN_SUSPEND, 0, 0, 0, 0 }, { PLAN_DONE, 0, 0, 0, 0 });
 }
 
 static void test_table_first_steps(void **state)
 {
-        /* From a fresh start the planner suspends the first window, backs it
-         * up, suspends the second while the kernel still waits (a store is
-         * cheap then), raises sync_max over the first, then backs up the
-         * second. */
         struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
-        static const struct { enum plan_action_kind kind; uint64_t lo, hi, progress; unsigned slot; } want[] = {
-                { PLAN_SUSPEND, 0, 12288, 0, 0 },
-                { PLAN_BACKUP, 0, 12288, 4096, 0 },
-                { PLAN_SUSPEND, 0, 24576, 0, 0 },
-                { PLAN_SET_SYNC_MAX, 0, 0, 4096, 0 },
-                { PLAN_BACKUP, 12288, 24576, 8192, 1 },
-                /* the kernel has not reached 4096 yet: keep the limit */
-                { PLAN_WAIT, 0, 0, 0, 0 },
-        };
+        struct plan_observation o = { .notified = true, .reshaping = true,
+                .completed_progress = 4096, .checkpoint_valid = true, .checkpoint_progress = 4096 };
         struct planner p;
 
         (void) state;
-        planner_init(&p, &g, 0, 0, 4096, 0);
-        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-                struct plan_action a = planner_next(&p);
-
-                assert_int_equal(a.kind, want[i].kind);
-                if (a.kind == PLAN_SUSPEND || a.kind == PLAN_BACKUP) {
-                        assert_int_equal(a.range.lo_array_sectors, want[i].lo);
-                        assert_int_equal(a.range.hi_array_sectors, want[i].hi);
-                }
-                if (a.kind == PLAN_BACKUP)
-                        assert_int_equal(a.slot, want[i].slot);
-                if (a.kind == PLAN_BACKUP || a.kind == PLAN_SET_SYNC_MAX)
-                        assert_int_equal(a.progress, want[i].progress);
-                planner_applied(&p, &a, 0);
-        }
-
+        first_steps(&p, &g);
         /* the kernel parks at 4096 and checkpoints there: window 0 is
-         * forgotten, one suspend change drops it and covers window 2 while
-         * the kernel is still parked, then the limit rises over window 1 */
-        struct plan_observation o = { .notified = true, .reshaping = true,
-                .completed_progress = 4096, .checkpoint_valid = true, .checkpoint_progress = 4096 };
+         * forgotten, one suspend change drops it and covers window 3 while
+         * the kernel is still parked, the limit rises over window 1, window
+         * 3 is read ahead and window 2 written from memory */
         planner_observe(&p, &o);
-        struct plan_action a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_FORGET);
-        assert_int_equal(a.slot, 0);
-        planner_applied(&p, &a, 0);
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_SUSPEND);
-        assert_int_equal(a.range.lo_array_sectors, 12288);
-        assert_int_equal(a.range.hi_array_sectors, 36864);
-        planner_applied(&p, &a, 0);
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
-        assert_int_equal(a.progress, 8192);
-        planner_applied(&p, &a, 0);
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_BACKUP);
-        assert_int_equal(a.slot, 0);
+        EXPECT(&p,
+               { PLAN_FORGET, 0, 0, 0, 0 },
+               { PLAN_SUSPEND, W(1), W(4), 0, 0 },
+               { PLAN_SET_SYNC_MAX, 0, 0, 8192, 0 },
+               { PLAN_READ_AHEAD, W(3), W(4), 16384, 0 },
+               { PLAN_BACKUP, W(2), W(3), 12288, 0 },
+               { PLAN_WAIT, 0, 0, 0, 0 });
 
-        /* sync_completed alone (no on-disk checkpoint) frees nothing */
-        planner_init(&p, &g, 0, 0, 4096, 0);
-        for (int i = 0; i < 5; i++) {
-                a = planner_next(&p);
-                planner_applied(&p, &a, 0);
-        }
+        /* sync_completed alone (no on-disk checkpoint) frees nothing: the
+         * kernel reached the limit, so it may go on over the durable window
+         * 1, but window 0 stays held: both slots full, then wait */
+        first_steps(&p, &g);
         o.checkpoint_valid = false;
         planner_observe(&p, &o);
-        /* the kernel reached the limit, so it may go on over the durable
-         * window 1, but window 0 stays held: both slots full, then wait */
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
-        planner_applied(&p, &a, 0);
+        EXPECT(&p, { PLAN_SET_SYNC_MAX, 0, 0, 8192, 0 }, { PLAN_WAIT, 0, 0, 0, 0 });
         assert_true(p.slot[0].held && p.slot[1].held);
-        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+}
+
+static void test_taper(void **state)
+{
+        /* Near the end windows halve what is left, down to an eighth of a
+         * section: 32768 progress sectors left, sections of 8192. */
+        struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
+        uint64_t end = g.end_progress_sectors, at = end - 32768;
+        static const uint64_t lengths[] = { 8192, 8192, 8192, 4096, 2048, 1024, 1024 };
+        struct planner p;
+
+        (void) state;
+        planner_init(&p, &g, at, at, 8192, 0);
+        p.halfway_seen = true;
+        for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+                struct plan_action a = { .kind = PLAN_SUSPEND };
+
+                /* as if every window went through at once */
+                p.checkpoint = p.completed = p.sync_max = p.protected_to = at;
+                p.slot[0].held = p.slot[1].held = false;
+                p.n_ahead = 0;
+                p.suspended = (struct array_range) {};
+                while (a.kind == PLAN_SUSPEND || a.kind == PLAN_READ_AHEAD) {
+                        a = planner_next(&p);
+                        planner_applied(&p, &a, 0);
+                }
+                assert_int_equal(a.kind, PLAN_BACKUP);
+                assert_int_equal(a.from_progress, at);
+                assert_int_equal(a.progress - at, lengths[i]);
+                at = a.progress;
+        }
+        assert_int_equal(at, end);
 }
 
 static void test_keep_newest(void **state)
@@ -673,47 +747,27 @@ static void test_keep_newest(void **state)
         struct plan_observation o = { .notified = true, .reshaping = true, .checkpoint_valid = true,
                                       .completed_progress = 4096, .checkpoint_progress = 4096 };
         struct planner p;
-        struct plan_action a;
 
         (void) state;
         planner_init(&p, &g, 0, 0, 4096, 0);
-        for (int i = 0; i < 4; i++) {
-                a = planner_next(&p);
-                planner_applied(&p, &a, 0);
-        }
-        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
-        assert_int_equal(p.suspended.hi_array_sectors, 24576);
+        EXPECT(&p, { PLAN_SUSPEND, 0, W(2), 0, 0 }, { PLAN_READ_AHEAD, W(1), W(2), 8192, 0 },
+               { PLAN_BACKUP, 0, W(1), 4096, 0 }, { PLAN_SUSPEND, 0, W(3), 0, 0 },
+               { PLAN_SET_SYNC_MAX, 0, 0, 4096, 0 });
         planner_observe(&p, &o);
+        EXPECT(&p, { PLAN_READ_AHEAD, W(2), W(3), 12288, 0 }, { PLAN_BACKUP, W(1), W(2), 8192, 1 },
+               { PLAN_FORGET, 0, 0, 0, 0 }, { PLAN_SUSPEND, W(1), W(4), 0, 0 },
+               { PLAN_SET_SYNC_MAX, 0, 0, 8192, 0 });
 
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_BACKUP);
-        assert_int_equal(a.slot, 1);
-        assert_true(p.slot[0].held);
-        planner_applied(&p, &a, 0);
-
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_FORGET);
-        assert_int_equal(a.slot, 0);
-        planner_applied(&p, &a, 0);
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_SUSPEND);
-        assert_int_equal(a.range.lo_array_sectors, 12288);
-        planner_applied(&p, &a, 0);
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
-        assert_int_equal(a.progress, 8192);
-
-        /* stopping lets go of it: nothing stays suspended */
+        /* stopping lets go of it and of the read-ahead: nothing stays
+         * suspended */
         planner_init(&p, &g, 0, 0, 4096, 0);
-        for (int i = 0; i < 4; i++) {
-                a = planner_next(&p);
-                planner_applied(&p, &a, 0);
-        }
+        EXPECT(&p, { PLAN_SUSPEND, 0, W(2), 0, 0 }, { PLAN_READ_AHEAD, W(1), W(2), 8192, 0 },
+               { PLAN_BACKUP, 0, W(1), 4096, 0 }, { PLAN_SUSPEND, 0, W(3), 0, 0 },
+               { PLAN_SET_SYNC_MAX, 0, 0, 4096, 0 });
         planner_observe(&p, &o);
         p.draining = true;
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_FORGET);
-        assert_int_equal(a.slot, 0);
+        EXPECT(&p, { PLAN_CANCEL_READS, 0, 0, 0, 0 }, { PLAN_FORGET, 0, 0, 0, 0 },
+               { PLAN_SUSPEND, 0, 0, 0, 0 }, { PLAN_WAIT, 0, 0, 0, 0 });
 }
 
 static void test_adopt_guard(void **state)
@@ -736,20 +790,11 @@ static void test_adopt_guard(void **state)
         assert_int_equal(p.sync_max, u);
         assert_int_equal(p.suspended.hi_array_sectors, 3 * u);
 
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_SUSPEND);
-        assert_int_equal(a.range.lo_array_sectors, 0);
-        assert_int_equal(a.range.hi_array_sectors, 3 * (u + 4096));
-        planner_applied(&p, &a, 0);
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_BACKUP);
-        assert_int_equal(a.slot, 1);
-        assert_int_equal(a.range.lo_array_sectors, 3 * u);
-        planner_applied(&p, &a, 0);
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_FORGET);
-        assert_int_equal(a.slot, 0);
-        planner_applied(&p, &a, 0);
+        EXPECT(&p,
+               { PLAN_SUSPEND, 0, 3 * (u + 8192), 0, 0 },
+               { PLAN_READ_AHEAD, 3 * (u + 4096), 3 * (u + 8192), u + 8192, 0 },
+               { PLAN_BACKUP, 3 * u, 3 * (u + 4096), u + 4096, 1 },
+               { PLAN_FORGET, 0, 0, 0, 0 });
         a = planner_next(&p);
         assert_int_equal(a.kind, PLAN_SUSPEND);
         assert_int_equal(a.range.lo_array_sectors, 3 * u);
@@ -761,51 +806,32 @@ static void test_adopt_guard(void **state)
 
 static void test_drain(void **state)
 {
-        /* Stopping with window 0 under the kernel and window 1 durable
-         * beyond sync_max: window 1 goes at once (the kernel cannot enter
-         * it), nothing new is backed up or raised, and window 0 goes when
-         * the kernel checkpoints at sync_max; then writes are let through. */
+        /* Stopping with window 0 under the kernel, window 1 durable beyond
+         * sync_max and window 2 read ahead: the read goes, window 1 goes at
+         * once (the kernel cannot enter it), nothing new is backed up or
+         * raised, and window 0 goes when the kernel checkpoints at
+         * sync_max; then writes are let through. */
         struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
         struct plan_observation o = { .notified = true, .reshaping = true, .checkpoint_valid = true };
         struct planner p;
-        struct plan_action a;
 
         (void) state;
-        planner_init(&p, &g, 0, 0, 4096, 0);
-        for (a = planner_next(&p); a.kind != PLAN_WAIT; a = planner_next(&p))
-                planner_applied(&p, &a, 0);
-        assert_true(p.slot[0].held && p.slot[1].held);
+        first_steps(&p, &g);
         assert_int_equal(p.sync_max, 4096);
 
         p.draining = true;
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_FORGET);
-        assert_int_equal(a.slot, 1);
-        planner_applied(&p, &a, 0);
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_SUSPEND);
-        assert_int_equal(a.range.lo_array_sectors, 0);
-        assert_int_equal(a.range.hi_array_sectors, 12288);
-        planner_applied(&p, &a, 0);
-        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+        EXPECT(&p, { PLAN_CANCEL_READS, 0, 0, 0, 0 }, { PLAN_FORGET, 0, 0, 0, 1 },
+               { PLAN_SUSPEND, 0, W(1), 0, 0 }, { PLAN_WAIT, 0, 0, 0, 0 });
 
         /* halfway: window 0 still under the kernel */
         o.completed_progress = o.checkpoint_progress = 2048;
         planner_observe(&p, &o);
-        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+        EXPECT(&p, { PLAN_WAIT, 0, 0, 0, 0 });
 
         /* parked at sync_max and checkpointed there */
         o.completed_progress = o.checkpoint_progress = 4096;
         planner_observe(&p, &o);
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_FORGET);
-        assert_int_equal(a.slot, 0);
-        planner_applied(&p, &a, 0);
-        a = planner_next(&p);
-        assert_int_equal(a.kind, PLAN_SUSPEND);
-        assert_int_equal(array_range_sectors(a.range), 0);
-        planner_applied(&p, &a, 0);
-        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+        EXPECT(&p, { PLAN_FORGET, 0, 0, 0, 0 }, { PLAN_SUSPEND, 0, 0, 0, 0 }, { PLAN_WAIT, 0, 0, 0, 0 });
         assert_int_equal(p.sync_max, 4096);
 }
 
@@ -813,6 +839,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table_first_steps),
+                cmocka_unit_test(test_taper),
                 cmocka_unit_test(test_end_sequence),
                 cmocka_unit_test(test_drain),
                 cmocka_unit_test(test_keep_newest),

@@ -217,11 +217,12 @@ int backup_file_store(struct backup_file *bf, unsigned slot, uint64_t array_star
  * backup_file_write_data() puts @bytes (4 KiB aligned buffer, offset and
  * length) at @offset_bytes of empty @slot, unsynced; backup_file_commit()
  * syncs the data, then writes and syncs a header describing @slot with the
- * CRC32C the caller computed over all of it. */
+ * CRC32C the caller computed over all of it. @release_other: the same
+ * header marks the other slot empty (one header write instead of two). */
 int backup_file_write_data(struct backup_file *bf, unsigned slot, uint64_t offset_bytes,
                            const void *data, size_t bytes);
 int backup_file_commit(struct backup_file *bf, unsigned slot, uint64_t array_start_sectors,
-                       uint64_t length_sectors, uint32_t data_crc32c);
+                       uint64_t length_sectors, uint32_t data_crc32c, bool release_other);
 
 /* Marks @slot empty (generation + 1) and syncs the header. Releasing an
  * empty slot writes nothing. */

@@ -14,6 +14,14 @@
  * read to planner_observe(). All positions are progress sectors (see
  * geometry.h) except backup and suspend ranges, which are array sectors.
  *
+ * Read-ahead: the backup disk should never wait for the members. Before
+ * each backup the planner asks for the window after it to be read into
+ * memory (suspended first, and kept suspended until it is durable; the
+ * array's content cannot change under a suspended range, whatever the
+ * kernel moves), so that the next backup only writes. Windows shrink
+ * towards the end: the kernel's last window runs after the last backup
+ * with nothing to overlap it.
+ *
  * Pacing: when the geometry says nothing is ever at risk (raid10 writes
  * its new layout at a new data offset), there is nothing to back up, but
  * the kernel is still held to windows so that its position is recorded
@@ -41,6 +49,9 @@ enum plan_action_kind {
         PLAN_BACKUP,        /* copy .range into .slot, durably */
         PLAN_SET_SYNC_MAX,  /* raise sync_max to .progress */
         PLAN_FORGET,        /* mark .slot empty in the backup file, durably */
+        PLAN_READ_AHEAD,    /* start reading .range, the window after the next
+                             * backup, into memory; it stays suspended */
+        PLAN_CANCEL_READS,  /* stopping: drop every read-ahead */
         PLAN_RELEASE,       /* nothing left at risk or to pace: sync_max = max */
         PLAN_RESUME,        /* restart the reshape frozen at take-over */
         PLAN_DONE,          /* the reshape ended and everything is released */
@@ -56,6 +67,12 @@ struct plan_action {
 
 struct plan_slot {
         bool held;                  /* durable in the backup file */
+        uint64_t from_progress, to_progress;
+        struct array_range range;
+};
+
+/* A window read ahead: the data is in memory, not yet in a slot. */
+struct plan_read {
         uint64_t from_progress, to_progress;
         struct array_range range;
 };
@@ -77,6 +94,10 @@ struct planner {
         struct reshape_geometry geo;
         uint64_t section_progress;  /* window size, a multiple of the unit */
         struct plan_slot slot[2];
+        /* Read-aheads, oldest first: with the window being written, never
+         * more than two windows are in memory. */
+        struct plan_read ahead[2];
+        unsigned n_ahead;
         uint64_t protected_to;      /* windows up to here are durable or need none */
         uint64_t sync_max;          /* progress value in effect */
         bool released;              /* sync_max is max */
@@ -91,6 +112,7 @@ struct planner {
          * polls every LOCKSTEP interval and sizes windows so that the
          * kernel's own 10 s checkpoint falls inside each one. */
         bool lockstep;
+        bool halfway_seen;          /* a checkpoint short of sync_max was seen */
         /* Stopping: no new windows or raises; windows the kernel cannot
          * enter (at or beyond sync_max) are let go at once. */
         bool draining;
