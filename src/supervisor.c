@@ -350,12 +350,6 @@ static int write_window(struct sup *s, const struct plan_action *a, struct array
         return 0;
 }
 
-static bool range_inside(struct array_range outer, struct array_range inner)
-{
-        return outer.lo_array_sectors <= inner.lo_array_sectors &&
-               inner.hi_array_sectors <= outer.hi_array_sectors;
-}
-
 /* What mdadm's restore must read when the backup holds nothing: the
  * on-disk position (see backup.h). Only a forwards reshape can say it:
  * backwards, mdadm takes a section at the position as not needed. When
@@ -398,7 +392,7 @@ static int do_backup(struct sup *s, const struct plan_action *a, bool release_ot
                 return log_error_errno(EINVAL, "%s: window at sector %" PRIu64 " is not a multiple of 4 KiB; the array size must be.",
                                        md_name(s->md), a->range.lo_array_sectors);
         rd = take_read(s, a);
-        if (rd && !range_inside(array_read_range(rd), a->range))
+        if (rd && !array_range_inside(array_read_range(rd), a->range))
                 rd = array_read_free(rd);
         ahead = rd;
         if (!rd) {

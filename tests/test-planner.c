@@ -82,14 +82,6 @@ static bool covered(const struct planner *p, struct array_range need)
         return at >= need.hi_array_sectors;
 }
 
-static bool inside(struct array_range outer, struct array_range inner)
-{
-        if (inner.hi_array_sectors <= inner.lo_array_sectors)
-                return true;
-        return outer.lo_array_sectors <= inner.lo_array_sectors &&
-               inner.hi_array_sectors <= outer.hi_array_sectors;
-}
-
 /* What mdadm's restore needs for a same-size forwards reshape: a held
  * section that reaches the on-disk position (Grow_restart skips sections
  * ending before it and refuses when none is left). */
@@ -113,10 +105,10 @@ static void check_invariants(struct sim *s)
                 assert_true(restorable(s));
         for (unsigned i = 0; i < 2; i++)
                 if (s->p.slot[i].held)
-                        assert_true(inside(s->p.suspended, s->p.slot[i].range));
+                        assert_true(array_range_inside(s->p.suspended, s->p.slot[i].range));
         /* what is read ahead cannot change until it is durable */
         for (unsigned i = 0; i < s->p.n_ahead; i++)
-                assert_true(inside(s->p.suspended, s->p.ahead[i].range));
+                assert_true(array_range_inside(s->p.suspended, s->p.ahead[i].range));
 }
 
 static void run_planner(struct sim *s)
@@ -129,14 +121,14 @@ static void run_planner(struct sim *s)
                 case PLAN_DONE:
                         return;
                 case PLAN_BACKUP:
-                        assert_true(inside(s->p.suspended, a.range));
+                        assert_true(array_range_inside(s->p.suspended, a.range));
                         assert_true(a.from_progress < a.progress);
                         assert_true(array_range_sectors(a.range) > 0);
                         if (array_range_sectors(a.range) > s->max_memory_sectors)
                                 s->max_memory_sectors = array_range_sectors(a.range);
                         if (s->p.n_ahead && s->p.ahead[0].from_progress == a.from_progress) {
                                 /* written from what was read ahead */
-                                assert_true(inside(s->p.ahead[0].range, a.range));
+                                assert_true(array_range_inside(s->p.ahead[0].range, a.range));
                                 s->from_memory++;
                         } else {
                                 /* a fresh read besides at most one read-ahead */
@@ -146,7 +138,7 @@ static void run_planner(struct sim *s)
                         s->backups++;
                         break;
                 case PLAN_READ_AHEAD:
-                        assert_true(inside(s->p.suspended, a.range));
+                        assert_true(array_range_inside(s->p.suspended, a.range));
                         assert_true(array_range_sectors(a.range) > 0);
                         assert_true(a.from_progress >= s->p.protected_to);
                         assert_true(s->p.n_ahead < 2);

@@ -138,6 +138,15 @@ static inline uint64_t array_range_sectors(struct array_range r)
         return r.hi_array_sectors - r.lo_array_sectors;
 }
 
+/* Whether @inner lies within @outer (an empty @inner anywhere). */
+static inline bool array_range_inside(struct array_range outer, struct array_range inner)
+{
+        if (inner.hi_array_sectors <= inner.lo_array_sectors)
+                return true;
+        return outer.lo_array_sectors <= inner.lo_array_sectors &&
+               inner.hi_array_sectors <= outer.hi_array_sectors;
+}
+
 static inline uint64_t sectors_to_bytes(uint64_t sectors)
 {
         return sectors * 512;
