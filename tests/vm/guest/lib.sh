@@ -124,6 +124,20 @@ vm_load_raid10() {
         vm_log "raid10 loaded from $1 (taint '$_taint')"
 }
 
+# vm_raid10_verified MD FIRST SEED: waits for MD's raid10 reshape (chunk
+# 64K -> 128K, data moved to a 1 MiB offset) to end, checks both on member
+# FIRST, verifies pattern SEED, then stops MD and wipes the members.
+vm_raid10_verified() {
+        md_wait_idle "$1" 300
+        _chunk=$(md_attr "$1" chunk_size)
+        [ "$_chunk" = 131072 ] || vm_fail "chunk_size is '$_chunk' after the reshape, not 131072"
+        _offset=$(md_attr "$1" "dev-${2#/dev/}/offset")
+        [ "$_offset" = 2048 ] || vm_fail "data offset of $2 is '$_offset' after the reshape, not 2048"
+        vm_timed vm-pattern verify "/dev/$1" "$3"
+        vm_run mdadm --stop "/dev/$1"
+        vm_run mdadm --zero-superblock $VM_DISKS
+}
+
 # vm_array_filled LEVEL DISKS CHUNK_KIB SEED [DATA_DISKS]: creates /dev/md0,
 # raid LEVEL with 0.90 metadata (so mdadm needs a backup file for every
 # reshape) on the first DISKS disks, 255 MiB of each, chunk CHUNK_KIB, at
@@ -557,6 +571,57 @@ vm_handoff_verify() {
         _stall=$(sed -n 's/^probe: .* stall=\([^ ]* ([^)]*)\).*/\1/p' "$VM_OUT/probe.txt")
         vm_log "PASS: hand-off $_what verified ($size bytes); reshape wall ${handoff_wall}s, stall $_stall;" \
                 "reshaped: ${handoff_takeover#*: }"
+}
+
+# vm_probed_start BACKUP ARGS...: runs `reshaped start /dev/md0
+# --backup-file BACKUP ARGS...` under the probe ($VM_OUT/probe.csv and
+# probe.txt, shown) and waits for the reshape to end; sets wall (seconds).
+vm_probed_start() {
+        _backup=$1
+        shift
+        vm-probe --md md0 --csv "$VM_OUT/probe.csv" --backup "$_backup" >"$VM_OUT/probe.txt" 2>&1 &
+        _probe=$!
+        _t0=$(vm_now)
+        vm_run reshaped start /dev/md0 --backup-file "$_backup" "$@"
+        md_wait_idle md0 300
+        wall=$(awk -v a="$(vm_now)" -v b="$_t0" 'BEGIN { printf "%.1f", a - b }')
+        wait "$_probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
+        cat "$VM_OUT/probe.txt"
+}
+
+# vm_probed_protected: fails unless the probe of vm_probed_start saw the
+# kernel held within the backup all along (lag 0, nothing reshaped without
+# a backup, no critical unit unheld: vm_probe_risk over the array's $size
+# bytes); sets lag and stall (as the probe prints it).
+vm_probed_protected() {
+        lag=$(sed -n 's/^probe: .*lag_max=\([0-9]*\) bytes.*/\1/p' "$VM_OUT/probe.txt")
+        _unprot=$(sed -n 's/^probe: .*unprotected_total=\([0-9]*\) bytes.*/\1/p' "$VM_OUT/probe.txt")
+        stall=$(sed -n 's/^probe: .* stall=\([^ ]* ([^)]*)\).*/\1/p' "$VM_OUT/probe.txt")
+        [ -n "$lag" ] && [ -n "$_unprot" ] || vm_fail "no lag figures from the probe"
+        [ "$lag" = 0 ] || vm_fail "the kernel ran $lag bytes beyond the backup"
+        [ "$_unprot" = 0 ] || vm_fail "$_unprot bytes were reshaped without a backup"
+        vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" ||
+                vm_fail "the kernel could overwrite data no backup held (see above)"
+}
+
+# vm_check_cut FIRST_LOG BACKUP: after a power cut, shows what the boot
+# before left (its cut record, the daemon's last lines: FIRST_LOG after boot
+# 1, the restore's log after later ones, the reshape position on disk),
+# fails if the kernel ran with sync_max=max at the cut, and checks that
+# `reshaped inspect` verifies BACKUP.
+vm_check_cut() {
+        _prev=$((VM_BOOT - 1))
+        cat "$VM_OUT/cut.$_prev.txt" || vm_fail "boot $_prev left no record of its cut"
+        grep -q 'sync_max=max' "$VM_OUT/cut.$_prev.txt" &&
+                vm_fail "the kernel ran with sync_max=max at the cut of boot $_prev"
+        echo "--- the daemon's last lines before the cut:"
+        if [ $_prev = 1 ]; then tail -n 6 "$1"; else tail -n 6 "$VM_OUT/restore.$_prev.log"; fi
+        echo "---"
+        vm_log "on disk: reshape position $(mdadm --examine "$(vm_disk 0)" | sed -n "s/^ *Reshape pos'n : //p")"
+        reshaped inspect "$2"
+        _st=$?
+        [ $_st = 0 ] || vm_fail "reshaped inspect $2: exit status $_st after the cut of boot $_prev"
+        vm_log "reshaped inspect: exit status 0"
 }
 
 # vm_restore_bg ARGS...: runs `reshaped -v restore ARGS...` in the

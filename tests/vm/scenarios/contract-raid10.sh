@@ -70,14 +70,7 @@ restart_and_watch() {
 
 finish_and_verify() {
         md_set $md sync_max max
-        md_wait_idle $md 300
-        chunk=$(md_attr $md chunk_size)
-        [ "$chunk" = 131072 ] || vm_fail "chunk_size is '$chunk' after the reshape, not 131072"
-        offset=$(md_attr $md "dev-${first#/dev/}/offset")
-        [ "$offset" = 2048 ] || vm_fail "data offset of $first is '$offset' after the reshape, not 2048"
-        vm_timed vm-pattern verify /dev/$md "$1"
-        vm_run mdadm --stop /dev/$md
-        vm_run mdadm --zero-superblock $VM_DISKS
+        vm_raid10_verified $md "$first" "$1"
 }
 
 vm_log "--- stock raid10: the contract must NOT be met"

@@ -44,17 +44,7 @@ if [ "$VM_BOOT" = 1 ]; then
         vm_power_cut_at md0 "$(nth 1 "$cuts")"
 fi
 
-prev=$((VM_BOOT - 1))
-cat "$VM_OUT/cut.$prev.txt" || vm_fail "boot $prev left no record of its cut"
-grep -q 'sync_max=max' "$VM_OUT/cut.$prev.txt" && vm_fail "the kernel ran with sync_max=max at the cut of boot $prev"
-echo "--- the daemon's last lines before the cut:"
-if [ $prev = 1 ]; then tail -n 6 "$VM_OUT/start.log"; else tail -n 6 "$VM_OUT/restore.$prev.log"; fi
-echo "---"
-vm_log "on disk: reshape position $(mdadm --examine "$(vm_disk 0)" | sed -n "s/^ *Reshape pos'n : //p")"
-reshaped inspect "$backup"
-st=$?
-[ $st = 0 ] || vm_fail "reshaped inspect $backup: exit status $st after the cut of boot $prev"
-vm_log "reshaped inspect: exit status 0"
+vm_check_cut "$VM_OUT/start.log" "$backup"
 
 t0=$(vm_now)
 if [ "$VM_BOOT" = 2 ]; then

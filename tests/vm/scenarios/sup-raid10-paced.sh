@@ -94,17 +94,6 @@ supervise() {
         grep -q ': release ' "$log" || vm_fail "$1: sync_max was never released at the end"
 }
 
-finish_and_verify() {
-        md_wait_idle $md 300
-        chunk=$(md_attr $md chunk_size)
-        [ "$chunk" = 131072 ] || vm_fail "chunk_size is '$chunk' after the reshape, not 131072"
-        offset=$(md_attr $md "dev-${first#/dev/}/offset")
-        [ "$offset" = 2048 ] || vm_fail "data offset of $first is '$offset' after the reshape, not 2048"
-        vm_timed vm-pattern verify /dev/$md "$1"
-        vm_run mdadm --stop /dev/$md
-        vm_run mdadm --zero-superblock $VM_DISKS
-}
-
 vm_log "--- patched raid10: paced at the halfway notifications"
 vm_load_raid10 "$patched_ko" patched
 start_reshape 1101
@@ -122,7 +111,7 @@ vm_log "patched: took over at ${taken}%, $windows windows of 4 MiB left, $raises
 waited=$(sed -n 's/.*the kernel waited at the limit \([0-9.]*\)% of the time.*/\1/p' "$log")
 [ -n "$waited" ] || vm_fail "no finish line with the time the kernel waited"
 awk -v w="$waited" 'BEGIN { exit !(w < 20) }' || vm_fail "the kernel waited at the limit $waited% of the time"
-finish_and_verify 1101
+vm_raid10_verified $md "$first" 1101
 vm_log "PASS patched: $raises raises, kernel waited $waited% of the time, wall ${wall}s, every byte verified"
 
 vm_log "--- stock raid10: no halfway rule, lock-step fallback"
@@ -132,5 +121,5 @@ start_reshape 1102
 supervise stock
 grep -q 'falling back to lock-step pacing' "$VM_OUT/supervise-stock.txt" ||
         vm_fail "the stock kernel did not make supervise fall back to lock-step"
-finish_and_verify 1102
+vm_raid10_verified $md "$first" 1102
 vm_log "PASS stock: lock-step fallback logged, wall ${wall}s, every byte verified"

@@ -21,25 +21,11 @@ size=$(vm_size_bytes /dev/md0)
 vm_timed vm-pattern fill /dev/md0 "$seed"
 sync
 
-vm-probe --md md0 --csv "$VM_OUT/probe.csv" --backup "$backup" >"$VM_OUT/probe.txt" 2>&1 &
-probe=$!
-t0=$(vm_now)
-vm_run reshaped start /dev/md0 --backup-file "$backup" --layout right-asymmetric
-md_wait_idle md0 300
-wall=$(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
-wait "$probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
-cat "$VM_OUT/probe.txt"
+vm_probed_start "$backup" --layout right-asymmetric
 
 [ "$(md_attr md0 layout)" = 1 ] || vm_fail "layout is $(md_attr md0 layout), not 1 (right-asymmetric)"
 [ "$(vm_size_bytes /dev/md0)" = "$size" ] || vm_fail "the array size changed: $size -> $(vm_size_bytes /dev/md0)"
 vm_timed vm-pattern verify /dev/md0 "$seed"
 
-lag=$(sed -n 's/^probe: .*lag_max=\([0-9]*\) bytes.*/\1/p' "$VM_OUT/probe.txt")
-unprot=$(sed -n 's/^probe: .*unprotected_total=\([0-9]*\) bytes.*/\1/p' "$VM_OUT/probe.txt")
-stall=$(sed -n 's/^probe: .* stall=\([^ ]* ([^)]*)\).*/\1/p' "$VM_OUT/probe.txt")
-[ -n "$lag" ] && [ -n "$unprot" ] || vm_fail "no lag figures from the probe"
-[ "$lag" = 0 ] || vm_fail "the kernel ran $lag bytes beyond the backup"
-[ "$unprot" = 0 ] || vm_fail "$unprot bytes were reshaped without a backup"
-vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" ||
-        vm_fail "the kernel could overwrite data no backup held (see above)"
+vm_probed_protected
 vm_log "PASS: layout change verified ($size bytes); reshape wall ${wall}s, probe lag_max 0, stall $stall"
