@@ -624,6 +624,66 @@ vm_check_cut() {
         vm_log "reshaped inspect: exit status 0"
 }
 
+# vm_crash_start DISKS "CREATE ARGS" SEED "CUTS": the power-cut test of a
+# reshape under `reshaped start` (chunk 64K -> 128K, --max-window 8M,
+# backup on the scratch disk). Boot 1 creates /dev/md0 on the first DISKS
+# disks with `mdadm --create CREATE ARGS` (level, metadata, size), fills it
+# with pattern SEED, starts the reshape and cuts the
+# power when the kernel's front reaches the first of CUTS (percent). Every
+# later boot checks the cut (vm_check_cut) and runs `reshaped restore`:
+# after the first cut with neither --backup-file nor members (from
+# reshaped's record and the superblocks' UUID), after the others with both;
+# it cuts again at the next point, and the boot after the last lets the
+# reshape finish: restore exits 0, chunk 128K, same size, every byte
+# verified.
+vm_crash_start() {
+        _backup=$VM_SCRATCH/md0.backup
+        _ncuts=$(echo $4 | wc -w)
+        md_fast
+        if [ "$VM_BOOT" = 1 ]; then
+                vm_log "cut points: $4 (percent); boot $((_ncuts + 1)) finishes"
+                # shellcheck disable=SC2086
+                vm_run mdadm --create /dev/md0 --run --quiet --chunk=64 --assume-clean $2 \
+                        --raid-devices="$1" $(vm_disks "$1")
+                md_fast md0
+                echo "size_bytes=$(vm_size_bytes /dev/md0)" >"$VM_OUT/array.txt"
+                vm_timed vm-pattern fill /dev/md0 "$3"
+                sync
+                vm_log "+ reshaped -v start /dev/md0 --backup-file $_backup --chunk 128K --max-window 8M"
+                { reshaped -v start /dev/md0 --backup-file "$_backup" --chunk 128K --max-window 8M 2>&1
+                  echo "exit status $?" >"$VM_OUT/start.status"; } |
+                        while IFS= read -r line; do echo "[$(vm_now)] $line"; done >"$VM_OUT/start.log" &
+                vm_power_cut_at md0 "$(echo $4 | cut -d ' ' -f 1)"
+        fi
+
+        vm_check_cut "$VM_OUT/start.log" "$_backup"
+
+        _t0=$(vm_now)
+        if [ "$VM_BOOT" = 2 ]; then
+                vm_restore_bg --max-window 8M /dev/md0
+        else
+                # shellcheck disable=SC2046
+                vm_restore_bg --max-window 8M /dev/md0 --backup-file "$_backup" $(vm_disks "$1")
+        fi
+        if [ "$VM_BOOT" -le "$_ncuts" ]; then
+                vm_wait_restore_log 'supervising the reshape from' 60
+                vm_log "supervising $(awk -v a="$(vm_now)" -v b="$_t0" 'BEGIN { printf "%.2f", a - b }') s after restore began: $(md_snapshot md0)"
+                grep -E 'member|backup|section|write back|wrote back|nothing to|assembled' "$VM_OUT/restore.$VM_BOOT.log"
+                vm_power_cut_at md0 "$(echo $4 | cut -d ' ' -f "$VM_BOOT")"
+        fi
+
+        vm_wait_restore_end 300
+        md_wait_idle md0 60
+        vm_log "reshape finished $(awk -v a="$(vm_now)" -v b="$_t0" 'BEGIN { printf "%.2f", a - b }') s after restore began"
+        [ "$restore_status" = "exit status 0" ] || vm_fail "reshaped restore ended with $restore_status"
+        [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
+        _size=$(sed -n 's/^size_bytes=//p' "$VM_OUT/array.txt")
+        [ "$(vm_size_bytes /dev/md0)" = "$_size" ] ||
+                vm_fail "the array size changed: $_size -> $(vm_size_bytes /dev/md0)"
+        vm_timed vm-pattern verify /dev/md0 "$3"
+        vm_log "PASS: $_ncuts power cuts at $4 percent, each restored by reshaped restore; every byte verified"
+}
+
 # vm_restore_bg ARGS...: runs `reshaped -v restore ARGS...` in the
 # background, its output (with seconds since boot) in
 # $VM_OUT/restore.$VM_BOOT.log and "exit status N" in
