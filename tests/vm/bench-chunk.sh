@@ -181,7 +181,7 @@ done
 for f in $fills; do
         wait "${f#*:}" || { cat "/tmp/fill-md${f%:*}"; vm_fail "vm-pattern fill /dev/md${f%:*} failed"; }
 done
-vm_log "filled in $(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')s"
+vm_log "filled in $(vm_since "$t0")s"
 sync
 
 k=0

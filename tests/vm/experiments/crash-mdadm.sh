@@ -23,10 +23,6 @@ nth() {
         echo $2 | cut -d ' ' -f "$1"
 }
 
-since() {
-        awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'
-}
-
 # Measurement $1 starts: a fresh array, mdadm --grow, the cut.
 start_measurement() {
         seed=$((800 + $1))
@@ -49,13 +45,13 @@ finish_measurement() {
         vm_log "on disk: reshape position $(mdadm --examine "$(vm_disk 0)" | sed -n "s/^ *Reshape pos'n : //p")"
         t0=$(vm_now)
         vm_assemble_restoring md0 "$backup" $(vm_disks 4)
-        vm_log "assembled in $(since "$(vm_now)" "$t0") s: $(md_snapshot md0)"
+        vm_log "assembled in $(vm_since "$t0") s: $(md_snapshot md0)"
         ps | grep '[m]dadm' || vm_log "no mdadm process runs"
         case $(md_attr md0 array_state) in
         read-auto|readonly) vm_run mdadm --readwrite /dev/md0 ;;
         esac
         md_wait_idle md0 300
-        vm_log "reshape finished $(since "$(vm_now)" "$t0") s after mdadm --assemble; chunk_size $(md_attr md0 chunk_size)"
+        vm_log "reshape finished $(vm_since "$t0") s after mdadm --assemble; chunk_size $(md_attr md0 chunk_size)"
         if vm-pattern verify /dev/md0 "$seed" >"$VM_OUT/verify.$1.txt" 2>&1; then
                 verdict=intact
         else

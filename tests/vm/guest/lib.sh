@@ -9,6 +9,11 @@ vm_now() {
         cut -d ' ' -f 1 /proc/uptime
 }
 
+# vm_since T0: seconds since T0 (a vm_now reading), to a tenth.
+vm_since() {
+        awk -v a="$(vm_now)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'
+}
+
 vm_log() {
         echo "[$(vm_now)] $*"
 }
@@ -164,7 +169,7 @@ vm_timed() {
         t0=$(vm_now)
         echo "[$t0] + $*"
         "$@" || vm_fail "exit status $?: $*"
-        vm_log "took $(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')s: $1"
+        vm_log "took $(vm_since "$t0")s: $1"
 }
 
 # vm_probe_risk MD CSV PROBE_TXT ARRAY_BYTES [AFTER_ROW]
@@ -465,7 +470,7 @@ vm_takeover() {
                 vm_fail "the reshape did not end"
         }
         wait "$_sup"
-        takeover_wall=$(awk -v a="$(vm_now)" -v b="$_t0" 'BEGIN { printf "%.1f", a - b }')
+        takeover_wall=$(vm_since "$_t0")
         wait "$_probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
         grep -v ': \(suspend\|backup\|set-sync-max\|forget\|release\|resume\) slot=\|backed up array sectors' \
                 "$VM_OUT/reshaped.log"
@@ -484,10 +489,10 @@ vm_takeover() {
 # reshaped's structured fields and its take-over report. SPEED "slow"
 # holds the kernel at md's lowest speed until mdadm returns (the service
 # has then taken over: systemctl waits for it to be ready), so that the
-# take-over happens inside a grow's first, critical units. Sets
-# handoff_wall (seconds), handoff_row (the probe's CSV line when mdadm
-# returned, after the take-over) and handoff_takeover (the take-over
-# line). Call it after vm_wait_booted.
+# take-over happens inside a grow's first, critical units. Sets, as
+# vm_takeover does, takeover_wall (seconds), takeover_row (the probe's CSV
+# line when mdadm returned, after the take-over) and takeover (the
+# take-over line). Call it after vm_wait_booted.
 vm_handoff() {
         _speed=$1 _md=$2 _backup=$3
         shift 3
@@ -512,7 +517,7 @@ vm_handoff() {
         fi
         _t0=$(vm_now)
         vm_timed mdadm --grow "/dev/$_md" "$@" --backup-file="$_backup"
-        handoff_row=$(wc -l <"$VM_OUT/probe.csv" 2>/dev/null) || handoff_row=0
+        takeover_row=$(wc -l <"$VM_OUT/probe.csv" 2>/dev/null) || takeover_row=0
         md_fast "$_md"
         _pids=$(pidof mdadm) && vm_fail "mdadm forked its own monitor ($_pids) instead of handing off to $_unit"
         systemctl status "$_unit" --no-pager >"$VM_OUT/status.txt" 2>&1
@@ -527,7 +532,7 @@ vm_handoff() {
                 vm_stacks reshaped
                 vm_fail "the reshape did not end"
         }
-        handoff_wall=$(awk -v a="$(vm_now)" -v b="$_t0" 'BEGIN { printf "%.1f", a - b }')
+        takeover_wall=$(vm_since "$_t0")
         wait "$_probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
         cat "$VM_OUT/probe.txt"
         # reshaped exits once it has seen the end; the service then goes inactive.
@@ -551,16 +556,16 @@ vm_handoff() {
                         vm_fail "the journal of $_unit has no $_field field"
         done
         vm_log "journal fields: $(grep -c '^ *MESSAGE_ID=' "$VM_OUT/journal-verbose.txt") MESSAGE_IDs ($(sed -n 's/^ *MESSAGE_ID=//p' "$VM_OUT/journal-verbose.txt" | sort -u | tr '\n' ' ')), $(grep -c '^ *RESHAPED_PERCENT=' "$VM_OUT/journal-verbose.txt") progress records, last $(sed -n 's/^ *RESHAPED_PERCENT=//p' "$VM_OUT/journal-verbose.txt" | tail -n 1)%"
-        handoff_takeover=$(journalctl -u "$_unit" --no-pager -o cat | grep 'took over at') ||
+        takeover=$(journalctl -u "$_unit" --no-pager -o cat | grep 'took over at') ||
                 vm_fail "reshaped logged no take-over"
 }
 
-# vm_handoff_verify WHAT SEED ROW [VERIFY-ARGS...]: after vm_handoff, fails
-# the scenario unless every byte of /dev/md0 matches pattern SEED
-# (vm-pattern verify VERIFY-ARGS) and, from the take-over on, the kernel
-# never overwrote data no backup held (vm_probe_risk ... ROW, see there);
-# then logs the PASS line for a hand-off of WHAT with its figures.
-vm_handoff_verify() {
+# vm_takeover_verify WHAT SEED ROW [VERIFY-ARGS...]: after vm_handoff or
+# vm_takeover, fails the scenario unless every byte of /dev/md0 matches
+# pattern SEED (vm-pattern verify VERIFY-ARGS) and, from the take-over on,
+# the kernel never overwrote data no backup held (vm_probe_risk ... ROW,
+# see there); then logs the PASS line for WHAT with its figures.
+vm_takeover_verify() {
         _what=$1 _seed=$2 _row=$3
         shift 3
         vm_timed vm-pattern verify "$@" /dev/md0 "$_seed"
@@ -569,8 +574,8 @@ vm_handoff_verify() {
         echo "$_risk"
         [ $_ok = 0 ] || vm_fail "after the take-over the kernel could overwrite data no backup held"
         _stall=$(sed -n 's/^probe: .* stall=\([^ ]* ([^)]*)\).*/\1/p' "$VM_OUT/probe.txt")
-        vm_log "PASS: hand-off $_what verified ($size bytes); reshape wall ${handoff_wall}s, stall $_stall;" \
-                "reshaped: ${handoff_takeover#*: }"
+        vm_log "PASS: $_what verified ($size bytes); reshape wall ${takeover_wall}s, stall $_stall;" \
+                "reshaped: ${takeover#*md0: }"
 }
 
 # vm_probed_start BACKUP ARGS...: runs `reshaped start /dev/md0
@@ -584,7 +589,7 @@ vm_probed_start() {
         _t0=$(vm_now)
         vm_run reshaped start /dev/md0 --backup-file "$_backup" "$@"
         md_wait_idle md0 300
-        wall=$(awk -v a="$(vm_now)" -v b="$_t0" 'BEGIN { printf "%.1f", a - b }')
+        wall=$(vm_since "$_t0")
         wait "$_probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
         cat "$VM_OUT/probe.txt"
 }
@@ -667,14 +672,14 @@ vm_crash_start() {
         fi
         if [ "$VM_BOOT" -le "$_ncuts" ]; then
                 vm_wait_restore_log 'supervising the reshape from' 60
-                vm_log "supervising $(awk -v a="$(vm_now)" -v b="$_t0" 'BEGIN { printf "%.2f", a - b }') s after restore began: $(md_snapshot md0)"
+                vm_log "supervising $(vm_since "$_t0") s after restore began: $(md_snapshot md0)"
                 grep -E 'member|backup|section|write back|wrote back|nothing to|assembled' "$VM_OUT/restore.$VM_BOOT.log"
                 vm_power_cut_at md0 "$(echo $4 | cut -d ' ' -f "$VM_BOOT")"
         fi
 
         vm_wait_restore_end 300
         md_wait_idle md0 60
-        vm_log "reshape finished $(awk -v a="$(vm_now)" -v b="$_t0" 'BEGIN { printf "%.2f", a - b }') s after restore began"
+        vm_log "reshape finished $(vm_since "$_t0") s after restore began"
         [ "$restore_status" = "exit status 0" ] || vm_fail "reshaped restore ended with $restore_status"
         [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
         _size=$(sed -n 's/^size_bytes=//p' "$VM_OUT/array.txt")

@@ -24,7 +24,7 @@ MDADM_NO_SYSTEMCTL=1 vm_run mdadm --grow /dev/$md --chunk=128 --backup-file="$ba
 wait $probe || { cat "$VM_OUT/probe.txt"; vm_fail "the probe failed"; }
 cat "$VM_OUT/probe.txt"
 md_wait_idle $md 600
-vm_log "reshape took $(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')s"
+vm_log "reshape took $(vm_since "$t0")s"
 # mdadm's monitor cleans up after the kernel finishes.
 n=0
 while pidof mdadm >/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done

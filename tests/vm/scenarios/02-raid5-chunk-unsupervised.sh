@@ -28,7 +28,7 @@ md_set $md sync_action reshape
 wait $probe || { cat "$VM_OUT/probe.txt"; vm_fail "the probe failed"; }
 cat "$VM_OUT/probe.txt"
 md_wait_idle $md 600
-vm_log "reshape took $(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')s"
+vm_log "reshape took $(vm_since "$t0")s"
 
 grep -q '^probe: end=completed' "$VM_OUT/probe.txt" || vm_fail "the probe did not see the reshape complete"
 chunk=$(md_attr $md chunk_size)

@@ -62,7 +62,7 @@ case $VM_BOOT in
         vm_restore_bg --max-window 8M /dev/md0 $(vm_disks 4)
         vm_wait_restore_end 300
         md_wait_idle md0 60
-        vm_log "restore and reshape took $(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }') s"
+        vm_log "restore and reshape took $(vm_since "$t0") s"
         [ "$restore_status" = "exit status 0" ] || vm_fail "reshaped restore ended with $restore_status"
         [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
         vm_timed vm-pattern verify /dev/md0 "$seed"

@@ -17,10 +17,6 @@ seed=6116
 backup=$VM_SCRATCH/md0.backup
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 
-since() {
-        awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'
-}
-
 md_fast
 vm_systemctl_runs_reshaped -v
 if [ "$VM_BOOT" = 1 ]; then
@@ -34,7 +30,7 @@ if [ "$VM_BOOT" = 1 ]; then
         MDADM_NO_SYSTEMCTL=1 vm_run mdadm --grow /dev/md0 --chunk=128 --backup-file="$backup"
         monitor=$(pidof mdadm) || vm_fail "mdadm --grow left no monitor of its own"
         kill -KILL $monitor
-        vm_log "killed mdadm's monitor ($monitor) $(since "$(vm_now)" "$t0") s after mdadm --grow began: $(md_snapshot md0)"
+        vm_log "killed mdadm's monitor ($monitor) $(vm_since "$t0") s after mdadm --grow began: $(md_snapshot md0)"
         # What the drop-in runs, by the same path mdadm's --grow would take.
         vm_run systemctl restart mdadm-grow-continue@md0.service
         vm_wait_supervise_log 'backed up array sectors' 60
@@ -49,14 +45,14 @@ t0=$(vm_now)
 vm_restore_bg /dev/md0 $(vm_disks 4)
 if [ "$VM_BOOT" = 2 ]; then
         vm_wait_restore_log 'supervising the reshape from' 60
-        vm_log "supervising $(since "$(vm_now)" "$t0") s after restore began: $(md_snapshot md0)"
+        vm_log "supervising $(vm_since "$t0") s after restore began: $(md_snapshot md0)"
         grep -E 'member|backup|section|write back|wrote back|nothing to|assembled' "$VM_OUT/restore.2.log"
         vm_power_cut_at md0 "$cut2"
 fi
 
 vm_wait_restore_end 300
 md_wait_idle md0 60
-vm_log "reshape finished $(since "$(vm_now)" "$t0") s after restore began"
+vm_log "reshape finished $(vm_since "$t0") s after restore began"
 [ "$restore_status" = "exit status 0" ] || vm_fail "reshaped restore ended with $restore_status"
 [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
 size=$(sed -n 's/^size_bytes=//p' "$VM_OUT/array.txt")

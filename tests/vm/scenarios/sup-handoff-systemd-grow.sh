@@ -24,4 +24,4 @@ vm_handoff slow md0 "$backup" --raid-devices=4
 [ "$(md_attr md0 raid_disks)" = 4 ] || vm_fail "raid_disks is $(md_attr md0 raid_disks) after the grow, not 4"
 [ "$(vm_size_bytes /dev/md0)" = $((size / 2 * 3)) ] ||
         vm_fail "array size $(vm_size_bytes /dev/md0) after the grow, not $((size / 2 * 3))"
-vm_handoff_verify "grow 3 -> 4" "$seed" "@$handoff_row" --length "$size"
+vm_takeover_verify "hand-off grow 3 -> 4" "$seed" "@$takeover_row" --length "$size"

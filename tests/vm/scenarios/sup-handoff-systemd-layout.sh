@@ -19,4 +19,4 @@ vm_array_filled 5 4 64 "$seed"
 vm_handoff fast md0 "$backup" --layout=right-asymmetric
 
 [ "$(md_attr md0 layout)" = 1 ] || vm_fail "layout is $(md_attr md0 layout), not 1 (right-asymmetric)"
-vm_handoff_verify "layout change" "$seed" 0
+vm_takeover_verify "hand-off layout change" "$seed" 0

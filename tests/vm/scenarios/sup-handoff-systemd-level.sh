@@ -24,4 +24,4 @@ vm_handoff fast md0 "$backup" --level=6 --raid-devices=5
 [ "$(md_attr md0 level)" = raid6 ] || vm_fail "level is $(md_attr md0 level), not raid6"
 [ "$(md_attr md0 raid_disks)" = 5 ] || vm_fail "raid_disks is $(md_attr md0 raid_disks), not 5"
 [ "$(vm_size_bytes /dev/md0)" = "$size" ] || vm_fail "the array size changed: $size -> $(vm_size_bytes /dev/md0)"
-vm_handoff_verify "raid5 -> raid6" "$seed" 0
+vm_takeover_verify "hand-off raid5 -> raid6" "$seed" 0

@@ -18,4 +18,4 @@ vm_handoff fast md0 "$backup" --chunk=128
 
 [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
 [ "$(vm_size_bytes /dev/md0)" = "$size" ] || vm_fail "the array size changed: $size -> $(vm_size_bytes /dev/md0)"
-vm_handoff_verify "raid6 chunk change" "$seed" 0
+vm_takeover_verify "hand-off raid6 chunk change" "$seed" 0

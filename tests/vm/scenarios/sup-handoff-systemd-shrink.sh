@@ -21,4 +21,4 @@ vm_handoff fast md0 "$backup" --raid-devices=4
 [ "$(md_attr md0 raid_disks)" = 4 ] || vm_fail "raid_disks is $(md_attr md0 raid_disks) after the shrink, not 4"
 backed=$(journalctl -u mdadm-grow-continue@md0.service --no-pager -o cat | sed -n 's/.*finished in [0-9.]* s; \(.*\) backed up.*/\1/p')
 vm_log "reshaped backed up ${backed:-?} of the shrink's critical units"
-vm_handoff_verify "shrink 5 -> 4" "$seed" 0
+vm_takeover_verify "hand-off shrink 5 -> 4" "$seed" 0

@@ -81,7 +81,7 @@ supervise() {
         md_fast $md
         wait "$sup"
         status=$?
-        wall=$(awk -v a="$(vm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
+        wall=$(vm_since "$t0")
         grep -v ': set-sync-max \|: release \|^\[' "$log"
         steps=$(sed -n 's/.*: set-sync-max .*progress=\([0-9]*\).*/\1/p' "$log" | tr '\n' ' ')
         raises=$(grep -c ': set-sync-max ' "$log")

@@ -28,12 +28,4 @@ disks=$(md_attr md0 raid_disks)
 [ "$disks" = 4 ] || vm_fail "raid_disks is '$disks' after the grow, not 4"
 [ "$(vm_size_bytes /dev/md0)" = $((size / 2 * 3)) ] ||
         vm_fail "array size $(vm_size_bytes /dev/md0) after the grow, not $((size / 2 * 3))"
-vm_timed vm-pattern verify --length "$size" /dev/md0 "$seed"
-
-risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" "$takeover_row")
-ok=$?
-echo "$risk"
-[ $ok = 0 ] || vm_fail "after the take-over the kernel could overwrite data no backup held"
-stall=$(sed -n 's/^probe: .* stall=\([^ ]* ([^)]*)\).*/\1/p' "$VM_OUT/probe.txt")
-vm_log "PASS: grow 3 -> 4 verified ($size bytes of the original size); reshape wall ${takeover_wall}s, stall $stall;" \
-        "reshaped: ${takeover#*md0: }"
+vm_takeover_verify "grow 3 -> 4" "$seed" "$takeover_row" --length "$size"

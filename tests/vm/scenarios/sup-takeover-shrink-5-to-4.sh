@@ -24,12 +24,4 @@ disks=$(md_attr md0 raid_disks)
 [ "$disks" = 4 ] || vm_fail "raid_disks is '$disks' after the shrink, not 4"
 [ "$(vm_size_bytes /dev/md0)" = "$size" ] ||
         vm_fail "array size $(vm_size_bytes /dev/md0) after the shrink, not $size"
-vm_timed vm-pattern verify /dev/md0 "$seed"
-
-risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" "$takeover_row")
-ok=$?
-echo "$risk"
-[ $ok = 0 ] || vm_fail "after the take-over the kernel could overwrite data no backup held"
-stall=$(sed -n 's/^probe: .* stall=\([^ ]* ([^)]*)\).*/\1/p' "$VM_OUT/probe.txt")
-vm_log "PASS: shrink 5 -> 4 verified ($size bytes); reshape wall ${takeover_wall}s, stall $stall;" \
-        "reshaped: ${takeover#*md0: }"
+vm_takeover_verify "shrink 5 -> 4" "$seed" "$takeover_row"
