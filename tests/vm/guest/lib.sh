@@ -671,22 +671,36 @@ vm_crash_start() {
                 vm_restore_bg --max-window 8M /dev/md0 --backup-file "$_backup" $(vm_disks "$1")
         fi
         if [ "$VM_BOOT" -le "$_ncuts" ]; then
-                vm_wait_restore_log 'supervising the reshape from' 60
-                vm_log "supervising $(vm_since "$_t0") s after restore began: $(md_snapshot md0)"
-                grep -E 'member|backup|section|write back|wrote back|nothing to|assembled' "$VM_OUT/restore.$VM_BOOT.log"
-                vm_power_cut_at md0 "$(echo $4 | cut -d ' ' -f "$VM_BOOT")"
+                vm_restore_cut "$_t0" "$(echo $4 | cut -d ' ' -f "$VM_BOOT")"
         fi
+        vm_restore_verified "$_t0" "$3"
+        vm_log "PASS: $_ncuts power cuts at $4 percent, each restored by reshaped restore; every byte verified"
+}
 
+# vm_restore_cut T0 PERCENT: once the restore vm_restore_bg started at T0
+# supervises, shows what it wrote back and cuts the power when the
+# reshape's front reaches PERCENT.
+vm_restore_cut() {
+        vm_wait_restore_log 'supervising the reshape from' 60
+        vm_log "supervising $(vm_since "$1") s after restore began: $(md_snapshot md0)"
+        grep -E 'member|backup|section|write back|wrote back|nothing to|assembled' "$VM_OUT/restore.$VM_BOOT.log"
+        vm_power_cut_at md0 "$2"
+}
+
+# vm_restore_verified T0 SEED: waits for the restore vm_restore_bg started
+# at T0 and the reshape to end; fails unless restore exited 0, the chunk is
+# 128K, the array kept the size boot 1 wrote to $VM_OUT/array.txt, and
+# every byte matches pattern SEED.
+vm_restore_verified() {
         vm_wait_restore_end 300
         md_wait_idle md0 60
-        vm_log "reshape finished $(vm_since "$_t0") s after restore began"
+        vm_log "reshape finished $(vm_since "$1") s after restore began"
         [ "$restore_status" = "exit status 0" ] || vm_fail "reshaped restore ended with $restore_status"
         [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
         _size=$(sed -n 's/^size_bytes=//p' "$VM_OUT/array.txt")
         [ "$(vm_size_bytes /dev/md0)" = "$_size" ] ||
                 vm_fail "the array size changed: $_size -> $(vm_size_bytes /dev/md0)"
-        vm_timed vm-pattern verify /dev/md0 "$3"
-        vm_log "PASS: $_ncuts power cuts at $4 percent, each restored by reshaped restore; every byte verified"
+        vm_timed vm-pattern verify /dev/md0 "$2"
 }
 
 # vm_restore_bg ARGS...: runs `reshaped -v restore ARGS...` in the

@@ -44,18 +44,7 @@ vm_check_cut "$VM_OUT/supervise.1.log" "$backup"
 t0=$(vm_now)
 vm_restore_bg /dev/md0 $(vm_disks 4)
 if [ "$VM_BOOT" = 2 ]; then
-        vm_wait_restore_log 'supervising the reshape from' 60
-        vm_log "supervising $(vm_since "$t0") s after restore began: $(md_snapshot md0)"
-        grep -E 'member|backup|section|write back|wrote back|nothing to|assembled' "$VM_OUT/restore.2.log"
-        vm_power_cut_at md0 "$cut2"
+        vm_restore_cut "$t0" "$cut2"
 fi
-
-vm_wait_restore_end 300
-md_wait_idle md0 60
-vm_log "reshape finished $(vm_since "$t0") s after restore began"
-[ "$restore_status" = "exit status 0" ] || vm_fail "reshaped restore ended with $restore_status"
-[ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
-size=$(sed -n 's/^size_bytes=//p' "$VM_OUT/array.txt")
-[ "$(vm_size_bytes /dev/md0)" = "$size" ] || vm_fail "the array size changed: $size -> $(vm_size_bytes /dev/md0)"
-vm_timed vm-pattern verify /dev/md0 "$seed"
+vm_restore_verified "$t0" "$seed"
 vm_log "PASS: power cuts after the take-over's first window and at ${cut2}%, each restored by reshaped restore; every byte verified"
