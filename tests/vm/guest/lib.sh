@@ -431,8 +431,9 @@ md_assembled() {
 # holds the kernel at md's lowest speed until the take-over, so that it
 # happens inside a grow's first, critical units. Fails the scenario unless
 # supervise takes over and exits 0 with the reshape ended. Sets
-# takeover_wall (seconds), takeover_row (the probe's CSV line at the
-# take-over) and takeover (the take-over line).
+# takeover_wall (seconds), takeover_row (the probe's CSV line once
+# supervise has logged the take-over; pass it to vm_probe_risk as @ROW)
+# and takeover (the take-over line).
 vm_takeover() {
         _speed=$1 _backup=$2
         shift 2
@@ -446,9 +447,8 @@ vm_takeover() {
         MDADM_NO_SYSTEMCTL=1 vm_run mdadm --grow /dev/md0 "$@" --backup-file="$_backup"
         _pids=$(pidof mdadm) || vm_fail "mdadm forked no monitor of its own"
         vm_run kill -KILL $_pids
-        takeover_row=$(wc -l <"$VM_OUT/probe.csv" 2>/dev/null) || takeover_row=0
         vm_log "killed mdadm's monitor ($_pids) at $(md_attr md0 sync_completed) member sectors;" \
-                "sync_max=$(md_attr md0 sync_max) direction=$(md_attr md0 reshape_direction); probe CSV at line $takeover_row"
+                "sync_max=$(md_attr md0 sync_max) direction=$(md_attr md0 reshape_direction)"
 
         { reshaped -v supervise /dev/md0 --backup-file "$_backup"; echo "reshaped: exit status $?"; } 2>&1 |
                 while IFS= read -r _line; do echo "[$(vm_now)] $_line"; done >"$VM_OUT/reshaped.log" &
@@ -462,6 +462,11 @@ vm_takeover() {
                 cat "$VM_OUT/reshaped.log"
                 vm_fail "reshaped logged no take-over within 30 s"
         }
+        # Counted once the take-over has happened: its short numeric
+        # sync_max steps (freeze, restart, the rest of a split stripe) may
+        # fall between two probe samples.
+        takeover_row=$(wc -l <"$VM_OUT/probe.csv" 2>/dev/null) || takeover_row=0
+        vm_log "took over; probe CSV at line $takeover_row"
         md_fast md0
         # Bounded: a supervisor that hangs shows its log instead of the runner's timeout.
         ( md_wait_idle md0 150 ) || {

@@ -28,4 +28,4 @@ disks=$(md_attr md0 raid_disks)
 [ "$disks" = 4 ] || vm_fail "raid_disks is '$disks' after the grow, not 4"
 [ "$(vm_size_bytes /dev/md0)" = $((size / 2 * 3)) ] ||
         vm_fail "array size $(vm_size_bytes /dev/md0) after the grow, not $((size / 2 * 3))"
-vm_takeover_verify "grow 3 -> 4" "$seed" "$takeover_row" --length "$size"
+vm_takeover_verify "grow 3 -> 4" "$seed" "@$takeover_row" --length "$size"

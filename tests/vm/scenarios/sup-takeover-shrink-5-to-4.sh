@@ -24,4 +24,4 @@ disks=$(md_attr md0 raid_disks)
 [ "$disks" = 4 ] || vm_fail "raid_disks is '$disks' after the shrink, not 4"
 [ "$(vm_size_bytes /dev/md0)" = "$size" ] ||
         vm_fail "array size $(vm_size_bytes /dev/md0) after the shrink, not $size"
-vm_takeover_verify "shrink 5 -> 4" "$seed" "$takeover_row"
+vm_takeover_verify "shrink 5 -> 4" "$seed" "@$takeover_row"
