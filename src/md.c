@@ -127,7 +127,9 @@ static int read_small_fd(int fd, char *buf, size_t size)
 {
         ssize_t n;
 
-        n = pread(fd, buf, size - 1, 0);
+        do
+                n = pread(fd, buf, size - 1, 0);
+        while (n < 0 && errno == EINTR);
         if (n < 0)
                 return -errno;
         if ((size_t) n == size - 1)
@@ -140,7 +142,9 @@ static int read_small_fileat(int dir_fd, const char *path, char *buf, size_t siz
 {
         int fd, r;
 
-        fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC);
+        do
+                fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC);
+        while (fd < 0 && errno == EINTR);
         if (fd < 0)
                 return -errno;
         r = read_small_fd(fd, buf, size);
@@ -422,12 +426,18 @@ int md_write_attr(struct md *md, const char *attr, const char *value)
 
         /* O_TRUNC is what a shell's ">" does: sysfs ignores it, a fake
          * tree's regular file needs it. */
-        fd = openat(md->dir_fd, attr, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        /* A signal may interrupt a store that waits for md to quiesce the
+         * array (suspend_lo/hi, sync_action); sysfs takes it again whole. */
+        do
+                fd = openat(md->dir_fd, attr, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        while (fd < 0 && errno == EINTR);
         if (fd < 0) {
                 r = log_error_errno(errno, "Failed to write %s=%s for %s: %m", attr, value, md->name);
                 goto out;
         }
-        n = write(fd, line, len);
+        do
+                n = write(fd, line, len);
+        while (n < 0 && errno == EINTR);
         if (n < 0)
                 r = log_error_errno(errno, "Failed to write %s=%s for %s: %m", attr, value, md->name);
         else if ((size_t) n != len)

@@ -42,6 +42,8 @@
 #define DRAIN_TIMEOUT_MS        60000
 #define FREEZE_TIMEOUT_MS       30000
 #define FRONT_TIMEOUT_MS        10000
+/* How long sync_action may pass through idle mid-reshape. */
+#define SETTLE_TIMEOUT_MS       2000
 
 struct sup {
         struct md *md;
@@ -71,6 +73,7 @@ struct sup {
         bool acted;               /* actions ran since the last observation */
         struct plan_action guard; /* PLAN_BACKUP: slot 0 held since the take-over */
         bool froze;               /* the take-over froze the reshape */
+        bool frozen_by_other;     /* someone else froze it (mdadm --stop, an admin) */
         unsigned raises;          /* sync_max raises, the release included */
         unsigned degraded;        /* members missing, as last seen */
         int stop_signal;
@@ -872,6 +875,45 @@ static int check_degraded(struct sup *s)
         return 0;
 }
 
+/*
+ * sync_action reads neither reshape nor frozen-by-us mid-reshape. md
+ * passes through idle between a finished reshape and reshape_position
+ * reading none, and while it restarts the thread: look again for a
+ * moment. Frozen by someone else (mdadm --stop freezes first), the
+ * kernel cannot move, so there is nothing to wait for: stop at once,
+ * holding what the backup holds.
+ */
+static int reshape_stopped(struct sup *s, enum md_sync_action action, bool *ret_finished)
+{
+        uint64_t deadline = now_ms() + SETTLE_TIMEOUT_MS, pos;
+        int r;
+
+        for (;;) {
+                if (action == MD_SYNC_ACTION_FROZEN) {
+                        s->frozen_by_other = true;
+                        return log_warning_errno(ECANCELED, "%s: someone else froze the reshape (sync_action=frozen; mdadm --stop does): stopping supervision.",
+                                                 md_name(s->md));
+                }
+                if (now_ms() > deadline)
+                        return log_error_errno(EPROTO, "%s: the reshape stopped (sync_action=%s for %d s) although reshape_position still reads a position.",
+                                               md_name(s->md), md_sync_action_to_string(action),
+                                               SETTLE_TIMEOUT_MS / 1000);
+                usleep(50000);
+                r = md_get_reshape_position(s->md, &pos);
+                if (r < 0)
+                        return r;
+                if (pos == MD_RESHAPE_POSITION_NONE) {
+                        *ret_finished = true;
+                        return 0;
+                }
+                r = md_get_sync_action(s->md, &action);
+                if (r < 0)
+                        return r;
+                if (action == MD_SYNC_ACTION_RESHAPE)
+                        return 0;
+        }
+}
+
 /* Reads what the kernel shows now. @notified: a notification was taken. */
 static int observe(struct sup *s, bool notified)
 {
@@ -903,9 +945,12 @@ static int observe(struct sup *s, bool notified)
                         return r;
                 o.checkpoint_valid = r == 0;
         }
-        if (!o.finished && !o.reshaping && !s->plan.frozen)
-                return log_error_errno(EPROTO, "%s: the reshape stopped (sync_action=%s) although reshape_position reads %" PRIu64 ".",
-                                       md_name(s->md), md_sync_action_to_string(action), pos);
+        if (!o.finished && !o.reshaping && !s->plan.frozen) {
+                r = reshape_stopped(s, action, &o.finished);
+                if (r < 0)
+                        return r;
+                o.reshaping = !o.finished;
+        }
 
         /* Speed accounting between observations. */
         if (o.completed_progress > s->last_obs_completed && o.now_ms > s->last_obs_ms) {
@@ -1026,67 +1071,121 @@ static int wait_and_observe(struct sup *s, uint64_t timeout_ms)
         return observe(s, notified);
 }
 
+/* What the kernel is doing now, read back rather than assumed, for the
+ * messages that tell an admin the state a stop or failure left. */
+static void describe_kernel(struct sup *s, char *buf, size_t size)
+{
+        enum md_sync_action action;
+        uint64_t sync_max, pos;
+
+        if (md_get_reshape_position(s->md, &pos) == 0 && pos == MD_RESHAPE_POSITION_NONE) {
+                snprintf(buf, size, "the reshape has finished");
+                return;
+        }
+        if (md_get_sync_action(s->md, &action) < 0 || md_get_sync_max(s->md, &sync_max) < 0) {
+                snprintf(buf, size, "its state cannot be read");
+                return;
+        }
+        if (action == MD_SYNC_ACTION_FROZEN)
+                snprintf(buf, size, "the reshape is frozen");
+        else if (sync_max == MD_SYNC_MAX_UNLIMITED)
+                snprintf(buf, size, "the reshape runs (sync_action=%s) with sync_max=max",
+                         md_sync_action_to_string(action));
+        else
+                snprintf(buf, size, "the reshape runs (sync_action=%s), held at sync_max=%" PRIu64 " (%.1f%%)",
+                         md_sync_action_to_string(action), sync_max,
+                         100.0 * (double) sync_max / (double) s->geo.end_progress_sectors);
+}
+
+static bool holds_any(const struct sup *s)
+{
+        return s->plan.slot[0].held || s->plan.slot[1].held;
+}
+
+/* Freezes the reshape, checked: sync_action must read frozen after it. */
+static int freeze_checked(struct sup *s)
+{
+        enum md_sync_action a;
+        int r;
+
+        r = md_get_sync_action(s->md, &a);
+        if (r < 0 || a == MD_SYNC_ACTION_FROZEN)
+                return r;
+        r = md_set_sync_action(s->md, MD_SYNC_ACTION_FROZEN);
+        if (r < 0)
+                return r;
+        return wait_sync_action(s, MD_SYNC_ACTION_FROZEN, MD_SYNC_ACTION_FROZEN);
+}
+
 /*
  * Stops without leaving anything at risk. First lets the kernel reach
- * sync_max, the end of what is backed up, where it checkpoints; then every
- * window is behind the checkpoint and is forgotten, and the suspend range
- * empties. If that does not happen in time, the reshape is frozen with
- * the backup and a suspend range that matches it.
+ * sync_max, the end of what is backed up, where it checkpoints (after the
+ * final release, the end of the reshape); then every window is behind
+ * the checkpoint and is forgotten, and the suspend range empties. If
+ * that does not happen in time, or the kernel cannot move because
+ * someone else froze it, the reshape is frozen with the backup and a
+ * suspend range that matches it. Every store is checked, and the message
+ * says the state read back.
  */
 static void stop_safely(struct sup *s, const char *why)
 {
         uint64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
         struct array_range held;
-        char cont[512];
-        int r = 0;
+        char cont[512], state[160];
+        int r = 0, rf = 0, rs;
 
         report_notify_stopping(why);
         s->plan.draining = true;
-        while (!s->plan.finished && (s->plan.slot[0].held || s->plan.slot[1].held) &&
-               !s->plan.released && now_ms() < deadline) {
+        while (!s->frozen_by_other && !s->plan.finished && holds_any(s) && now_ms() < deadline) {
                 r = run_actions(s);
-                if (r < 0 || !(s->plan.slot[0].held || s->plan.slot[1].held))
+                if (r < 0 || !holds_any(s))
                         break;
                 r = wait_and_observe(s, 1000);
                 if (r < 0 && r != -EINTR)
                         break;
         }
-        if (!s->plan.finished)
-                (void) run_actions(s);
+        /* Also after the last observation: a finish is acted on here. */
+        (void) run_actions(s);
 
-        if (!s->plan.finished && !s->plan.released)
-                (void) md_set_sync_action(s->md, MD_SYNC_ACTION_FROZEN);
-        held = planner_held(&s->plan);
-        (void) md_set_suspend(s->md, held.lo_array_sectors, held.hi_array_sectors);
+        /* Released with nothing held, the kernel runs to the end with
+         * nothing at risk; otherwise it stops where the backup holds. */
+        if (!s->plan.finished && (holds_any(s) || !s->plan.released))
+                rf = freeze_checked(s);
+        held = s->plan.finished ? (struct array_range) { 0, 0 } : planner_held(&s->plan);
+        rs = md_set_suspend(s->md, held.lo_array_sectors, held.hi_array_sectors);
+        describe_kernel(s, state, sizeof(state));
 
         if (s->geo.relocates)
                 snprintf(cont, sizeof(cont), "reshaped supervise %s", md_devnode(s->md));
         else
                 snprintf(cont, sizeof(cont), "reshaped supervise %s --backup-file %s",
                          md_devnode(s->md), s->o->backup_path);
-        if (s->plan.finished)
-                report_event(REPORT_MID_STOPPED, md_name(s->md), "%s: %s; the reshape had finished.",
-                             md_name(s->md), why);
-        else if (s->geo.relocates && s->plan.released)
+        if (rf < 0 || rs < 0)
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
-                             "%s: %s; sync_max was already released, so the reshape runs on to its end unpaced, which puts nothing at risk.",
+                             "%s: %s. Stopping did not complete: %s%s (%s); %s. %s holds array sectors %" PRIu64 "-%" PRIu64
+                             ". Check the array, then continue with: %s",
+                             md_name(s->md), why, rf < 0 ? "the freeze failed" : "setting the suspend range failed",
+                             rf < 0 && rs < 0 ? ", and so did setting the suspend range" : "",
+                             strerror(-(rf < 0 ? rf : rs)), state, s->o->backup_path ? s->o->backup_path : "no backup",
+                             held.lo_array_sectors, held.hi_array_sectors, cont);
+        else if (s->plan.finished)
+                report_event(REPORT_MID_STOPPED, md_name(s->md), "%s: %s; the reshape had finished, and no writes are suspended.",
                              md_name(s->md), why);
         else if (s->geo.relocates)
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
-                             "%s: %s. The reshape is frozen at about %.1f%%; nothing is at risk (raid10 writes its new layout at a new data offset) and no writes are suspended. Continue with: %s",
-                             md_name(s->md), why,
-                             100.0 * (double) s->plan.completed / (double) s->geo.end_progress_sectors, cont);
+                             "%s: %s; %s. Nothing is at risk (raid10 writes its new layout at a new data offset) and no writes are suspended. Continue with: %s",
+                             md_name(s->md), why, state, cont);
         else if (array_range_sectors(held) == 0)
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
-                             "%s: %s. Stopped safely at %.1f%%: the kernel is held at its last checkpoint, nothing is at risk and no writes are suspended. Continue with: %s",
+                             "%s: %s. Stopped safely at %.1f%%: %s at its last checkpoint, nothing is at risk and no writes are suspended. Continue with: %s",
                              md_name(s->md), why,
-                             100.0 * (double) s->plan.checkpoint / (double) s->geo.end_progress_sectors, cont);
+                             100.0 * (double) s->plan.checkpoint / (double) s->geo.end_progress_sectors, state, cont);
         else
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
-                             "%s: %s. The reshape is frozen; %s holds array sectors %" PRIu64 "-%" PRIu64
+                             "%s: %s; %s. %s holds array sectors %" PRIu64 "-%" PRIu64
                              " and writes to them stay suspended so that it stays valid. Continue with: %s"
                              " (after a crash: mdadm --assemble --backup-file %s, or reshaped restore)",
-                             md_name(s->md), why, s->o->backup_path, held.lo_array_sectors,
+                             md_name(s->md), why, state, s->o->backup_path, held.lo_array_sectors,
                              held.hi_array_sectors, cont, s->o->backup_path);
 }
 
@@ -1138,6 +1237,21 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
         if (r < 0)
                 return r;
         if (pos == MD_RESHAPE_POSITION_NONE) {
+                uint64_t lo, hi;
+
+                /* A supervisor stopped or killed with windows held leaves
+                 * writes to them suspended; once the reshape is over
+                 * nothing needs them, and they would hang for good. */
+                r = md_get_suspend(s->md, &lo, &hi);
+                if (r < 0)
+                        return r;
+                if (hi > lo) {
+                        log_notice("%s: the reshape is over; letting go of the writes to array sectors %" PRIu64 "-%" PRIu64 " still suspended.",
+                                   md_name(s->md), lo, hi);
+                        r = md_set_suspend(s->md, 0, 0);
+                        if (r < 0)
+                                return r;
+                }
                 r = md_read_uuid_and_events(s->md, s->id.uuid, &s->id.events);
                 if (r < 0)
                         return r;
@@ -1218,7 +1332,7 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
 
 static void cleanup(struct sup *s)
 {
-        /* The readers use the array's descriptor and the buffers. */
+        /* The readers use the member set and the buffers. */
         for (unsigned i = 0; i < s->n_reads; i++)
                 array_read_free(s->reads[i].rd);
         if (s->bf)
@@ -1271,15 +1385,21 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                              md_name(md));
                 r = 0;
         }
-        if (r < 0 && s.froze && s.geo.relocates)
-                report_event(REPORT_MID_STOPPED, md_name(md),
-                             "%s: the take-over failed; the reshape is left frozen, with nothing at risk. Continue with: reshaped supervise %s",
-                             md_name(md), md_devnode(md));
-        else if (r < 0 && s.froze)
-                report_event(REPORT_MID_STOPPED, md_name(md),
-                             "%s: the take-over failed; the reshape is left frozen%s. Continue with: reshaped supervise %s --backup-file %s",
-                             md_name(md), s.guard.kind == PLAN_BACKUP ? ", its first unit backed up and suspended" : "",
-                             md_devnode(md), o->backup_path);
+        if (r < 0 && s.froze) {
+                char state[160];
+
+                describe_kernel(&s, state, sizeof(state));
+                if (s.geo.relocates)
+                        report_event(REPORT_MID_STOPPED, md_name(md),
+                                     "%s: the take-over failed; %s, with nothing at risk. Continue with: reshaped supervise %s",
+                                     md_name(md), state, md_devnode(md));
+                else
+                        report_event(REPORT_MID_STOPPED, md_name(md),
+                                     "%s: the take-over failed; %s%s. Continue with: reshaped supervise %s --backup-file %s",
+                                     md_name(md), state,
+                                     s.guard.kind == PLAN_BACKUP ? ", its first unit backed up and suspended" : "",
+                                     md_devnode(md), o->backup_path);
+        }
         if (r != 0)
                 goto out;
 
@@ -1340,6 +1460,8 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
 
                 if (r == -EINTR && s.stop_signal)
                         snprintf(why, sizeof(why), "stopping on %s", strsignal(s.stop_signal));
+                else if (s.frozen_by_other)
+                        snprintf(why, sizeof(why), "stopping: someone else froze the reshape");
                 else
                         snprintf(why, sizeof(why), "stopping after an error (%s)", strerror(-r));
                 stop_safely(&s, why);
