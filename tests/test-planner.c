@@ -13,6 +13,7 @@
  *   - a window is forgotten only behind the on-disk checkpoint;
  *   - sync_max only rises and stays a multiple of the reshape unit.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -790,6 +791,73 @@ static void first_steps(struct planner *p, const struct reshape_geometry *g)
                { PLAN_WAIT, 0, 0, 0, 0 });
 }
 
+static void test_table_wide(void **state)
+{
+        /* raid5 14 -> 15 disks, 512K chunks, the default 64M window: the
+         * kernel can be held every 13 units (13312 per member), and such a
+         * window holds 13 x 13312 = 173056 array sectors (84.5 MiB). A
+         * 64M slot is refused; with 84.5M slots every backup and
+         * read-ahead is one park point, and fits. */
+        struct reshape_geometry g = geo(5, 14, 5, 15, 512 * 1024, 512 * 1024, 1048576, 0, false);
+        const uint64_t park = 13312, slot = 173056;
+        struct planner p;
+
+        (void) state;
+        planner_init(&p, &g, 0, 0, (64 << 20) / 512 / 13, 0);
+        assert_int_equal(p.section_progress, park);
+        assert_int_equal(planner_set_max_range(&p, (64 << 20) / 512), -E2BIG);
+        assert_int_equal(planner_set_max_range(&p, slot), 0);
+        EXPECT(&p,
+               { PLAN_SUSPEND, 0, 2 * slot, 0, 0 },
+               { PLAN_READ_AHEAD, slot, 2 * slot, 2 * park, 0 },
+               { PLAN_BACKUP, 0, slot, park, 0 },
+               { PLAN_SUSPEND, 0, 3 * slot, 0, 0 },
+               { PLAN_SET_SYNC_MAX, 0, 0, park, 0 },
+               { PLAN_READ_AHEAD, 2 * slot, 3 * slot, 3 * park, 0 },
+               { PLAN_BACKUP, slot, 2 * slot, 2 * park, 1 },
+               { PLAN_WAIT, 0, 0, 0, 0 });
+
+        /* a larger section is clipped to the slot, not planned past it */
+        planner_init(&p, &g, 0, 0, 4 * park, 0);
+        assert_int_equal(planner_set_max_range(&p, slot), 0);
+        EXPECT(&p,
+               { PLAN_SUSPEND, 0, 2 * slot, 0, 0 },
+               { PLAN_READ_AHEAD, slot, 2 * slot, 2 * park, 0 },
+               { PLAN_BACKUP, 0, slot, park, 0 });
+
+        /* a taken-over front beyond what one slot covers: refused, the
+         * kernel stays where it is */
+        planner_init(&p, &g, 0, park + 1024, park, 0);
+        assert_int_equal(planner_set_max_range(&p, slot), 0);
+        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+}
+
+static void test_table_huge_chunks(void **state)
+{
+        /* raid5 on 7 disks (6 data), chunk 16 -> 32 MiB: one unit is
+         * 65536 sectors per member, 393216 array sectors (192 MiB) a
+         * window at the least; the default 64M slot is refused. */
+        struct reshape_geometry g = geo(5, 7, 5, 7, 16 << 20, 32 << 20, 4194304, 0, false);
+        const uint64_t u = 65536, slot = 6 * u;
+        struct planner p;
+
+        (void) state;
+        assert_int_equal(g.park_progress_sectors, u);
+        planner_init(&p, &g, 0, 0, (64 << 20) / 512 / 6, 0);
+        assert_int_equal(p.section_progress, u);
+        assert_int_equal(planner_set_max_range(&p, (64 << 20) / 512), -E2BIG);
+        assert_int_equal(planner_set_max_range(&p, slot), 0);
+        EXPECT(&p,
+               { PLAN_SUSPEND, 0, 2 * slot, 0, 0 },
+               { PLAN_READ_AHEAD, slot, 2 * slot, 2 * u, 0 },
+               { PLAN_BACKUP, 0, slot, u, 0 },
+               { PLAN_SUSPEND, 0, 3 * slot, 0, 0 },
+               { PLAN_SET_SYNC_MAX, 0, 0, u, 0 },
+               { PLAN_READ_AHEAD, 2 * slot, 3 * slot, 3 * u, 0 },
+               { PLAN_BACKUP, slot, 2 * slot, 2 * u, 1 },
+               { PLAN_WAIT, 0, 0, 0, 0 });
+}
+
 static void test_end_sequence(void **state)
 {
         struct sim s = { .g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false), .halfway = true };
@@ -972,6 +1040,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table_first_steps),
                 cmocka_unit_test(test_taper),
+                cmocka_unit_test(test_table_wide),
+                cmocka_unit_test(test_table_huge_chunks),
                 cmocka_unit_test(test_end_sequence),
                 cmocka_unit_test(test_drain),
                 cmocka_unit_test(test_keep_newest),
