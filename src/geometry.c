@@ -278,6 +278,18 @@ struct array_range geometry_at_risk(const struct reshape_geometry *g,
         return (struct array_range) { lo, hi };
 }
 
+uint64_t geometry_min_window_array_sectors(const struct reshape_geometry *g)
+{
+        /* A window [from, from + park) rewrites park sectors of every
+         * member, whose old content is park x old data disks of the array;
+         * while the on-disk checkpoint lags behind @from all of it can be
+         * needed (geometry_at_risk() from the checkpoint), so no bound
+         * below that holds for every window. */
+        if (g->relocates)
+                return 0;
+        return min_u64(g->park_progress_sectors * g->old_data_disks, g->array_sectors);
+}
+
 /*
  * raid5.c reshape_request(), per member: 'writepos' is the furthest the
  * next unit may write, 'readpos' the nearest it may still read old data

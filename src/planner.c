@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
 #include <string.h>
 
 #include "reshaped/planner.h"
@@ -58,9 +59,19 @@ void planner_set_section(struct planner *p, uint64_t section_progress)
         p->section_progress = max_u64(section_progress - section_progress % a, a);
 }
 
-void planner_set_max_range(struct planner *p, uint64_t max_range_sectors)
+int planner_set_max_range(struct planner *p, uint64_t max_range_sectors)
 {
+        if (max_range_sectors && max_range_sectors < geometry_min_window_array_sectors(&p->geo))
+                return -E2BIG;
         p->max_range_sectors = max_range_sectors;
+        return 0;
+}
+
+/* Whether @r fits a slot: a window that does not is never planned (its
+ * read would overrun the buffer), whatever the caller sized. */
+static bool fits(const struct planner *p, struct array_range r)
+{
+        return !p->max_range_sectors || array_range_sectors(r) <= p->max_range_sectors;
 }
 
 void planner_init(struct planner *p, const struct reshape_geometry *g,
@@ -213,6 +224,8 @@ static struct plan_action next_window(const struct planner *p, struct array_rang
         /* A window read ahead keeps the extent it was read with. */
         if (p->n_ahead && p->ahead[0].from_progress == from) {
                 range = window_range(p, base, p->ahead[0].to_progress, held);
+                if (!fits(p, range))
+                        return (struct plan_action) { .kind = PLAN_WAIT };
                 return (struct plan_action) {
                         .kind = range_empty(range) ? PLAN_SET_SYNC_MAX : PLAN_BACKUP,
                         .slot = (unsigned) slot,
@@ -239,6 +252,10 @@ static struct plan_action next_window(const struct planner *p, struct array_rang
          * already (late in a grow's critical section). */
         if (range_empty(range))
                 return (struct plan_action) { .kind = PLAN_SET_SYNC_MAX, .progress = to };
+        /* Only the kernel's front can make it: refuse, the kernel stays
+         * parked where the backup reaches. */
+        if (!fits(p, range))
+                return (struct plan_action) { .kind = PLAN_WAIT };
         return (struct plan_action) {
                 .kind = PLAN_BACKUP,
                 .slot = (unsigned) slot,

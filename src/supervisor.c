@@ -1225,6 +1225,45 @@ static int prepare_paced(struct sup *s)
         return r < 0 ? r : 0;
 }
 
+static uint64_t align_up_bytes(uint64_t bytes)
+{
+        return (bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES * BACKUP_ALIGN_BYTES;
+}
+
+/*
+ * A slot (and each of the two window buffers) holds --max-window, or more
+ * when the geometry needs more: the kernel can be held only at park
+ * points, and the window between two of them must fit whole (a 14 -> 15
+ * disk grow with 512 KiB chunks needs 84.5 MiB). Both buffers are locked
+ * in memory, so they may take at most half of it.
+ */
+static int size_slots(struct sup *s)
+{
+        uint64_t need = align_up_bytes(sectors_to_bytes(geometry_min_window_array_sectors(&s->geo)));
+        uint64_t want = align_up_bytes(s->o->section_max_bytes);
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        uint64_t memory = pages > 0 && page > 0 ? (uint64_t) pages * (uint64_t) page : 0;
+        char b1[32], b2[32], b3[32];
+
+        s->slot_bytes = want > need ? want : need;
+        if (memory && 2 * need > memory / 2)
+                return log_error_errno(E2BIG, "%s: this reshape (%u -> %u data disks, chunk %u -> %u KiB) can be held only at steps of %s of the array, and needs two window buffers that size locked in memory, more than half of the %s this machine has; it cannot be supervised here.",
+                                       md_name(s->md), s->geo.old_data_disks, s->geo.new_data_disks,
+                                       s->mdg.chunk_bytes_old / 1024, s->mdg.chunk_bytes_new / 1024,
+                                       report_bytes(need, b1, sizeof(b1)), report_bytes(memory, b2, sizeof(b2)));
+        if (memory && 2 * s->slot_bytes > memory / 2)
+                return log_error_errno(E2BIG, "--max-window %s: two window buffers that size would lock more than half of the %s of memory; pass --max-window %" PRIu64 "M or less.",
+                                       report_bytes(want, b1, sizeof(b1)), report_bytes(memory, b2, sizeof(b2)),
+                                       (memory / 4) >> 20);
+        if (need > want)
+                log_notice("%s: windows are %s, more than --max-window %s: this reshape (%u -> %u data disks, chunk %u -> %u KiB) can be held only at steps that size; %s of memory is locked for the two window buffers.",
+                           md_name(s->md), report_bytes(need, b1, sizeof(b1)), report_bytes(want, b2, sizeof(b2)),
+                           s->geo.old_data_disks, s->geo.new_data_disks,
+                           s->mdg.chunk_bytes_old / 1024, s->mdg.chunk_bytes_new / 1024,
+                           report_bytes(2 * need, b3, sizeof(b3)));
+        return 0;
+}
+
 /* Returns 1 if no reshape runs, or it ended before it could be taken over. */
 static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
 {
@@ -1266,8 +1305,9 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
         if (r < 0)
                 return r;
 
-        s->slot_bytes = (s->o->section_max_bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES *
-                        BACKUP_ALIGN_BYTES;
+        r = size_slots(s);
+        if (r < 0)
+                return r;
         if (s->geo.relocates) {
                 r = prepare_paced(s);
                 if (r < 0)
@@ -1407,7 +1447,14 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
         s.last_obs_completed = ckpt;
         planner_init(&s.plan, &s.geo, ckpt, ckpt, section_progress_for(&s, o->section_min_bytes),
                      s.t0_ms);
-        planner_set_max_range(&s.plan, bytes_to_sectors(s.slot_bytes));
+        r = planner_set_max_range(&s.plan, bytes_to_sectors(s.slot_bytes));
+        if (r < 0) {
+                /* size_slots() sized them for the geometry: a bug. */
+                log_error_errno(r, "Internal error: %s: the %" PRIu64 "-byte window slots are smaller than the geometry needs.",
+                                md_name(md), s.slot_bytes);
+                stop_safely(&s, "stopping after an internal error");
+                goto out;
+        }
         if (s.guard.kind == PLAN_BACKUP)
                 planner_adopt(&s.plan, &s.guard);
         s.plan.frozen = frozen;

@@ -326,6 +326,78 @@ static void test_next_at_risk(void **state)
         assert_int_equal(geometry_risk_end(&g, p), g.end_progress_sectors);
 }
 
+/* The largest at-risk range of any one-park window, with the checkpoint
+ * anywhere behind it, found by walking every park point. */
+static uint64_t widest_window(const struct reshape_geometry *g)
+{
+        uint64_t a = g->park_progress_sectors, end = g->end_progress_sectors, widest = 0;
+
+        for (uint64_t from = geometry_align_down(g, 0); from < end;
+             from = g->backwards ? geometry_align_up(g, from + 1) : from + a) {
+                uint64_t to = g->backwards ? geometry_align_up(g, from + 1) : from + a;
+
+                for (uint64_t base = 0; base <= from; base += a) {
+                        struct array_range r = geometry_at_risk(g, base, to);
+
+                        /* what a held window [.., from) does not cover */
+                        if (!g->backwards && r.lo_array_sectors < from * g->old_data_disks)
+                                r.lo_array_sectors = from * g->old_data_disks;
+                        if (g->backwards && r.hi_array_sectors > (end - from) * g->old_data_disks)
+                                r.hi_array_sectors = (end - from) * g->old_data_disks;
+                        if (r.hi_array_sectors > r.lo_array_sectors &&
+                            array_range_sectors(r) > widest)
+                                widest = array_range_sectors(r);
+                }
+        }
+        return widest;
+}
+
+static void test_min_window(void **state)
+{
+        struct reshape_geometry g;
+
+        (void) state;
+        /* raid5 14 -> 15 disks, 512 KiB chunks: park 13 units, 13 data
+         * disks of old data each: 84.5 MiB, more than the default 64M */
+        g = make(5, 14, 5, 15, 524288, 524288, 1048576, 0, false);
+        assert_int_equal(g.park_progress_sectors, 13 * 1024);
+        assert_int_equal(geometry_min_window_array_sectors(&g), 13 * 13 * 1024);
+        assert_int_equal(sectors_to_bytes(geometry_min_window_array_sectors(&g)), 84.5 * (1 << 20));
+        /* raid5 7 -> 6 disks shrink, 1 MiB chunks: park 6 units */
+        g = make(5, 7, 5, 6, 1 << 20, 1 << 20, 1048576, 5 * 1048576, true);
+        assert_int_equal(geometry_min_window_array_sectors(&g), 6 * 2048 * 6);
+        /* 16 -> 32 MiB chunks on 6 data disks: one unit of 32 MiB per
+         * member, 192 MiB of the array */
+        g = make(5, 7, 5, 7, 16 << 20, 32 << 20, 4194304, 0, false);
+        assert_int_equal(sectors_to_bytes(geometry_min_window_array_sectors(&g)), 192ULL << 20);
+        /* an array reduced below one unit of members: never more than it */
+        g = make(5, 7, 5, 7, 16 << 20, 32 << 20, 65536, 6 * 16384, false);
+        assert_int_equal(g.array_sectors, 6 * 32768);
+        assert_int_equal(geometry_min_window_array_sectors(&g), g.array_sectors);
+        /* raid10 relocates: nothing */
+        g = (struct reshape_geometry) { .relocates = true, .park_progress_sectors = 128,
+                                        .old_data_disks = 1, .array_sectors = 1 << 20 };
+        assert_int_equal(geometry_min_window_array_sectors(&g), 0);
+
+        /* the bound is reached and never exceeded, by any window the
+         * planner can plan, whatever the checkpoint's lag */
+        {
+                static const struct { unsigned od, nd; uint64_t oc, nc, comp, arr; bool back; } t[] = {
+                        { 4, 5, 65536, 65536, 16384, 0, false },
+                        { 5, 4, 65536, 65536, 16384, 36864, true },
+                        { 4, 4, 65536, 131072, 16384, 0, false },
+                        { 4, 4, 131072, 65536, 16384, 0, true },
+                        { 14, 15, 524288, 524288, 65536, 0, false },
+                        { 17, 16, 65536, 65536, 16384, 15 * 16384, true },
+                };
+
+                for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                        g = make(5, t[i].od, 5, t[i].nd, t[i].oc, t[i].nc, t[i].comp, t[i].arr, t[i].back);
+                        assert_int_equal(widest_window(&g), geometry_min_window_array_sectors(&g));
+                }
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -336,6 +408,7 @@ int main(void)
                 cmocka_unit_test(test_at_risk),
                 cmocka_unit_test(test_next_at_risk),
                 cmocka_unit_test(test_raid10),
+                cmocka_unit_test(test_min_window),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,14 +2,18 @@
 /*
  * The planner against tables of states, and against a simulated kernel
  * that follows raid5's rules (one unit at a time, parks at sync_max,
- * checkpoints and notifies half way to it). After every action and every
- * kernel step the simulation checks the safety invariants:
- *   - whatever the kernel may have destroyed since its on-disk checkpoint
- *     is inside durable backup windows;
+ * checkpoints and notifies half way to it, publishes sync_completed
+ * before its superblock write lands). After every action and every kernel
+ * step the simulation checks the safety invariants:
+ *   - whatever the kernel has destroyed that its on-disk checkpoint still
+ *     needs (a rule of its own, from old stripe addresses, not the
+ *     planner's geometry_at_risk()) is inside durable backup windows;
+ *   - every backup and read-ahead fits its buffer (a slot);
  *   - every durable window is inside the suspended range;
  *   - a window is forgotten only behind the on-disk checkpoint;
  *   - sync_max only rises and stays a multiple of the reshape unit.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +39,13 @@ struct sim {
         uint64_t last_window;  /* progress the last backup covered */
         unsigned parked_steps; /* steps the kernel found itself at sync_max */
         uint64_t max_memory_sectors;
+        uint64_t buffer_sectors;  /* a slot, a window buffer (0: unbounded) */
+        /* A checkpoint whose superblock write has not landed: the kernel
+         * waits for it, sync_completed already shows it. */
+        bool sb_pending;
+        uint64_t sb_target;
+        unsigned sb_lag;          /* kernel steps until it lands */
+        unsigned sb_waits;        /* kernel steps spent waiting for one */
 };
 
 static struct reshape_geometry geo(int ol, unsigned od, int nl, unsigned nd, uint64_t oc,
@@ -95,11 +106,66 @@ static bool restorable(const struct sim *s)
         return false;
 }
 
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+        return a < b ? a : b;
+}
+
+/* The array position (reshape_position) the kernel's progress counter
+ * stands for, as raid5.c keeps conf->reshape_progress: it starts at 0, or
+ * at raid5_size() (whole reshape units of the smaller layout) backwards,
+ * and moves by one unit of every new data disk per step. */
+static uint64_t sim_position(const struct sim *s, uint64_t progress)
+{
+        const struct reshape_geometry *g = &s->g;
+        uint64_t origin = g->end_progress_sectors * min_u64(g->old_data_disks, g->new_data_disks);
+
+        if (!g->backwards)
+                return progress * g->new_data_disks;
+        return progress * g->new_data_disks >= origin ? 0 : origin - progress * g->new_data_disks;
+}
+
+/*
+ * What a crash now would lose: the array sectors whose old-layout copy the
+ * kernel has overwritten while the superblock on disk still says they are
+ * in the old layout (a restart would read them from there). The kernel
+ * has rewritten members [0, pos) forwards, [end - pos, end) backwards; an
+ * old stripe k (old chunk on every member) holds array sectors
+ * [k, k + 1) x old chunk x old data disks. Forwards the superblock calls
+ * everything from reshape_position on old, backwards everything below it.
+ */
+static struct array_range destroyed(const struct sim *s)
+{
+        const struct reshape_geometry *g = &s->g;
+        uint64_t oc = g->old_chunk_sectors, stripe = oc * g->old_data_disks;
+        uint64_t end = g->end_progress_sectors, ckpt = sim_position(s, s->disk_ckpt);
+        uint64_t first_stripe = g->backwards ? (end - s->pos) / oc : 0;
+        uint64_t last_stripe = g->backwards ? end / oc : s->pos / oc;  /* exclusive */
+        struct array_range r = { first_stripe * stripe, last_stripe * stripe };
+
+        /* raid10 writes the new layout at a new data offset */
+        if (g->relocates)
+                return (struct array_range) {};
+        if (!g->backwards)
+                r.lo_array_sectors = r.lo_array_sectors > ckpt ? r.lo_array_sectors : ckpt;
+        else
+                r.hi_array_sectors = min_u64(r.hi_array_sectors, ckpt);
+        r.hi_array_sectors = min_u64(r.hi_array_sectors, g->array_sectors);
+        r.lo_array_sectors = min_u64(r.lo_array_sectors, r.hi_array_sectors);
+        return r;
+}
+
 static void check_invariants(struct sim *s)
 {
-        struct array_range risk = geometry_at_risk(&s->g, s->disk_ckpt, s->pos);
-
-        assert_true(covered(&s->p, risk));
+        assert_true(covered(&s->p, destroyed(s)));
+        /* every window fits the buffer it is read into */
+        if (s->buffer_sectors) {
+                for (unsigned i = 0; i < 2; i++)
+                        if (s->p.slot[i].held)
+                                assert_true(array_range_sectors(s->p.slot[i].range) <= s->buffer_sectors);
+                for (unsigned i = 0; i < s->p.n_ahead; i++)
+                        assert_true(array_range_sectors(s->p.ahead[i].range) <= s->buffer_sectors);
+        }
         if (s->g.old_data_disks == s->g.new_data_disks && !s->g.backwards &&
             s->backups > 0 && !s->p.draining && !s->p.finished)
                 assert_true(restorable(s));
@@ -124,6 +190,7 @@ static void run_planner(struct sim *s)
                         assert_true(array_range_inside(s->p.suspended, a.range));
                         assert_true(a.from_progress < a.progress);
                         assert_true(array_range_sectors(a.range) > 0);
+                        assert_true(!s->buffer_sectors || array_range_sectors(a.range) <= s->buffer_sectors);
                         if (array_range_sectors(a.range) > s->max_memory_sectors)
                                 s->max_memory_sectors = array_range_sectors(a.range);
                         if (s->p.n_ahead && s->p.ahead[0].from_progress == a.from_progress) {
@@ -142,6 +209,7 @@ static void run_planner(struct sim *s)
                         assert_true(array_range_sectors(a.range) > 0);
                         assert_true(a.from_progress >= s->p.protected_to);
                         assert_true(s->p.n_ahead < 2);
+                        assert_true(!s->buffer_sectors || array_range_sectors(a.range) <= s->buffer_sectors);
                         if (array_range_sectors(a.range) > s->max_memory_sectors)
                                 s->max_memory_sectors = array_range_sectors(a.range);
                         break;
@@ -176,25 +244,58 @@ static void run_planner(struct sim *s)
         fail_msg("planner did not settle");
 }
 
-/* raid5.c's test, written out here from the kernel source rather than
- * taken from geometry.c, so the planner is checked against the kernel. */
-static bool kernel_guards(const struct sim *s)
+/* raid5.c reshape_request's test for a checkpoint before the next unit,
+ * written out here from the kernel source (min_offset_diff is 0 in
+ * place): 'writepos' is the furthest member address the unit may write,
+ * 'readpos' the nearest it may read old data from, 'safepos' the nearest
+ * old data the superblock (reshape_safe, set once its write landed) may
+ * still point to. */
+static bool kernel_must_checkpoint(const struct sim *s)
 {
-        uint64_t pos = geometry_progress_to_position(&s->g, s->pos);
         uint64_t u = s->g.unit_progress_sectors;
-        uint64_t writepos = pos / s->g.new_data_disks;
-        uint64_t readpos = pos / s->g.old_data_disks;
+        uint64_t progress = sim_position(s, s->pos), safe = sim_position(s, s->disk_ckpt);
+        uint64_t writepos = progress / s->g.new_data_disks;
+        uint64_t readpos = progress / s->g.old_data_disks;
+        uint64_t safepos = safe / s->g.old_data_disks;
 
         if (!s->g.backwards) {
                 writepos += u;
-                readpos -= readpos < u ? readpos : u;
-                return readpos > writepos;
+                readpos -= min_u64(u, readpos);
+                safepos -= min_u64(u, safepos);
+                return safepos < writepos && readpos > writepos;
         }
         if (writepos < u)
                 return false;
         writepos -= u;
         readpos += u;
-        return readpos < writepos;
+        safepos += u;
+        return safepos > writepos && readpos < writepos;
+}
+
+/* A checkpoint: sync_completed moves at once, the superblock's write takes
+ * 0..2 kernel steps, during which the kernel waits; then it notifies. */
+static void kernel_checkpoint(struct sim *s)
+{
+        s->completed = s->pos;
+        s->sb_pending = true;
+        s->sb_target = s->pos;
+        s->sb_lag = (unsigned) rand() % 3;
+}
+
+static bool sb_landed(struct sim *s)
+{
+        if (!s->sb_pending)
+                return true;
+        if (s->sb_lag) {
+                s->sb_lag--;
+                s->sb_waits++;
+                return false;
+        }
+        s->sb_pending = false;
+        s->disk_ckpt = s->sb_target;
+        s->notified = true;
+        check_invariants(s);
+        return true;
 }
 
 /* One unit of kernel work, by raid5.c reshape_request's rules. */
@@ -202,30 +303,26 @@ static bool kernel_step(struct sim *s)
 {
         uint64_t end = s->g.end_progress_sectors;
         uint64_t limit = s->unlimited ? end : s->sync_max;
-        uint64_t next = s->pos + s->g.unit_progress_sectors;
 
+        if (!sb_landed(s))
+                return false;
         if (s->pos < end && s->pos >= limit)
                 s->parked_steps++;
         if (s->pos >= end || s->pos >= limit)
                 return false;
-        /* The kernel's own safety rule (raid5.c reshape_request, per
-         * member): once the oldest position it may still read old data
-         * from is beyond the furthest it may write, it checkpoints before a
-         * write could reach old data its metadata still needs. Before that
-         * (a grow's start, a shrink's end) it relies on the backup. */
-        if (kernel_guards(s) &&
-            array_range_sectors(geometry_at_risk(&s->g, s->disk_ckpt, next)) > 0) {
-                s->completed = s->disk_ckpt = s->pos;
-                s->notified = true;
+        /* Before the unit: the kernel's own safety checkpoint. Before it
+         * applies (a grow's start, a shrink's end) the backup must do. */
+        if (kernel_must_checkpoint(s)) {
+                kernel_checkpoint(s);
+                if (!sb_landed(s))
+                        return false;
         }
-        s->pos = next;
+        s->pos += s->g.unit_progress_sectors;
         check_invariants(s);
+        /* After it: the halfway rule. */
         if (s->halfway && !s->unlimited &&
-            (s->completed > limit || (s->pos - s->completed) * 2 >= limit - s->completed)) {
-                s->completed = s->pos;
-                s->disk_ckpt = s->pos;
-                s->notified = true;
-        }
+            (s->completed > limit || (s->pos - s->completed) * 2 >= limit - s->completed))
+                kernel_checkpoint(s);
         return true;
 }
 
@@ -253,19 +350,23 @@ static unsigned simulate(struct sim *s, uint64_t section, unsigned burst, unsign
 
         srand(seed);
         planner_init(&s->p, &s->g, s->disk_ckpt, s->pos, section, 0);
+        assert_int_equal(planner_set_max_range(&s->p, s->buffer_sectors), 0);
         s->sync_max = s->p.sync_max;
         while (!s->p.finished) {
-                unsigned n = 1 + (unsigned) rand() % burst;
+                unsigned n = 1 + (unsigned) rand() % burst, sb_waits = s->sb_waits;
                 bool moved = false;
 
                 run_planner(s);
                 for (unsigned i = 0; i < n; i++)
                         moved |= kernel_step(s);
-                if (!moved && s->pos < s->g.end_progress_sectors)
+                /* waiting on its own superblock write is not a stall */
+                if (!moved && s->pos < s->g.end_progress_sectors && s->sb_waits == sb_waits)
                         s->stalls++;
                 s->now_ms += 100;
-                if (s->pos >= s->g.end_progress_sectors)
+                if (s->pos >= s->g.end_progress_sectors) {
                         s->disk_ckpt = s->completed = s->pos;
+                        s->sb_pending = false;
+                }
                 observe(s);
                 assert_true(++rounds < 1000000);
         }
@@ -277,16 +378,25 @@ static unsigned simulate(struct sim *s, uint64_t section, unsigned burst, unsign
         return rounds;
 }
 
-static void sim_case(struct reshape_geometry g, uint64_t section, bool expect_backups_all_way)
+/* Runs the reshape 8 times, with windows of @section progress into
+ * buffers of @buffer array sectors (0: as the supervisor sizes them, the
+ * section or the geometry's smallest window, whichever is larger). */
+static void sim_run(struct reshape_geometry g, uint64_t section, uint64_t buffer,
+                    bool expect_backups_all_way)
 {
+        if (!buffer) {
+                buffer = section * g.old_data_disks;
+                if (buffer < geometry_min_window_array_sectors(&g))
+                        buffer = geometry_min_window_array_sectors(&g);
+        }
         for (unsigned seed = 1; seed <= 8; seed++) {
-                struct sim s = { .g = g, .halfway = true };
+                struct sim s = { .g = g, .halfway = true, .buffer_sectors = buffer };
                 unsigned burst = seed % 2 ? 3 : 40;
 
                 simulate(&s, section, burst, seed);
                 assert_true(s.backups > 0);
-                /* memory bound: a window is never more than the section */
-                assert_true(s.max_memory_sectors <= section * g.old_data_disks);
+                /* memory bound: a window never exceeds its buffer */
+                assert_true(s.max_memory_sectors <= buffer);
                 /* a halfway kernel gets short windows at the end */
                 if (expect_backups_all_way) {
                         assert_true(s.backups >= g.end_progress_sectors / section);
@@ -296,6 +406,11 @@ static void sim_case(struct reshape_geometry g, uint64_t section, bool expect_ba
                 if (s.backups > 4)
                         assert_true(s.from_memory + 2 >= s.backups);
         }
+}
+
+static void sim_case(struct reshape_geometry g, uint64_t section, bool expect_backups_all_way)
+{
+        sim_run(g, section, 0, expect_backups_all_way);
 }
 
 static void test_sim_same_size_forwards(void **state)
@@ -341,6 +456,32 @@ static void test_sim_shrink(void **state)
         /* the start of the run needs no backup: one raise, then backups at
          * the end only */
         assert_true(s.backups >= 1 && s.backups <= 3);
+}
+
+static void test_sim_wide(void **state)
+{
+        const uint64_t M = 1 << 20;
+
+        (void) state;
+        /* raid5 14 -> 15 disks, 512K chunks: one park point is 84.5 MiB of
+         * the array, more than a 64M window; windows of two park points
+         * into buffers of one (the planner must clip them) */
+        sim_run(geo(5, 14, 5, 15, 512 * 1024, 512 * 1024, 65536, 0, false), 2 * 13 * 1024,
+                13 * 13 * 1024, false);
+        sim_run(geo(5, 14, 5, 15, 512 * 1024, 512 * 1024, 65536, 0, false), 64 * M / 512 / 13, 0,
+                false);
+        /* raid6 18 -> 19 disks (16 -> 17 data), 64M chunks */
+        sim_run(geo(6, 18, 6, 19, 64 * M, 64 * M, 16 * 1048576, 0, false), 131072 * 16, 0, false);
+        /* shrinks: raid5 17 -> 16 disks, 512K, and raid6 18 -> 17, 4M -> 1M */
+        sim_run(geo(5, 17, 5, 16, 512 * 1024, 512 * 1024, 65536, 15 * 65536, true), 2 * 16 * 1024,
+                16 * 16 * 1024, false);
+        sim_run(geo(6, 18, 6, 17, 4 * M, M, 262144, 15 * 262144, true), 8192 * 16, 0, false);
+        /* same size, huge chunks: 16 -> 32 MiB on 6 data disks (192 MiB a
+         * step), 32 -> 64 MiB on 16 data disks, both directions */
+        sim_run(geo(5, 7, 5, 7, 16 * M, 32 * M, 1048576, 0, false), 2 * 65536, 6 * 65536, false);
+        sim_run(geo(5, 7, 5, 7, 32 * M, 16 * M, 1048576, 0, true), 2 * 65536, 6 * 65536, false);
+        sim_run(geo(6, 18, 6, 18, 32 * M, 64 * M, 4194304, 0, false), 131072, 0, false);
+        sim_run(geo(5, 17, 5, 17, 64 * M, 32 * M, 4194304, 0, true), 2 * 131072, 16 * 131072, false);
 }
 
 static void test_takeover_unprotected_front(void **state)
@@ -650,6 +791,73 @@ static void first_steps(struct planner *p, const struct reshape_geometry *g)
                { PLAN_WAIT, 0, 0, 0, 0 });
 }
 
+static void test_table_wide(void **state)
+{
+        /* raid5 14 -> 15 disks, 512K chunks, the default 64M window: the
+         * kernel can be held every 13 units (13312 per member), and such a
+         * window holds 13 x 13312 = 173056 array sectors (84.5 MiB). A
+         * 64M slot is refused; with 84.5M slots every backup and
+         * read-ahead is one park point, and fits. */
+        struct reshape_geometry g = geo(5, 14, 5, 15, 512 * 1024, 512 * 1024, 1048576, 0, false);
+        const uint64_t park = 13312, slot = 173056;
+        struct planner p;
+
+        (void) state;
+        planner_init(&p, &g, 0, 0, (64 << 20) / 512 / 13, 0);
+        assert_int_equal(p.section_progress, park);
+        assert_int_equal(planner_set_max_range(&p, (64 << 20) / 512), -E2BIG);
+        assert_int_equal(planner_set_max_range(&p, slot), 0);
+        EXPECT(&p,
+               { PLAN_SUSPEND, 0, 2 * slot, 0, 0 },
+               { PLAN_READ_AHEAD, slot, 2 * slot, 2 * park, 0 },
+               { PLAN_BACKUP, 0, slot, park, 0 },
+               { PLAN_SUSPEND, 0, 3 * slot, 0, 0 },
+               { PLAN_SET_SYNC_MAX, 0, 0, park, 0 },
+               { PLAN_READ_AHEAD, 2 * slot, 3 * slot, 3 * park, 0 },
+               { PLAN_BACKUP, slot, 2 * slot, 2 * park, 1 },
+               { PLAN_WAIT, 0, 0, 0, 0 });
+
+        /* a larger section is clipped to the slot, not planned past it */
+        planner_init(&p, &g, 0, 0, 4 * park, 0);
+        assert_int_equal(planner_set_max_range(&p, slot), 0);
+        EXPECT(&p,
+               { PLAN_SUSPEND, 0, 2 * slot, 0, 0 },
+               { PLAN_READ_AHEAD, slot, 2 * slot, 2 * park, 0 },
+               { PLAN_BACKUP, 0, slot, park, 0 });
+
+        /* a taken-over front beyond what one slot covers: refused, the
+         * kernel stays where it is */
+        planner_init(&p, &g, 0, park + 1024, park, 0);
+        assert_int_equal(planner_set_max_range(&p, slot), 0);
+        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+}
+
+static void test_table_huge_chunks(void **state)
+{
+        /* raid5 on 7 disks (6 data), chunk 16 -> 32 MiB: one unit is
+         * 65536 sectors per member, 393216 array sectors (192 MiB) a
+         * window at the least; the default 64M slot is refused. */
+        struct reshape_geometry g = geo(5, 7, 5, 7, 16 << 20, 32 << 20, 4194304, 0, false);
+        const uint64_t u = 65536, slot = 6 * u;
+        struct planner p;
+
+        (void) state;
+        assert_int_equal(g.park_progress_sectors, u);
+        planner_init(&p, &g, 0, 0, (64 << 20) / 512 / 6, 0);
+        assert_int_equal(p.section_progress, u);
+        assert_int_equal(planner_set_max_range(&p, (64 << 20) / 512), -E2BIG);
+        assert_int_equal(planner_set_max_range(&p, slot), 0);
+        EXPECT(&p,
+               { PLAN_SUSPEND, 0, 2 * slot, 0, 0 },
+               { PLAN_READ_AHEAD, slot, 2 * slot, 2 * u, 0 },
+               { PLAN_BACKUP, 0, slot, u, 0 },
+               { PLAN_SUSPEND, 0, 3 * slot, 0, 0 },
+               { PLAN_SET_SYNC_MAX, 0, 0, u, 0 },
+               { PLAN_READ_AHEAD, 2 * slot, 3 * slot, 3 * u, 0 },
+               { PLAN_BACKUP, slot, 2 * slot, 2 * u, 1 },
+               { PLAN_WAIT, 0, 0, 0, 0 });
+}
+
 static void test_end_sequence(void **state)
 {
         struct sim s = { .g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false), .halfway = true };
@@ -832,6 +1040,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table_first_steps),
                 cmocka_unit_test(test_taper),
+                cmocka_unit_test(test_table_wide),
+                cmocka_unit_test(test_table_huge_chunks),
                 cmocka_unit_test(test_end_sequence),
                 cmocka_unit_test(test_drain),
                 cmocka_unit_test(test_keep_newest),
@@ -842,6 +1052,7 @@ int main(void)
                 cmocka_unit_test(test_sim_same_size_backwards),
                 cmocka_unit_test(test_sim_grow),
                 cmocka_unit_test(test_sim_shrink),
+                cmocka_unit_test(test_sim_wide),
                 cmocka_unit_test(test_sim_lockstep_kernel_completes),
                 cmocka_unit_test(test_pace_table),
                 cmocka_unit_test(test_sim_paced),

@@ -123,6 +123,15 @@ struct array_range geometry_at_risk(const struct reshape_geometry *g,
                                     uint64_t from_progress_sectors,
                                     uint64_t to_progress_sectors);
 
+/* The largest backup one window between neighbouring park points can
+ * need, in array sectors: the smallest slot with which every window can be
+ * planned, since the kernel can be held at no finer step. The old data on
+ * one park distance of every member (park x old data disks), less what the
+ * array does not use; 0 when nothing is ever at risk. A 14 -> 15 disk
+ * raid5 grow with 512 KiB chunks needs 84.5 MiB, a 16 -> 32 MiB chunk
+ * change on 6 data disks 192 MiB. */
+uint64_t geometry_min_window_array_sectors(const struct reshape_geometry *g);
+
 /* The first park point at or after @from (rounded down) from which the
  * kernel may destroy data only a backup holds, or end_progress_sectors
  * when it never will again. That is raid5's own rule (reshape_request):

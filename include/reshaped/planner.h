@@ -139,9 +139,14 @@ void planner_init(struct planner *p, const struct reshape_geometry *g,
 
 /* Sets the size of windows not yet planned (rounded down to a multiple of
  * the park distance, at least one; see geometry.h), and the most array
- * sectors one window may back up (a slot). */
+ * sectors one window may back up or read ahead (a slot, 0: any size).
+ * -E2BIG, and nothing set, for a slot smaller than
+ * geometry_min_window_array_sectors(). No backup or read-ahead larger than
+ * the slot is ever planned: a window the kernel's front makes larger (a
+ * take-over far past the checkpoint) is refused with PLAN_WAIT, the
+ * kernel held where the backup reaches. */
 void planner_set_section(struct planner *p, uint64_t section_progress);
-void planner_set_max_range(struct planner *p, uint64_t max_range_sectors);
+int planner_set_max_range(struct planner *p, uint64_t max_range_sectors);
 
 /* Takes on a window the caller backed up (@backup, a PLAN_BACKUP) and
  * suspended before planning began, with sync_max at its end. */
