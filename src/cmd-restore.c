@@ -199,11 +199,15 @@ static int check_members(struct restore_ctx *c)
                                                m->reshape_active == f->reshape_active ? "; differs in " : "",
                                                m->reshape_active == f->reshape_active ? d[0].field : "");
         }
-        log_info("%s: %zu member(s), metadata %u.%u, %s at array sector %" PRIu64 " (events %" PRIu64 ").",
-                 c->md_name, c->n_members, c->freshest->major, c->freshest->minor,
-                 !c->freshest->reshape_active ? "no reshape" :
-                 c->freshest->backwards ? "reshape backwards" : "reshape forwards",
-                 c->freshest->reshape_position_array_sectors, c->freshest->events);
+        if (c->freshest->reshape_active)
+                log_info("%s: %zu member(s), metadata %u.%u, reshape %s at array sector %" PRIu64 " (events %" PRIu64 ").",
+                         c->md_name, c->n_members, c->freshest->major, c->freshest->minor,
+                         c->freshest->backwards ? "backwards" : "forwards",
+                         c->freshest->reshape_position_array_sectors, c->freshest->events);
+        else
+                log_info("%s: %zu member(s), metadata %u.%u, no reshape (events %" PRIu64 ").",
+                         c->md_name, c->n_members, c->freshest->major, c->freshest->minor,
+                         c->freshest->events);
         return 0;
 }
 
