@@ -102,43 +102,75 @@ static void print_backup(const struct restore_ctx *c)
                 log_info("  no section; resume position %" PRIu64, h->resume_array_sectors);
 }
 
+static int refuse_unverified(const struct restore_ctx *c)
+{
+        const struct backup_verify *v = &c->rep.verdict;
+        char where[32] = "";
+
+        if (v->section >= 0)
+                snprintf(where, sizeof(where), "section %d: ", v->section);
+        return log_error_errno(EBADMSG,
+                               "%s: the backup %s does not verify (%s%s; check '%s'). Nothing was changed. Find the right backup file (see 'reshaped inspect %s'); only if none exists, 'mdadm --assemble --invalid-backup' starts the array and loses whatever the kernel rewrote beyond its checkpoint.",
+                               c->md_name, c->backup_path, where, backup_verify_strerror(v->reason),
+                               backup_verify_reason_id(v->reason), c->backup_path);
+}
+
+/* Each field in which the backup's recorded reshape differs from the one
+ * the superblocks record gets its own line: a leftover backup of an
+ * earlier reshape of the same array has the right UUID and may cover the
+ * position, and only these fields tell it apart. */
+static int refuse_other_reshape(const struct restore_ctx *c)
+{
+        struct restore_mismatch m[RESTORE_MISMATCH_MAX];
+        unsigned n = restore_identity_diff(&c->rep.header, &c->freshest->identity, m);
+
+        for (unsigned i = 0; i < n; i++)
+                log_error("%s: the backup %s records %s %s, the superblocks of the members record %s.",
+                          c->md_name, c->backup_path, m[i].field, m[i].backup, m[i].array);
+        return log_error_errno(EBADMSG,
+                               "%s: the backup %s was taken for another reshape (an earlier reshape of this array leaves one like it). Nothing was changed. Pass the backup file of the reshape the superblocks record with --backup-file (compare them with 'reshaped inspect FILE' and 'mdadm --examine MEMBER').",
+                               c->md_name, c->backup_path);
+}
+
 /* Refuses, before anything touches the array, a backup that does not
- * verify or belongs to another array. */
+ * verify, belongs to another array or was taken for another reshape than
+ * the one the members' superblocks record. */
 static int verify_backup(struct restore_ctx *c)
 {
         const struct backup_verify *v = &c->rep.verdict;
         char a[BACKUP_UUID_STRING_MAX], b[BACKUP_UUID_STRING_MAX];
         int r;
 
-        r = backup_file_verify(c->backup_path, NULL, 0, &c->rep);
+        r = backup_file_verify(c->backup_path, &c->freshest->identity, 0, &c->rep);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the backup file %s: %m", c->backup_path);
-        if (v->reason == BACKUP_VERIFY_UNVERIFIED) {
-                log_warning("%s: %s carries no checksums (mdadm wrote it); its data cannot be verified.",
-                            c->md_name, c->backup_path);
-        } else if (v->reason != BACKUP_VERIFY_OK) {
-                char where[32] = "";
-
-                if (v->section >= 0)
-                        snprintf(where, sizeof(where), "section %d: ", v->section);
-                return log_error_errno(EBADMSG,
-                                       "%s: the backup %s does not verify (%s%s; check '%s'). Nothing was changed. Find the right backup file (see 'reshaped inspect %s'); only if none exists, 'mdadm --assemble --invalid-backup' starts the array and loses whatever the kernel rewrote beyond its checkpoint.",
-                                       c->md_name, c->backup_path, where, backup_verify_strerror(v->reason),
-                                       backup_verify_reason_id(v->reason), c->backup_path);
-        }
+        /* The header's fields mean something only when it decoded. */
+        if (!c->rep.header_read || (c->rep.header_verdict.reason != BACKUP_VERIFY_OK &&
+                                    c->rep.header_verdict.reason != BACKUP_VERIFY_UNVERIFIED))
+                return refuse_unverified(c);
         if (memcmp(c->rep.header.identity.uuid, c->freshest->uuid, 16) != 0)
-                return log_error_errno(EBADMSG, "%s: the backup %s belongs to array %s, the members to %s. Nothing was changed; pass the right --backup-file.",
-                                       c->md_name, c->backup_path,
-                                       backup_uuid_format(c->rep.header.identity.uuid, a),
-                                       backup_uuid_format(c->freshest->uuid, b));
-        if (c->rep.header.has_extension && c->rep.header.identity.events > c->freshest->events)
-                return log_error_errno(EBADMSG, "%s: the backup %s was taken at md event %" PRIu64 ", later than the members' %" PRIu64 ": they are not the array it was taken from. Nothing was changed.",
-                                       c->md_name, c->backup_path, c->rep.header.identity.events,
-                                       c->freshest->events);
+                return log_error_errno(EBADMSG, "%s: the members (%s%s) belong to array %s, the backup %s to array %s. Nothing was changed; name the members of array %s, or pass that array's backup with --backup-file.",
+                                       c->md_name, c->freshest->devnode, c->n_members > 1 ? ", ..." : "",
+                                       backup_uuid_format(c->freshest->uuid, a), c->backup_path,
+                                       backup_uuid_format(c->rep.header.identity.uuid, b), b);
+        if (!c->freshest->reshape_active)
+                return log_error_errno(EINVAL, "%s: the superblocks of array %s (%s) record no reshape; nothing to restore (assemble it with mdadm --assemble). The backup %s belongs to a reshape that has ended.",
+                                       c->md_name, backup_uuid_format(c->freshest->uuid, a),
+                                       c->freshest->devnode, c->backup_path);
+        if (v->reason == BACKUP_VERIFY_WRONG_UUID || v->reason == BACKUP_VERIFY_WRONG_GEOMETRY ||
+            v->reason == BACKUP_VERIFY_WRONG_EVENTS)
+                return refuse_other_reshape(c);
+        if (v->reason == BACKUP_VERIFY_UNVERIFIED)
+                log_warning("%s: %s carries no checksums (mdadm wrote it); its data cannot be verified, nor which reshape it was taken for.",
+                            c->md_name, c->backup_path);
+        else if (v->reason != BACKUP_VERIFY_OK)
+                return refuse_unverified(c);
         print_backup(c);
         return 0;
 }
 
+/* Members md would assemble together must tell one story: one array, and
+ * those at the freshest event count one reshape. */
 static int check_members(struct restore_ctx *c)
 {
         char a[BACKUP_UUID_STRING_MAX], b[BACKUP_UUID_STRING_MAX];
@@ -146,19 +178,36 @@ static int check_members(struct restore_ctx *c)
         if (c->n_members == 0)
                 return log_error_errno(ENODEV, "%s: no block device carries the array's superblock; name its members.",
                                        c->md_name);
+        md_member_supers_dedup(c->members, &c->n_members);
         c->freshest = md_member_supers_freshest(c->members, c->n_members);
-        for (size_t i = 0; i < c->n_members; i++)
-                if (memcmp(c->members[i].uuid, c->freshest->uuid, 16) != 0)
+        for (size_t i = 0; i < c->n_members; i++) {
+                const struct md_member_super *m = &c->members[i], *f = c->freshest;
+                struct restore_mismatch d[RESTORE_MISMATCH_MAX];
+                struct backup_header h = { .has_extension = true, .identity = m->identity };
+
+                if (memcmp(m->uuid, f->uuid, 16) != 0)
                         return log_error_errno(EINVAL, "%s belongs to array %s, %s to %s; name the members of one array.",
-                                               c->members[i].devnode, backup_uuid_format(c->members[i].uuid, a),
-                                               c->freshest->devnode, backup_uuid_format(c->freshest->uuid, b));
-        if (!c->freshest->reshape_active)
-                return log_error_errno(EINVAL, "%s: the superblocks record no reshape; nothing to restore (assemble it with mdadm --assemble).",
-                                       c->md_name);
-        log_info("%s: %zu member(s), metadata %u.%u, reshape %s at array sector %" PRIu64 " (events %" PRIu64 ").",
-                 c->md_name, c->n_members, c->freshest->major, c->freshest->minor,
-                 c->freshest->backwards ? "backwards" : "forwards",
-                 c->freshest->reshape_position_array_sectors, c->freshest->events);
+                                               m->devnode, backup_uuid_format(m->uuid, a),
+                                               f->devnode, backup_uuid_format(f->uuid, b));
+                h.identity.events = f->events;
+                if (m->events == f->events &&
+                    (m->reshape_active != f->reshape_active || restore_identity_diff(&h, &f->identity, d) > 0))
+                        return log_error_errno(EINVAL, "%s: %s and %s have the same event count (%" PRIu64 ") but record different reshapes (%s: %s, %s: %s%s%s). Nothing was changed; compare them with 'mdadm --examine' and name the members of the array as it is now.",
+                                               c->md_name, m->devnode, f->devnode, f->events,
+                                               m->devnode, m->reshape_active ? "reshaping" : "no reshape",
+                                               f->devnode, f->reshape_active ? "reshaping" : "no reshape",
+                                               m->reshape_active == f->reshape_active ? "; differs in " : "",
+                                               m->reshape_active == f->reshape_active ? d[0].field : "");
+        }
+        if (c->freshest->reshape_active)
+                log_info("%s: %zu member(s), metadata %u.%u, reshape %s at array sector %" PRIu64 " (events %" PRIu64 ").",
+                         c->md_name, c->n_members, c->freshest->major, c->freshest->minor,
+                         c->freshest->backwards ? "backwards" : "forwards",
+                         c->freshest->reshape_position_array_sectors, c->freshest->events);
+        else
+                log_info("%s: %zu member(s), metadata %u.%u, no reshape (events %" PRIu64 ").",
+                         c->md_name, c->n_members, c->freshest->major, c->freshest->minor,
+                         c->freshest->events);
         return 0;
 }
 
@@ -426,9 +475,12 @@ const struct cmd cmd_restore = {
         "unprotected at any moment, and supervises the rest of the reshape:\n"
         "\n"
         "  1. Reads the members' superblocks (MEMBERs, or every block device that\n"
-        "     carries the backup's array UUID) and verifies the backup file: header\n"
-        "     and section checksums, array UUID, md event count. A backup that does\n"
-        "     not verify is refused before anything touches the array.\n"
+        "     carries the backup's array UUID; one node per member) and verifies\n"
+        "     the backup file: header and section checksums, and that it was taken\n"
+        "     for the reshape the superblocks record (array UUID, level, raid disks,\n"
+        "     chunk and layout before and after, component size, direction, md\n"
+        "     event count). A backup that does not verify, or of another reshape,\n"
+        "     is refused, field by field, before anything touches the array.\n"
         "  2. Checks that the backup holds every sector the kernel may have\n"
         "     rewritten beyond the on-disk checkpoint (or, holding no section, that\n"
         "     the kernel was held exactly there).\n"

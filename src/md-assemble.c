@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,12 +24,66 @@ static const struct { unsigned major, minor; } versions[] = {
         { 1, 2 }, { 1, 1 }, { 1, 0 }, { 0, 90 },
 };
 
-static bool backwards_of(const void *buf, unsigned major)
+/*
+ * The reshape as md reads it from this superblock (super_90_validate(),
+ * super_1_validate()): level, layout and chunk are the old geometry and
+ * new_* the new one; raid_disks is the new count and delta_disks the
+ * change; a reshape runs backwards when it removes disks, or (1.x only)
+ * when the feature flag says so. 0.90 counts the component size in KiB
+ * and chunks in bytes, 1.x both in sectors.
+ */
+static void read_identity(const void *buf, unsigned major, uint64_t offset_bytes,
+                          struct md_member_super *m)
 {
-        const struct mdp_superblock_1 *sb = buf;
+        struct backup_identity *id = &m->identity;
+        int32_t delta = 0;
 
-        /* 0.90 cannot move data offsets, so never runs backwards. */
-        return major == 1 && (le32toh(sb->feature_map) & MD_FEATURE_RESHAPE_BACKWARDS);
+        memcpy(id->uuid, m->uuid, 16);
+        id->events = m->events;
+        memset(m->member_id, 0, sizeof(m->member_id));
+        if (major == 0) {
+                const mdp_super_t *sb = buf;
+
+                id->before = (struct backup_geometry) { (int32_t) sb->level, sb->raid_disks,
+                                                        sb->chunk_size, sb->layout };
+                if (m->reshape_active) {
+                        delta = (int32_t) sb->delta_disks;
+                        id->after = (struct backup_geometry) { (int32_t) sb->new_level, sb->raid_disks,
+                                                               sb->new_chunk, sb->new_layout };
+                } else {
+                        id->after = id->before;
+                }
+                id->component_dev_sectors = (uint64_t) sb->size * 2;
+                id->backwards = m->reshape_active && delta < 0;
+                memcpy(m->member_id, &sb->this_disk.number, sizeof(sb->this_disk.number));
+                m->used_bytes = offset_bytes + MD_SB_BYTES;
+        } else {
+                const struct mdp_superblock_1 *sb = buf;
+                uint32_t features = le32toh(sb->feature_map);
+                uint64_t data_end = (le64toh(sb->data_offset) + le64toh(sb->data_size)) * 512;
+
+                id->before = (struct backup_geometry) { (int32_t) le32toh(sb->level),
+                                                        le32toh(sb->raid_disks),
+                                                        le32toh(sb->chunksize) * 512,
+                                                        le32toh(sb->layout) };
+                if (m->reshape_active) {
+                        delta = (int32_t) le32toh(sb->delta_disks);
+                        id->after = (struct backup_geometry) { (int32_t) le32toh(sb->new_level),
+                                                               le32toh(sb->raid_disks),
+                                                               le32toh(sb->new_chunk) * 512,
+                                                               le32toh(sb->new_layout) };
+                } else {
+                        id->after = id->before;
+                }
+                /* md shows component_size in KiB; the supervisor records
+                 * that, doubled. */
+                id->component_dev_sectors = le64toh(sb->size) / 2 * 2;
+                id->backwards = m->reshape_active &&
+                                (delta < 0 || (delta == 0 && (features & MD_FEATURE_RESHAPE_BACKWARDS)));
+                memcpy(m->member_id, sb->device_uuid, sizeof(m->member_id));
+                m->used_bytes = data_end > offset_bytes + 1024 ? data_end : offset_bytes + 1024;
+        }
+        id->before.raid_disks = (uint32_t) ((int64_t) id->after.raid_disks - delta);
 }
 
 static int probe_fd(int fd, uint64_t size_bytes, void *buf, struct md_member_super *m)
@@ -53,7 +108,9 @@ static int probe_fd(int fd, uint64_t size_bytes, void *buf, struct md_member_sup
                         continue;
                 m->major = versions[i].major;
                 m->minor = versions[i].minor;
-                m->backwards = backwards_of(buf, m->major);
+                m->dev_size_bytes = size_bytes;
+                read_identity(buf, m->major, offset_bytes, m);
+                m->backwards = m->identity.backwards;
                 return 0;
         }
         return -ENODATA;
@@ -134,6 +191,85 @@ static int append(struct md_member_super **v, size_t *n, const struct md_member_
         return 0;
 }
 
+static bool same_member(const struct md_member_super *a, const struct md_member_super *b)
+{
+        return memcmp(a->uuid, b->uuid, 16) == 0 && a->major == b->major &&
+               memcmp(a->member_id, b->member_id, sizeof(a->member_id)) == 0;
+}
+
+/*
+ * Which of two nodes showing one member's superblock md should get:
+ *  1. one no other device holds: the paths of a dm-multipath map are held
+ *     by the map, and md cannot claim them (EBUSY), the map it can;
+ *  2. one that holds all the superblock says the member uses (its data
+ *     area, its own position): a node too small cannot be the member;
+ *  3. the smallest: a 0.90 or 1.0 superblock lies at the end of the
+ *     member, so a whole disk whose last partition ends at (0.90: within
+ *     64 KiB of) the disk's end shows the partition's superblock as its
+ *     own; the partition is the member, the disk its container;
+ *  4. the first name, so that the choice does not depend on the order
+ *     udev lists devices in.
+ * True when @a is the better one.
+ */
+static bool better_node(const struct md_member_super *a, const struct md_member_super *b)
+{
+        bool a_fits = a->used_bytes <= a->dev_size_bytes, b_fits = b->used_bytes <= b->dev_size_bytes;
+
+        if (a->held != b->held)
+                return !a->held;
+        if (a_fits != b_fits)
+                return a_fits;
+        if (a->dev_size_bytes != b->dev_size_bytes)
+                return a->dev_size_bytes < b->dev_size_bytes;
+        return strcmp(a->devnode, b->devnode) < 0;
+}
+
+void md_member_supers_dedup(struct md_member_super *m, size_t *n)
+{
+        size_t kept = 0;
+
+        for (size_t i = 0; i < *n; i++) {
+                size_t j;
+
+                for (j = 0; j < kept && !same_member(&m[j], &m[i]); j++)
+                        ;
+                if (j == kept) {
+                        m[kept++] = m[i];
+                        continue;
+                }
+                if (better_node(&m[i], &m[j])) {
+                        struct md_member_super t = m[j];
+
+                        m[j] = m[i];
+                        m[i] = t;
+                }
+                log_notice("%s shows the same member superblock as %s; using %s only.",
+                           m[i].devnode, m[j].devnode, m[j].devnode);
+                free(m[i].devnode);
+                m[i].devnode = NULL;
+        }
+        *n = kept;
+}
+
+/* Whether another block device (a dm map, say) holds @syspath's device. */
+static bool has_holders(const char *syspath)
+{
+        char path[PATH_MAX];
+        struct dirent *de;
+        bool any = false;
+        DIR *d;
+
+        if (snprintf(path, sizeof(path), "%s/holders", syspath) >= (int) sizeof(path))
+                return false;
+        d = opendir(path);
+        if (!d)
+                return false;
+        while (!any && (de = readdir(d)))
+                any = de->d_name[0] != '.';
+        closedir(d);
+        return any;
+}
+
 int md_member_supers_scan(const uint8_t uuid[16], struct md_member_super **ret, size_t *ret_n)
 {
         struct udev_list_entry *e;
@@ -172,6 +308,8 @@ int md_member_supers_scan(const uint8_t uuid[16], struct md_member_super **ret, 
                  * drives without media fail the probe and are skipped. */
                 k = node && sysname && strncmp(sysname, "md", 2) != 0 && strncmp(sysname, "ram", 3) != 0
                     ? md_member_super_probe(node, &m) : -ENODATA;
+                if (k >= 0)
+                        m.held = has_holders(udev_device_get_syspath(d));
                 udev_device_unref(d);
                 if (k < 0)
                         continue;
@@ -185,6 +323,7 @@ int md_member_supers_scan(const uint8_t uuid[16], struct md_member_super **ret, 
                         goto out;
                 }
         }
+        md_member_supers_dedup(v, &n);
         *ret = v;
         *ret_n = n;
         v = NULL;
@@ -300,6 +439,11 @@ int md_assemble_readonly(const char *md_name, const struct md_member_super *m, s
 
         if (n == 0)
                 return log_error_errno(ENODEV, "No members to assemble %s from.", md_name);
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = i + 1; j < n; j++)
+                        if (same_member(&m[i], &m[j]) || strcmp(m[i].devnode, m[j].devnode) == 0)
+                                return log_error_errno(EINVAL, "%s and %s are one member of %s seen twice; name each member once.",
+                                                       m[i].devnode, m[j].devnode, md_name);
         r = create_array(md_name);
         if (r < 0)
                 return r;

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "reshaped/restore.h"
 
@@ -113,4 +116,69 @@ void restore_plan_make(const struct backup_header *h, bool backwards,
                         return;
                 }
         }
+}
+
+static void mismatch_u64(struct restore_mismatch *out, unsigned *n, const char *field,
+                         const char *unit, uint64_t backup, uint64_t array)
+{
+        struct restore_mismatch *m;
+
+        if (backup == array)
+                return;
+        m = &out[(*n)++];
+        m->field = field;
+        snprintf(m->backup, sizeof(m->backup), "%" PRIu64 "%s", backup, unit);
+        snprintf(m->array, sizeof(m->array), "%" PRIu64 "%s", array, unit);
+}
+
+static void mismatch_geometry(struct restore_mismatch *out, unsigned *n, bool after,
+                              const struct backup_geometry *b, const struct backup_geometry *a)
+{
+        static const char *const names[2][4] = {
+                { "level before the reshape", "raid disks before the reshape",
+                  "chunk size before the reshape", "layout before the reshape" },
+                { "level after the reshape", "raid disks after the reshape",
+                  "chunk size after the reshape", "layout after the reshape" },
+        };
+        const char *const *f = names[after];
+
+        if (b->level != a->level) {
+                struct restore_mismatch *m = &out[(*n)++];
+
+                m->field = f[0];
+                snprintf(m->backup, sizeof(m->backup), "raid%" PRId32, b->level);
+                snprintf(m->array, sizeof(m->array), "raid%" PRId32, a->level);
+        }
+        mismatch_u64(out, n, f[1], "", b->raid_disks, a->raid_disks);
+        mismatch_u64(out, n, f[2], " bytes", b->chunk_bytes, a->chunk_bytes);
+        mismatch_u64(out, n, f[3], "", b->layout, a->layout);
+}
+
+unsigned restore_identity_diff(const struct backup_header *h, const struct backup_identity *sb,
+                               struct restore_mismatch out[RESTORE_MISMATCH_MAX])
+{
+        const struct backup_identity *id = &h->identity;
+        unsigned n = 0;
+
+        if (memcmp(id->uuid, sb->uuid, sizeof(id->uuid)) != 0) {
+                out[n].field = "array UUID";
+                backup_uuid_format(id->uuid, out[n].backup);
+                backup_uuid_format(sb->uuid, out[n].array);
+                n++;
+        }
+        if (!h->has_extension)
+                return n;
+        mismatch_geometry(out, &n, false, &id->before, &sb->before);
+        mismatch_geometry(out, &n, true, &id->after, &sb->after);
+        mismatch_u64(out, &n, "component size", " sectors", id->component_dev_sectors,
+                     sb->component_dev_sectors);
+        if (id->backwards != sb->backwards) {
+                out[n].field = "direction";
+                snprintf(out[n].backup, sizeof(out[n].backup), "%s", id->backwards ? "backwards" : "forwards");
+                snprintf(out[n].array, sizeof(out[n].array), "%s", sb->backwards ? "backwards" : "forwards");
+                n++;
+        }
+        if (id->events > sb->events)
+                mismatch_u64(out, &n, "md event count (the backup's is newer)", "", id->events, sb->events);
+        return n;
 }

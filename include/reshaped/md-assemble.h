@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reshaped/backup.h"
+
 /* What a member's superblock says, read around the page cache. */
 struct md_member_super {
         char *devnode;
@@ -24,6 +26,15 @@ struct md_member_super {
         bool reshape_active;
         bool backwards;
         uint64_t reshape_position_array_sectors;
+        /* The reshape as the superblock records it, in the terms a backup
+         * header records it (uuid and events too); before == after when
+         * no reshape is active. */
+        struct backup_identity identity;
+        /* Which member this is: 1.x device_uuid, 0.90 this_disk.number. */
+        uint8_t member_id[16];
+        uint64_t dev_size_bytes;      /* of the node it was read through */
+        uint64_t used_bytes;          /* how much of a device the superblock says it uses */
+        bool held;                    /* another device (dm multipath) holds the node */
 };
 
 /* Reads @path's superblock, trying 1.2, 1.1, 1.0 and 0.90 in turn.
@@ -35,6 +46,12 @@ int md_member_super_probe(const char *path, struct md_member_super *ret);
  * md_member_supers_free(). */
 int md_member_supers_scan(const uint8_t uuid[16], struct md_member_super **ret, size_t *ret_n);
 void md_member_supers_free(struct md_member_super *m, size_t n);
+
+/* Keeps one node of each member (same array UUID and member id): the same
+ * superblock seen through two nodes is one member, and md refuses the
+ * second node of a device with EBUSY. Which one is kept is explained in
+ * md-assemble.c. Frees the dropped entries and logs each. */
+void md_member_supers_dedup(struct md_member_super *m, size_t *n);
 
 /* The member with the highest event count: md assembles from it. */
 const struct md_member_super *md_member_supers_freshest(const struct md_member_super *m, size_t n);

@@ -56,3 +56,19 @@ bool restore_invalid_backup_safe(const struct backup_header *h,
                                  uint64_t position_array_sectors);
 
 const char *restore_verdict_strerror(enum restore_verdict v);
+
+/* One field in which a backup's identity differs from the reshape the
+ * members' superblocks record. */
+struct restore_mismatch {
+        const char *field;           /* "chunk size after the reshape" */
+        char backup[40], array[40];  /* the two values, formatted */
+};
+#define RESTORE_MISMATCH_MAX 12
+
+/* Every field in which the identity recorded in @h differs from @sb (the
+ * freshest superblock's): the array UUID, then level, raid disks, chunk
+ * and layout before and after, component size, direction, and an event
+ * count newer than the superblocks'. A header without the extension
+ * records only the UUID. Returns how many it wrote to @out. */
+unsigned restore_identity_diff(const struct backup_header *h, const struct backup_identity *sb,
+                               struct restore_mismatch out[RESTORE_MISMATCH_MAX]);
