@@ -243,22 +243,34 @@ static int open_backup(struct sup *s)
         struct stat st;
         int r;
 
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-                return backup_file_create(path, &s->id, s->slot_bytes, BACKUP_CREATE_OVERWRITE, &s->bf);
         r = disk_position(s, &pos);
         if (r < 0)
                 return r;
-        r = backup_file_may_replace(path, s->id.uuid, md_devnode(s->md), s->geo.backwards, pos);
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+                r = backup_file_create(path, &s->id, s->slot_bytes, BACKUP_CREATE_OVERWRITE, &s->bf);
+        } else {
+                r = backup_file_may_replace(path, s->id.uuid, md_devnode(s->md), s->geo.backwards, pos);
+                if (r < 0)
+                        return r;
+                if (asprintf(&tmp, "%s.new", path) < 0)
+                        return log_error_errno(ENOMEM, "Out of memory.");
+                r = backup_file_create(tmp, &s->id, s->slot_bytes, BACKUP_CREATE_OVERWRITE, &s->bf);
+                if (r < 0) {
+                        free(tmp);
+                        return r;
+                }
+                s->rename_from = tmp;
+        }
         if (r < 0)
                 return r;
-        if (asprintf(&tmp, "%s.new", path) < 0)
-                return log_error_errno(ENOMEM, "Out of memory.");
-        r = backup_file_create(tmp, &s->id, s->slot_bytes, BACKUP_CREATE_OVERWRITE, &s->bf);
-        if (r < 0) {
-                free(tmp);
-                return r;
+        /* The file it replaces may say the kernel is held at the checkpoint
+         * (restore's emptied backup): so must this one, before it counts
+         * (see set_resume()). */
+        if (!s->geo.backwards) {
+                r = backup_file_set_resume(s->bf, pos);
+                if (r < 0)
+                        return r;
         }
-        s->rename_from = tmp;
         return finish_rename(s);
 }
 
