@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -121,17 +122,19 @@ static int pwrite_full(struct backup_file *bf, const void *buf, size_t n, uint64
         }
         if (k < 0)
                 return log_error_errno(errno, "Failed to write %zu bytes at offset %" PRIu64
-                                       " of %s: %m", n, off, bf->path);
+                                       " of backup file %s: %m; the backup device failed (check its kernel log)",
+                                       n, off, bf->path);
         if ((size_t) k != n)
-                return log_error_errno(EIO, "Short write to %s at offset %" PRIu64
-                                       ": %zd of %zu bytes", bf->path, off, k, n);
+                return log_error_errno(EIO, "Short write to backup file %s at offset %" PRIu64
+                                       ": %zd of %zu bytes; the backup device failed or is full", bf->path, off, k, n);
         return 0;
 }
 
 static int sync_file(struct backup_file *bf)
 {
         if (fdatasync(bf->fd) < 0)
-                return log_error_errno(errno, "Failed to sync %s: %m", bf->path);
+                return log_error_errno(errno, "Failed to sync backup file %s: %m; the backup device failed (check its kernel log)",
+                                       bf->path);
         return 0;
 }
 
@@ -539,6 +542,74 @@ int backup_file_set_resume(struct backup_file *bf, uint64_t array_sectors)
         h = bf->header;
         h.resume_array_sectors = array_sectors;
         return publish_header(bf, &h);
+}
+
+bool backup_header_beyond(const struct backup_header *h, bool backwards,
+                          uint64_t checkpoint_array_sectors)
+{
+        for (unsigned i = 0; i < BACKUP_SLOTS; i++) {
+                const struct backup_section *s = &h->sections[i];
+
+                if (!s->length_sectors)
+                        continue;
+                if (backwards ? s->array_start_sectors < checkpoint_array_sectors
+                              : s->array_start_sectors + s->length_sectors > checkpoint_array_sectors)
+                        return true;
+        }
+        return false;
+}
+
+int backup_file_may_replace(const char *path, const uint8_t uuid[16], const char *md_devnode,
+                            bool backwards, uint64_t checkpoint_array_sectors)
+{
+        struct backup_report rep;
+        struct stat st;
+
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                return 0;
+        if (backup_file_verify(path, NULL, 0, &rep) < 0 || !rep.header_read)
+                return 0;
+        if (memcmp(rep.header.identity.uuid, uuid, 16) != 0)
+                return log_error_errno(EEXIST,
+                                       "%s holds a backup of another array; move it away or choose another --backup-file.",
+                                       path);
+        if (backup_header_beyond(&rep.header, backwards, checkpoint_array_sectors))
+                return log_error_errno(EBUSY,
+                                       "%s holds sections beyond the on-disk checkpoint (array sector %" PRIu64 ") that this process did not write: they may be the only good copy of what the kernel was rewriting. Nothing was changed. Stop the array (mdadm --stop %s) and run 'reshaped restore %s' first.",
+                                       path, checkpoint_array_sectors, md_devnode, md_devnode);
+        return 0;
+}
+
+int backup_file_supersede(struct backup_file *bf, uint64_t checkpoint_array_sectors)
+{
+        struct backup_header h;
+        int r;
+
+        r = check_writable(bf, 0);
+        if (r < 0)
+                return r;
+        h = bf->header;
+        h.sections[0] = h.sections[1] = (struct backup_section) {};
+        h.resume_array_sectors = checkpoint_array_sectors;
+        return publish_header(bf, &h);
+}
+
+int backup_file_rename(struct backup_file *bf, const char *path)
+{
+        char *copy;
+        int r;
+
+        copy = strdup(path);
+        if (!copy)
+                return log_error_errno(ENOMEM, "Out of memory");
+        if (rename(bf->path, path) < 0) {
+                r = log_error_errno(errno, "Failed to rename %s to %s: %m", bf->path, path);
+                free(copy);
+                return r;
+        }
+        free(bf->path);
+        bf->path = copy;
+        return fsync_parent_dir(path);
 }
 
 int backup_file_release(struct backup_file *bf, unsigned slot)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #include "reshaped/backup.h"
 #include "reshaped/cmd.h"
+#include "reshaped/fs-util.h"
 #include "reshaped/geometry.h"
 #include "reshaped/log.h"
 #include "reshaped/md-assemble.h"
@@ -316,31 +318,90 @@ out:
         return r;
 }
 
+/* mdadm's files (no extension) are opened read-only and cannot be
+ * emptied: once written back, move one aside (renamed, the directory
+ * synced), so that no later restore finds its stale sections. */
+static int retire_mdadm_file(struct restore_ctx *c, struct backup_file **bf)
+{
+        char *aside = NULL;
+        int r;
+
+        *bf = backup_file_free(*bf);
+        if (asprintf(&aside, "%s.restored", c->backup_path) < 0)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        if (rename(c->backup_path, aside) < 0) {
+                r = log_error_errno(errno, "%s: failed to move %s aside after the write-back: %m", c->md_name,
+                                    c->backup_path);
+                free(aside);
+                return r;
+        }
+        r = fsync_parent_dir(aside);
+        if (r >= 0)
+                log_info("%s: %s (mdadm's) is written back and moved to %s.", c->md_name, c->backup_path, aside);
+        free(aside);
+        return r;
+}
+
+/*
+ * Writes the ranges back, flushes the array, then empties the backup
+ * (resume position at the checkpoint) in one synced header: from then on
+ * the array's copy is the only one, and writes that reach it beyond the
+ * checkpoint cannot be overwritten by a second restore from the old
+ * sections. Only then may the supervisor (or anyone) write there.
+ */
 static int write_back(struct restore_ctx *c)
 {
+        uint64_t pos = c->freshest->reshape_position_array_sectors;
         struct backup_file *bf = NULL;
-        int fd, r;
+        int fd = -1, r;
 
-        if (c->plan.n_ranges == 0)
-                return 0;
         r = backup_file_open(c->backup_path, &bf);
         if (r < 0)
                 return r;
-        fd = open(c->devnode, O_WRONLY | O_DIRECT | O_CLOEXEC);
-        if (fd < 0) {
-                r = log_error_errno(errno, "Failed to open %s for writing: %m", c->devnode);
-                goto out;
+        if (c->plan.n_ranges > 0) {
+                fd = open(c->devnode, O_WRONLY | O_DIRECT | O_CLOEXEC);
+                if (fd < 0) {
+                        r = log_error_errno(errno, "Failed to open %s for writing: %m", c->devnode);
+                        goto out;
+                }
         }
         for (unsigned i = 0; i < c->plan.n_ranges && r >= 0; i++)
                 r = write_back_range(c, bf, fd, &c->plan.ranges[i]);
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && fd >= 0 && fsync(fd) < 0)
                 r = log_error_errno(errno, "Failed to flush %s: %m", c->devnode);
-        close(fd);
-        if (r >= 0)
+        if (r < 0)
+                goto out;
+        if (c->plan.n_ranges > 0)
                 log_info("%s: wrote back %u range(s) from %s.", c->md_name, c->plan.n_ranges, c->backup_path);
+        if (!backup_file_header(bf)->has_extension) {
+                r = retire_mdadm_file(c, &bf);
+                goto out;
+        }
+        r = backup_file_supersede(bf, pos);
+        if (r < 0) {
+                log_error_errno(r, "%s: failed to empty %s after the write-back: %m", c->md_name, c->backup_path);
+                goto out;
+        }
+        log_info("%s: %s emptied (resume position %" PRIu64 "): the array holds everything it held.",
+                 c->md_name, c->backup_path, pos);
 out:
+        if (fd >= 0)
+                close(fd);
         backup_file_free(bf);
         return r;
+}
+
+static int block_stop_signals(void)
+{
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        return 0;
 }
 
 static int prepare(struct restore_ctx *c, const char *backup_option, char **paths, size_t n)
@@ -435,6 +496,12 @@ static int run(int argc, char **argv)
         snprintf(c.devnode, sizeof(c.devnode), "/dev/%s", c.md_name);
 
         r = prepare(&c, backup_option, argv + optind + 1, (size_t) (argc - optind - 1));
+        if (r < 0)
+                goto out;
+        /* From the assembly until the backup is emptied a signal would
+         * leave a torn array running; the supervisor takes them from its
+         * signalfd afterwards (a pending one stops it safely). */
+        r = block_stop_signals();
         if (r < 0)
                 goto out;
         r = md_assemble_readonly(c.md_name, c.members, c.n_members);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "reshaped/cli-util.h"
 #include "reshaped/backup.h"
@@ -12,6 +13,7 @@
 #include "reshaped/log.h"
 #include "reshaped/md.h"
 #include "reshaped/placement.h"
+#include "reshaped/record.h"
 #include "reshaped/supervisor.h"
 
 /* md's layout numbers (raid5.h ALGORITHM_*), by mdadm's names. */
@@ -85,11 +87,18 @@ static int check_array(struct md *md, const struct md_geometry *g)
         return 0;
 }
 
-/* Undo a setup that the kernel refused, so the array is as it was. */
-static void roll_back(struct md *md, const struct md_geometry *g)
+/* Undo a setup that the kernel refused, so the array is as it was. Once
+ * reshape_position is a number the reshape exists: sync_max=max would let
+ * it run unprotected, so it is left frozen for the supervisor (-EBUSY). */
+static int roll_back(struct md *md, const struct md_geometry *g)
 {
+        uint64_t pos;
         char v[32];
 
+        if (md_get_reshape_position(md, &pos) < 0 || pos != MD_RESHAPE_POSITION_NONE) {
+                (void) md_set_sync_action(md, MD_SYNC_ACTION_FROZEN);
+                return -EBUSY;
+        }
         snprintf(v, sizeof(v), "%u", g->chunk_bytes_old);
         (void) md_write_attr(md, "chunk_size", v);
         snprintf(v, sizeof(v), "%u", g->layout_old);
@@ -98,6 +107,7 @@ static void roll_back(struct md *md, const struct md_geometry *g)
         (void) md_write_attr(md, "raid_disks", v);
         (void) md_set_sync_max_unlimited(md);
         (void) md_set_sync_action(md, MD_SYNC_ACTION_IDLE);
+        return 0;
 }
 
 /* raid5.c check_reshape() refuses a reshape whose stripe cache cannot
@@ -222,8 +232,62 @@ static int setup_reshape(struct md *md, const struct md_geometry *g, const struc
                 goto fail;
         return 0;
 fail:
-        roll_back(md, g);
+        if (roll_back(md, g) < 0)
+                return log_error_errno(r, "%s: the kernel refused part of the setup after the reshape began; it is left frozen, nothing rewritten. Continue with: reshaped supervise %s",
+                                       md_name(md), md_devnode(md));
         return log_error_errno(r, "%s: the kernel refused the new geometry; the array is unchanged.", md_name(md));
+}
+
+/*
+ * Creates the backup (an empty header: nothing held yet, resume position
+ * at the start) and records it, both synced, before the array is touched:
+ * a power cut right after the setup leaves `reshaped restore` a backup
+ * that says the kernel was held at the very start.
+ */
+static int create_backup(struct md *md, const struct md_geometry *g, const struct start_request *req,
+                         const struct supervisor_options *o)
+{
+        uint64_t slot_bytes = (o->section_max_bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES *
+                              BACKUP_ALIGN_BYTES;
+        unsigned raid_disks = req->set_raid_disks ? req->raid_disks : g->raid_disks_old;
+        unsigned old_data = g->level == 6 ? g->raid_disks_old - 2 : g->raid_disks_old - 1;
+        unsigned new_data = g->level == 6 ? raid_disks - 2 : raid_disks - 1;
+        struct backup_identity id = {
+                .before = { g->level, g->raid_disks_old, g->chunk_bytes_old, g->layout_old },
+                .after = { g->level, raid_disks,
+                           req->set_chunk ? (uint32_t) req->chunk_bytes : g->chunk_bytes_old,
+                           req->set_layout ? req->layout : g->layout_old },
+                .component_dev_sectors = g->component_kib * 2,
+                .backwards = new_data < old_data,
+        };
+        char uuid[BACKUP_UUID_STRING_MAX];
+        struct backup_file *bf = NULL;
+        int r;
+
+        r = md_read_uuid_and_events(md, id.uuid, &id.events);
+        if (r < 0)
+                return r;
+        r = backup_file_create(o->backup_path, &id, slot_bytes, 0, &bf);
+        if (r < 0)
+                return r;
+        backup_file_free(bf);
+        r = record_save(backup_uuid_format(id.uuid, uuid), md_name(md), o->backup_path);
+        if (r < 0)
+                (void) unlink(o->backup_path);
+        return r;
+}
+
+/* The set-up was refused and the array is as it was: nothing to keep. */
+static void remove_backup(struct md *md, const char *path)
+{
+        char uuid[BACKUP_UUID_STRING_MAX];
+        uint8_t raw[16];
+        uint64_t events;
+
+        if (unlink(path) < 0)
+                log_warning_errno(errno, "Failed to remove %s: %m", path);
+        if (md_read_uuid_and_events(md, raw, &events) == 0)
+                (void) record_remove(backup_uuid_format(raw, uuid), md_name(md));
 }
 
 static int run(int argc, char **argv)
@@ -339,14 +403,24 @@ static int run(int argc, char **argv)
         }
         /* A backup that could not be kept must be refused before the array
          * changes at all. */
-        r = placement_check(o.backup_path, md_name(md), backup_file_size_bytes(o.section_max_bytes), &v);
+        /* Twice the file: the supervisor replaces the one made here by a
+         * second one beside it. */
+        r = placement_check(o.backup_path, md_name(md), 2 * backup_file_size_bytes(o.section_max_bytes), &v);
         if (r < 0) {
                 log_error("%s", v.message);
                 goto out;
         }
-        r = setup_reshape(md, &g, &req);
+        r = create_backup(md, &g, &req, &o);
         if (r < 0)
                 goto out;
+        r = setup_reshape(md, &g, &req);
+        if (r < 0) {
+                uint64_t pos;
+
+                if (md_get_reshape_position(md, &pos) == 0 && pos == MD_RESHAPE_POSITION_NONE)
+                        remove_backup(md, o.backup_path);
+                goto out;
+        }
         log_info("%s: reshape set up with sync_max=0; nothing is rewritten before the first backup.", md_name(md));
         r = supervisor_run(md, &o);
         ret = r < 0 ? EXIT_FAILURE_RUN : EXIT_OK;

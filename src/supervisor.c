@@ -54,7 +54,7 @@ struct sup {
         char uuid[BACKUP_UUID_STRING_MAX];
         struct planner plan;
         struct backup_file *bf;
-        char *rename_from;        /* new backup file replaces an old one after its first window */
+        char *rename_from;        /* new backup file, until it replaces the old one */
         struct member_set *members;  /* the old layout's members, read for backups */
         int signal_fd;
         void *bufs[2];            /* a window each: one written, one read ahead */
@@ -201,55 +201,81 @@ static uint64_t section_progress_for(const struct sup *s, uint64_t bytes)
         return bytes_to_sectors(bytes) / s->geo.old_data_disks;
 }
 
-/* Refuses to overwrite a backup that still holds sections unless it is
- * replaced atomically (new file, then rename after its first window). */
-static int open_backup(struct sup *s)
-{
-        struct backup_report rep;
-        const char *path = s->o->backup_path;
-        const char *target = path;
-        char *tmp = NULL;
-        struct stat st;
-        int r;
-
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-            backup_file_verify(path, NULL, 0, &rep) == 0 && rep.header_read &&
-            (rep.header.sections[0].length_sectors || rep.header.sections[1].length_sectors)) {
-                if (memcmp(rep.header.identity.uuid, s->id.uuid, 16) != 0)
-                        return log_error_errno(EEXIST,
-                                               "%s holds a backup of another array; move it away or choose another --backup-file.",
-                                               path);
-                if (asprintf(&tmp, "%s.new", path) < 0)
-                        return log_error_errno(ENOMEM, "Out of memory.");
-                target = tmp;
-                log_notice("%s holds sections of an earlier run; it is replaced only once the new backup is durable.",
-                           path);
-        }
-
-        r = backup_file_create(target, &s->id, s->slot_bytes, BACKUP_CREATE_OVERWRITE, &s->bf);
-        if (r < 0) {
-                free(tmp);
-                return r;
-        }
-        s->rename_from = tmp;
-        return 0;
-}
-
 static int finish_rename(struct sup *s)
 {
         int r;
 
         if (!s->rename_from)
                 return 0;
-        if (rename(s->rename_from, s->o->backup_path) < 0)
-                return log_error_errno(errno, "Failed to rename %s to %s: %m", s->rename_from,
-                                       s->o->backup_path);
-        r = fsync_parent_dir(s->o->backup_path);
+        r = backup_file_rename(s->bf, s->o->backup_path);
         if (r < 0)
                 return r;
         free(s->rename_from);
         s->rename_from = NULL;
         return 0;
+}
+
+/* Where the members' superblocks say the reshape is, in array sectors;
+ * before the first superblock write, where it starts. */
+static int disk_position(struct sup *s, uint64_t *ret)
+{
+        bool active;
+        int r;
+
+        r = md_read_disk_checkpoint(s->md, &active, ret);
+        if (r < 0)
+                return r;
+        if (!active)
+                *ret = geometry_progress_to_position(&s->geo, 0);
+        return 0;
+}
+
+/*
+ * A file already at the path is replaced atomically (a new file, synced,
+ * renamed over it) before the array is touched, never truncated in place:
+ * a crash in between leaves the one or the other, whole. A file of this
+ * array with sections beyond the on-disk checkpoint is refused: this
+ * process did not write them, so they may be the only good copy of what
+ * the kernel was rewriting (an interrupted restore leaves exactly that,
+ * with the array's copy torn), and only `reshaped restore` may use them.
+ */
+static int open_backup(struct sup *s)
+{
+        const char *path = s->o->backup_path;
+        char *tmp = NULL;
+        uint64_t pos;
+        struct stat st;
+        int r;
+
+        r = disk_position(s, &pos);
+        if (r < 0)
+                return r;
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+                r = backup_file_create(path, &s->id, s->slot_bytes, BACKUP_CREATE_OVERWRITE, &s->bf);
+        } else {
+                r = backup_file_may_replace(path, s->id.uuid, md_devnode(s->md), s->geo.backwards, pos);
+                if (r < 0)
+                        return r;
+                if (asprintf(&tmp, "%s.new", path) < 0)
+                        return log_error_errno(ENOMEM, "Out of memory.");
+                r = backup_file_create(tmp, &s->id, s->slot_bytes, BACKUP_CREATE_OVERWRITE, &s->bf);
+                if (r < 0) {
+                        free(tmp);
+                        return r;
+                }
+                s->rename_from = tmp;
+        }
+        if (r < 0)
+                return r;
+        /* The file it replaces may say the kernel is held at the checkpoint
+         * (restore's emptied backup): so must this one, before it counts
+         * (see set_resume()). */
+        if (!s->geo.backwards) {
+                r = backup_file_set_resume(s->bf, pos);
+                if (r < 0)
+                        return r;
+        }
+        return finish_rename(s);
 }
 
 /* Writes are issued in pieces of this size as the reads bring them in. */
@@ -431,9 +457,6 @@ static int do_backup(struct sup *s, const struct plan_action *a, bool release_ot
                         return r;
         }
         r = backup_file_commit(s->bf, a->slot, a->range.lo_array_sectors, len, crc, release_other);
-        if (r < 0)
-                return r;
-        r = finish_rename(s);
         if (r < 0)
                 return r;
         s->backed_up_bytes += bytes;
@@ -1183,10 +1206,10 @@ static void stop_safely(struct sup *s, const char *why)
         else
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
                              "%s: %s; %s. %s holds array sectors %" PRIu64 "-%" PRIu64
-                             " and writes to them stay suspended so that it stays valid. Continue with: %s"
-                             " (after a crash: mdadm --assemble --backup-file %s, or reshaped restore)",
+                             " beyond the kernel's checkpoint, and writes to them stay suspended so that it stays valid."
+                             " Continue with: mdadm --stop %s, then reshaped restore %s (or mdadm --assemble --backup-file %s)",
                              md_name(s->md), why, state, s->o->backup_path, held.lo_array_sectors,
-                             held.hi_array_sectors, cont, s->o->backup_path);
+                             held.hi_array_sectors, md_devnode(s->md), md_devnode(s->md), s->o->backup_path);
 }
 
 static int setup_signals(struct sup *s)
@@ -1268,7 +1291,8 @@ static int size_slots(struct sup *s)
 static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
 {
         struct placement_verdict v;
-        uint64_t pos;
+        uint64_t pos, need;
+        struct stat st;
         int r;
 
         /* mdadm's hand-off of a small reshape can start us after its end. */
@@ -1333,7 +1357,12 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
 
         /* Judged before the array is touched, so a refusal leaves it as it
          * was. */
-        r = placement_check(s->o->backup_path, md_name(s->md), backup_file_size_bytes(s->slot_bytes), &v);
+        /* A file already there is replaced by a second one beside it
+         * (open_backup()), so its blocks are not free for the new one. */
+        need = backup_file_size_bytes(s->slot_bytes);
+        if (stat(s->o->backup_path, &st) == 0 && S_ISREG(st.st_mode))
+                need *= 2;
+        r = placement_check(s->o->backup_path, md_name(s->md), need, &v);
         if (r < 0)
                 return log_error_errno(r, "%s", v.message);
 

@@ -20,6 +20,7 @@
 
 #include "reshaped/backup.h"
 #include "reshaped/log.h"
+#include "reshaped/restore.h"
 
 #define SLOT_BYTES (8 * 1024u)
 #define FILE_BYTES (4096 + 2 * SLOT_BYTES)
@@ -300,6 +301,98 @@ static void test_resume_position(void **state)
         assert_int_equal(le64toh(v), 0);
         backup_file_free(bf);
         assert_int_equal(verify(f->path, &test_id, 0).reason, BACKUP_VERIFY_OK);
+}
+
+/* What `reshaped start` creates before it touches the array: an empty
+ * header that `reshaped restore` accepts at the very first checkpoint
+ * (forwards, array sector 0), with nothing to write back. */
+static void test_empty_header_restores_at_start(void **state)
+{
+        struct fixture *f = *state;
+        struct backup_report rep;
+        struct restore_plan p;
+        struct backup_file *bf;
+
+        assert_int_equal(backup_file_create(f->path, &test_id, SLOT_BYTES, 0, &bf), 0);
+        backup_file_free(bf);
+        assert_int_equal(backup_file_verify(f->path, &test_id, 0, &rep), 0);
+        assert_int_equal(rep.verdict.reason, BACKUP_VERIFY_OK);
+        restore_plan_make(&rep.header, false, 0, &p);
+        assert_int_equal(p.verdict, RESTORE_OK);
+        assert_int_equal(p.n_ranges, 0);
+        assert_true(restore_invalid_backup_safe(&rep.header, 0));
+        /* Past the start something was rewritten: not acceptable. */
+        restore_plan_make(&rep.header, false, 128, &p);
+        assert_int_equal(p.verdict, RESTORE_RESUME_ELSEWHERE);
+}
+
+static void test_header_beyond(void **state)
+{
+        struct backup_header h = { .format = 2, .has_extension = true };
+
+        (void) state;
+        assert_false(backup_header_beyond(&h, false, 0));
+        h.sections[0] = (struct backup_section) { 1000, 64, 0 };
+        assert_true(backup_header_beyond(&h, false, 1000));
+        assert_true(backup_header_beyond(&h, false, 1063));
+        assert_false(backup_header_beyond(&h, false, 1064));
+        assert_true(backup_header_beyond(&h, true, 1001));
+        assert_false(backup_header_beyond(&h, true, 1000));
+        h.sections[1] = (struct backup_section) { 2000, 64, 0 };
+        assert_true(backup_header_beyond(&h, false, 1064));
+        assert_false(backup_header_beyond(&h, false, 2064));
+}
+
+/* supervise may replace a backup of its array only when nothing in it lies
+ * beyond the on-disk checkpoint. */
+static void test_may_replace(void **state)
+{
+        struct fixture *f = *state;
+        uint8_t other[16];
+
+        /* Nothing there. */
+        assert_int_equal(backup_file_may_replace(f->path, test_id.uuid, "/dev/md0", false, 0), 0);
+        make_full_file(f, f->path);  /* sectors 0-16 */
+        assert_int_equal(backup_file_may_replace(f->path, test_id.uuid, "/dev/md0", false, 0), -EBUSY);
+        assert_int_equal(backup_file_may_replace(f->path, test_id.uuid, "/dev/md0", false, 15), -EBUSY);
+        assert_int_equal(backup_file_may_replace(f->path, test_id.uuid, "/dev/md0", false, 16), 0);
+        assert_int_equal(backup_file_may_replace(f->path, test_id.uuid, "/dev/md0", true, 16), -EBUSY);
+        assert_int_equal(backup_file_may_replace(f->path, test_id.uuid, "/dev/md0", true, 0), 0);
+        memcpy(other, test_id.uuid, 16);
+        other[0] ^= 1;
+        assert_int_equal(backup_file_may_replace(f->path, other, "/dev/md0", false, 16), -EEXIST);
+}
+
+/* After restore's write-back: one synced header empties both slots and
+ * records the checkpoint, so a second restore finds nothing to write
+ * back over newer data and accepts the checkpoint. */
+static void test_supersede(void **state)
+{
+        struct fixture *f = *state;
+        struct backup_report rep;
+        struct restore_plan p;
+        struct backup_file *bf;
+        uint64_t gen;
+
+        make_full_file(f, f->path);
+        assert_int_equal(backup_file_verify(f->path, &test_id, 0, &rep), 0);
+        restore_plan_make(&rep.header, false, 4, &p);
+        assert_int_equal(p.n_ranges, 2);
+        gen = rep.header.generation;
+
+        assert_int_equal(backup_file_open(f->path, &bf), 0);
+        assert_int_equal(backup_file_supersede(bf, 4), 0);
+        /* Read through another descriptor while bf is still open. */
+        assert_int_equal(backup_file_verify(f->path, &test_id, gen + 1, &rep), 0);
+        backup_file_free(bf);
+        assert_int_equal(rep.verdict.reason, BACKUP_VERIFY_OK);
+        assert_int_equal(rep.header.sections[0].length_sectors, 0);
+        assert_int_equal(rep.header.sections[1].length_sectors, 0);
+        assert_int_equal(rep.header.resume_array_sectors, 4);
+        restore_plan_make(&rep.header, false, 4, &p);
+        assert_int_equal(p.verdict, RESTORE_OK);
+        assert_int_equal(p.n_ranges, 0);
+        assert_int_equal(backup_file_may_replace(f->path, test_id.uuid, "/dev/md0", false, 4), 0);
 }
 
 static void test_create_refuses_existing_and_locks(void **state)
@@ -635,6 +728,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_pieces_then_commit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_commit_releases_other, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_resume_position, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_empty_header_restores_at_start, setup, teardown),
+                cmocka_unit_test(test_header_beyond),
+                cmocka_unit_test_setup_teardown(test_may_replace, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_supersede, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_refuses_existing_and_locks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_store_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_every_header_bit_flip_in_file, setup, teardown),

@@ -241,6 +241,33 @@ const struct backup_header *backup_file_header(const struct backup_file *bf);
  * header (synced) so that it holds from now on. */
 int backup_file_set_resume(struct backup_file *bf, uint64_t array_sectors);
 
+/*
+ * The rule for the backup of record: every section in it beyond the
+ * on-disk checkpoint equals the array, since `reshaped restore` writes
+ * exactly those parts back. backup_header_beyond() says whether @h holds
+ * any sector beyond @checkpoint_array_sectors (above it forwards, below
+ * it backwards): such a file may be the only good copy of what the
+ * kernel was rewriting, and only the process that wrote it may replace
+ * it. backup_file_supersede() empties both slots and sets the resume
+ * position to the checkpoint in one synced header, for when those parts
+ * are no longer needed (written back) and before the array takes writes
+ * there.
+ */
+bool backup_header_beyond(const struct backup_header *h, bool backwards,
+                          uint64_t checkpoint_array_sectors);
+/* Whether a new backup may replace what is at @path, for the array with
+ * @uuid whose superblocks hold @checkpoint_array_sectors: 0 when nothing
+ * verifiable is there or its sections are all at or behind the
+ * checkpoint; -EEXIST for another array's backup; -EBUSY when it holds
+ * sections beyond the checkpoint (logged, with what to do). */
+int backup_file_may_replace(const char *path, const uint8_t uuid[16], const char *md_devnode,
+                            bool backwards, uint64_t checkpoint_array_sectors);
+int backup_file_supersede(struct backup_file *bf, uint64_t checkpoint_array_sectors);
+
+/* Renames the open file to @path and syncs the directory, so that it is
+ * the file at @path once this returns 0. */
+int backup_file_rename(struct backup_file *bf, const char *path);
+
 /* Write @mtime into headers instead of the current time (for tests;
  * 0: the clock again). */
 void backup_file_set_mtime(struct backup_file *bf, uint64_t mtime);
