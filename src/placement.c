@@ -947,27 +947,8 @@ static int add_mount_source(struct gathered *g, const char *path, const char *so
         return add_device(g, st.st_rdev, prefix, depth);
 }
 
-/* Mount options escape what would break the list (",= \t\n\\") as \ooo. */
-static void unescape_option(const char *value, size_t size, char *ret, size_t ret_size)
-{
-        size_t o = 0;
-
-        for (size_t i = 0; i < size && o + 1 < ret_size; i++) {
-                if (value[i] == '\\' && i + 3 < size &&
-                    value[i + 1] >= '0' && value[i + 1] <= '3' &&
-                    value[i + 2] >= '0' && value[i + 2] <= '7' &&
-                    value[i + 3] >= '0' && value[i + 3] <= '7') {
-                        ret[o++] = (char) ((value[i + 1] - '0') << 6 | (value[i + 2] - '0') << 3 |
-                                           (value[i + 3] - '0'));
-                        i += 3;
-                } else {
-                        ret[o++] = value[i];
-                }
-        }
-        ret[o] = '\0';
-}
-
-/* What is written to an overlay lands in its upper directory. */
+/* What is written to an overlay lands in its upper directory. libmount
+ * has already undone the kernel's \ooo escapes of the option. */
 static int expand_overlay(struct gathered *g, struct libmnt_fs *fs, const char *path,
                           const char *prefix, unsigned depth)
 {
@@ -985,7 +966,11 @@ static int expand_overlay(struct gathered *g, struct libmnt_fs *fs, const char *
                 return verdict(g->out, PLACEMENT_CANNOT_CHECK, r < 0 ? r : -EINVAL,
                                "Cannot read the upper directory of the overlay holding %s from "
                                "%s.", path, mount_table_name());
-        unescape_option(value, size, upper, sizeof(upper));
+        if (size >= sizeof(upper))
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG,
+                               "The upper directory of the overlay holding %s: %m.", path);
+        memcpy(upper, value, size);
+        upper[size] = '\0';
         if (upper[0] != '/')
                 return verdict(g->out, PLACEMENT_CANNOT_CHECK, -EINVAL,
                                "Backup %s is on an overlay whose upper directory '%s' is not a "
