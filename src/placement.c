@@ -82,12 +82,12 @@ static const struct placement_device *devices_find_devno(const struct placement_
 }
 
 static int devices_add(struct placement_devices *d, dev_t devno,
-                       enum placement_relation relation, const char *name)
+                       enum placement_relation relation, const char *name, const char *chain)
 {
         struct placement_device *items;
-        size_t len = strlen(name);
+        size_t len = strlen(name), chain_len = strlen(chain);
 
-        if (len >= sizeof(items->name))
+        if (len >= sizeof(items->name) || chain_len >= sizeof(items->chain))
                 return -ENAMETOOLONG;
         items = reallocarray(d->items, d->n + 1, sizeof(*items));
         if (!items)
@@ -95,6 +95,7 @@ static int devices_add(struct placement_devices *d, dev_t devno,
         d->items = items;
         items[d->n] = (struct placement_device) { .devno = devno, .relation = relation };
         memcpy(items[d->n].name, name, len + 1);
+        memcpy(items[d->n].chain, chain, chain_len + 1);
         d->n++;
         return 0;
 }
@@ -133,7 +134,8 @@ static bool device_is_ram_disk(const char *name)
 /* The closest relation wins: the array itself, then what is built on it,
  * then what it is built from. */
 static const struct placement_device *find_overlap(const struct placement_devices *targets,
-                                                   const struct placement_devices *array)
+                                                   const struct placement_devices *array,
+                                                   const struct placement_device **target)
 {
         static const enum placement_relation order[] = {
                 PLACEMENT_ARRAY, PLACEMENT_STACKED, PLACEMENT_MEMBER,
@@ -143,8 +145,10 @@ static const struct placement_device *find_overlap(const struct placement_device
                 for (size_t t = 0; t < targets->n; t++)
                         for (size_t a = 0; a < array->n; a++)
                                 if (array->items[a].relation == order[o] &&
-                                    array->items[a].devno == targets->items[t].devno)
+                                    array->items[a].devno == targets->items[t].devno) {
+                                        *target = &targets->items[t];
                                         return &array->items[a];
+                                }
         return NULL;
 }
 
@@ -153,28 +157,36 @@ static const char *what(const struct placement_facts *f)
         return f->is_block_device ? "Backup device" : "Backup file";
 }
 
+/* target is how the backup reaches hit: itself, or through loop devices,
+ * partitions, slaves, overlays (its chain). */
 static int refuse_overlap(const struct placement_facts *f, const struct placement_device *hit,
-                          struct placement_verdict *out)
+                          const struct placement_device *target, struct placement_verdict *out)
 {
+        const char *on = target->chain[0] ? target->chain : hit->name;
+
         switch (hit->relation) {
         case PLACEMENT_ARRAY:
+                if (!target->chain[0])
+                        return verdict(out, PLACEMENT_ON_ARRAY, -EBUSY,
+                                       "%s %s is on %s itself, the array being reshaped, and "
+                                       "would be lost with the data it protects; put it on "
+                                       SAFE_PLACE ".",
+                                       what(f), f->backup_path, f->md_sysname, f->md_sysname);
                 return verdict(out, PLACEMENT_ON_ARRAY, -EBUSY,
-                               "%s %s is on %s itself, the array being reshaped, and would be "
-                               "lost with the data it protects; put it on " SAFE_PLACE ".",
-                               what(f), f->backup_path, f->md_sysname, f->md_sysname);
+                               "%s %s is on %s, the array being reshaped, and would be lost "
+                               "with the data it protects; put it on " SAFE_PLACE ".",
+                               what(f), f->backup_path, on, f->md_sysname);
         case PLACEMENT_STACKED:
                 return verdict(out, PLACEMENT_STACKED_ON_ARRAY, -EBUSY,
                                "%s %s is on %s, which is built on %s, the array being "
                                "reshaped, and would be lost with the data it protects; "
                                "put it on " SAFE_PLACE ".",
-                               what(f), f->backup_path, hit->name, f->md_sysname,
-                               f->md_sysname);
+                               what(f), f->backup_path, on, f->md_sysname, f->md_sysname);
         case PLACEMENT_MEMBER:
                 return verdict(out, PLACEMENT_ON_MEMBER, -EBUSY,
                                "%s %s is on %s, which is (part of) a member of %s; writing it "
                                "would corrupt the array. Put it on " SAFE_PLACE ".",
-                               what(f), f->backup_path, hit->name, f->md_sysname,
-                               f->md_sysname);
+                               what(f), f->backup_path, on, f->md_sysname, f->md_sysname);
         case PLACEMENT_UNRELATED:
                 break;
         }
@@ -219,12 +231,12 @@ static int check_space(const struct placement_facts *f, struct placement_verdict
 
 int placement_judge(const struct placement_facts *f, struct placement_verdict *out)
 {
-        const struct placement_device *hit;
+        const struct placement_device *hit, *target;
         int r;
 
-        hit = find_overlap(f->targets, f->array);
+        hit = find_overlap(f->targets, f->array, &target);
         if (hit)
-                return refuse_overlap(f, hit, out);
+                return refuse_overlap(f, hit, target, out);
 
         if (!f->is_block_device && f->fs_type && fs_type_is_volatile(f->fs_type))
                 return verdict(out, PLACEMENT_VOLATILE, -EMEDIUMTYPE,
@@ -232,12 +244,22 @@ int placement_judge(const struct placement_facts *f, struct placement_verdict *o
                                "put it on " SAFE_PLACE ".",
                                f->backup_path, f->fs_type, f->md_sysname);
 
+        for (size_t i = 0; f->below && i < f->below->n; i++)
+                if (fs_type_is_volatile(f->below->items[i].type))
+                        return verdict(out, PLACEMENT_VOLATILE, -EMEDIUMTYPE,
+                                       "%s %s is on %s, which does not survive a reboot; "
+                                       "put it on " SAFE_PLACE ".",
+                                       what(f), f->backup_path, f->below->items[i].chain,
+                                       f->md_sysname);
+
         for (size_t i = 0; i < f->targets->n; i++)
                 if (device_is_ram_disk(f->targets->items[i].name))
                         return verdict(out, PLACEMENT_VOLATILE, -EMEDIUMTYPE,
                                        "%s %s is on %s, a RAM disk, which does not survive a "
                                        "reboot; put it on " SAFE_PLACE ".",
-                                       what(f), f->backup_path, f->targets->items[i].name,
+                                       what(f), f->backup_path,
+                                       f->targets->items[i].chain[0] ?
+                                       f->targets->items[i].chain : f->targets->items[i].name,
                                        f->md_sysname);
 
         r = check_space(f, out);
@@ -330,7 +352,7 @@ static int walk_add(struct walk *w, const char *dir, enum placement_relation rel
                 goto fail;
         }
         w->paths = paths;
-        r = devices_add(&w->devices, devno, relation, name);
+        r = devices_add(&w->devices, devno, relation, name, "");
         if (r < 0) {
                 verdict(w->out, PLACEMENT_CANNOT_CHECK, r, "Cannot record block device %s: %m.",
                         name);
@@ -488,21 +510,50 @@ finish:
 
 /* ---- Facts about the backup path ---------------------------------------- */
 
+static char *mount_table_override;
+
+int placement_set_mount_table(const char *mountinfo_path)
+{
+        char *copy = NULL;
+
+        if (mountinfo_path) {
+                copy = strdup(mountinfo_path);
+                if (!copy)
+                        return log_error_errno(ENOMEM, "Out of memory.");
+        }
+        free(mount_table_override);
+        mount_table_override = copy;
+        return 0;
+}
+
+static const char *mount_table_name(void)
+{
+        return mount_table_override ?: "/proc/self/mountinfo";
+}
+
 struct gathered {
         char resolved[PATH_MAX];   /* where the backup is or will be */
         char probe[PATH_MAX];      /* resolved, or its directory while it does not exist */
         bool exists;
         bool is_block_device;
         char *fs_type;
+        struct placement_filesystems below;
         struct placement_devices targets;
         uint64_t existing_bytes;
         uint64_t free_bytes;
+        const char *backup_path;   /* as given, for messages */
+        const char *md;
+        const char *sysfs_root;
+        struct libmnt_table *mounts;
+        struct placement_verdict *out;
 };
 
 static void gathered_done(struct gathered *g)
 {
         free(g->fs_type);
+        free(g->below.items);
         placement_devices_free(&g->targets);
+        mnt_unref_table(g->mounts);
 }
 
 static int resolve_missing(const char *path, const char *md, struct gathered *g,
@@ -587,48 +638,253 @@ static void device_name(const char *sysfs_root, dev_t devno, char *name, size_t 
         memcpy(name, base, len + 1);
 }
 
-static int add_target(struct gathered *g, const char *sysfs_root, dev_t devno,
-                      struct placement_verdict *out)
+static void chain_format(char *chain, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* Chains only go into messages: one too long is cut short, not an error. */
+static void chain_format(char *chain, const char *format, ...)
 {
-        char name[sizeof(g->targets.items->name)];
+        va_list ap;
+        int n;
+
+        va_start(ap, format);
+        n = vsnprintf(chain, PLACEMENT_CHAIN_MAX, format, ap);
+        va_end(ap);
+        if (n < 0)
+                chain[0] = '\0';
+        else if (n >= PLACEMENT_CHAIN_MAX)
+                memcpy(chain + PLACEMENT_CHAIN_MAX - 4, "...", 4);
+}
+
+/* What a further step down starts from: the way to the device, or its name. */
+static void device_label(const struct placement_device *d, char *label)
+{
+        if (d->chain[0])
+                chain_format(label, "%s", d->chain);
+        else if (d->name[0])
+                chain_format(label, "%s", d->name);
+        else
+                chain_format(label, "device %u:%u", major(d->devno), minor(d->devno));
+}
+
+static int gather_filesystem(struct gathered *g, const char *path, const char *prefix,
+                             unsigned depth, bool top);
+static int expand_device(struct gathered *g, size_t i, unsigned depth);
+
+/* prefix: how the backup reaches this device ("" for right under it). */
+static int add_device(struct gathered *g, dev_t devno, const char *prefix, unsigned depth)
+{
+        char name[sizeof(g->targets.items->name)], chain[PLACEMENT_CHAIN_MAX] = "";
         int r;
 
-        /* libmount's "unknown" */
+        /* 0 is libmount's "unknown" */
         if (devno == 0 || devices_find_devno(&g->targets, devno))
                 return 0;
-        device_name(sysfs_root, devno, name, sizeof(name));
-        r = devices_add(&g->targets, devno, PLACEMENT_UNRELATED, name);
+        device_name(g->sysfs_root, devno, name, sizeof(name));
+        if (prefix[0] && name[0])
+                chain_format(chain, "%s%s", prefix, name);
+        else if (prefix[0])
+                chain_format(chain, "%sdevice %u:%u", prefix, major(devno), minor(devno));
+        r = devices_add(&g->targets, devno, PLACEMENT_UNRELATED, name, chain);
         if (r < 0)
-                return verdict(out, PLACEMENT_CANNOT_CHECK, r, "Cannot record device %u:%u: %m.",
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, r, "Cannot record device %u:%u: %m.",
                                major(devno), minor(devno));
-        log_debug("The backup lands on %u:%u (%s).", major(devno), minor(devno),
-                  *name ? name : "no block device");
-        return 0;
+        log_debug("The backup lands on %u:%u (%s)%s%s.", major(devno), minor(devno),
+                  *name ? name : "no block device", *chain ? ": " : "", chain);
+        return expand_device(g, g->targets.n - 1, depth);
+}
+
+static int too_deep(struct gathered *g, const char *label)
+{
+        return verdict(g->out, PLACEMENT_CANNOT_CHECK, -ELOOP,
+                       "Backup %s is on %s, more than %d devices and filesystems deep; reshaped "
+                       "cannot tell where it lands. Put it on " SAFE_PLACE ".",
+                       g->backup_path, label, PLACEMENT_MAX_DEPTH, g->md);
+}
+
+static int expand_partition(struct gathered *g, const char *dir, const char *label, unsigned depth)
+{
+        char path[PATH_MAX], prefix[PLACEMENT_CHAIN_MAX];
+        dev_t disk;
+        int r;
+
+        if ((size_t) snprintf(path, sizeof(path), "%s/partition", dir) >= sizeof(path))
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG, "%s: %m.", dir);
+        if (access(path, F_OK) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -errno, "Cannot access %s: %m.", path);
+        }
+        /* The kernel resolves the link first: .. is the disk's directory. */
+        if ((size_t) snprintf(path, sizeof(path), "%s/..", dir) >= sizeof(path))
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG, "%s: %m.", dir);
+        r = read_devno(path, &disk);
+        if (r < 0)
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, r, "Cannot read %s/dev: %m.", path);
+        chain_format(prefix, "%s, a partition of ", label);
+        return add_device(g, disk, prefix, depth + 1);
+}
+
+static int expand_slaves(struct gathered *g, const char *dir, const char *label, unsigned depth)
+{
+        char path[PATH_MAX], entry[PATH_MAX], prefix[PLACEMENT_CHAIN_MAX];
+        struct dirent *de;
+        dev_t devno;
+        DIR *d;
+        int r = 0;
+
+        if ((size_t) snprintf(path, sizeof(path), "%s/slaves", dir) >= sizeof(path))
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG, "%s: %m.", dir);
+        d = opendir(path);
+        if (!d) {
+                if (errno == ENOENT)
+                        return 0;
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -errno, "Cannot open %s: %m.", path);
+        }
+        chain_format(prefix, "%s, which is built on ", label);
+        for (;;) {
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                r = verdict(g->out, PLACEMENT_CANNOT_CHECK, -errno,
+                                            "Cannot list %s: %m.", path);
+                        break;
+                }
+                if (de->d_name[0] == '.')
+                        continue;
+                if ((size_t) snprintf(entry, sizeof(entry), "%s/%s", path, de->d_name) >= sizeof(entry)) {
+                        r = verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG,
+                                    "Cannot inspect %s/%s: %m.", path, de->d_name);
+                        break;
+                }
+                r = read_devno(entry, &devno);
+                if (r < 0) {
+                        verdict(g->out, PLACEMENT_CANNOT_CHECK, r, "Cannot read %s/dev: %m.", entry);
+                        break;
+                }
+                r = add_device(g, devno, prefix, depth + 1);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        return r;
+}
+
+/* A loop device's bytes land wherever its backing file's do. The kernel
+ * names that file as this process sees it; one deleted, or not found
+ * here, is refused rather than guessed at. */
+static int expand_loop(struct gathered *g, const char *dir, const char *label, unsigned depth)
+{
+        static const char deleted[] = " (deleted)";
+        char path[PATH_MAX], file[PATH_MAX + sizeof(deleted) + 1], prefix[PLACEMENT_CHAIN_MAX];
+        struct stat st;
+        size_t len;
+        ssize_t n;
+        int fd, r = 0;
+
+        if ((size_t) snprintf(path, sizeof(path), "%s/loop/backing_file", dir) >= sizeof(path))
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG, "%s: %m.", dir);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                /* not a loop device, or one with no file bound */
+                if (errno == ENOENT || errno == ENOTDIR)
+                        return 0;
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -errno,
+                               "Backup %s is on %s, a loop device whose backing file cannot be "
+                               "read from %s: %m; put the backup on " SAFE_PLACE ".",
+                               g->backup_path, label, path, g->md);
+        }
+        n = read(fd, file, sizeof(file) - 1);
+        if (n < 0)
+                r = -errno;
+        close(fd);
+        if (r < 0)
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, r,
+                               "Backup %s is on %s, a loop device whose backing file cannot be "
+                               "read from %s: %m; put the backup on " SAFE_PLACE ".",
+                               g->backup_path, label, path, g->md);
+        file[n] = '\0';
+        len = strlen(file);
+        if (len > 0 && file[len - 1] == '\n')
+                file[--len] = '\0';
+        if (len >= sizeof(deleted) - 1 && strcmp(file + len - (sizeof(deleted) - 1), deleted) == 0)
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENOENT,
+                               "Backup %s is on %s, whose backing file %s has been deleted, so "
+                               "reshaped cannot tell which disk holds it; put the backup on "
+                               SAFE_PLACE ".", g->backup_path, label, file, g->md);
+        if (file[0] != '/' || len >= PATH_MAX)
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -EINVAL,
+                               "Backup %s is on %s, whose backing file reads '%s' in %s, not a "
+                               "path reshaped can follow; put the backup on " SAFE_PLACE ".",
+                               g->backup_path, label, file, path, g->md);
+        if (stat(file, &st) < 0)
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -errno,
+                               "Backup %s is on %s, whose backing file %s cannot be found (%m); "
+                               "it may lie outside this mount namespace. Put the backup on "
+                               SAFE_PLACE ".", g->backup_path, label, file, g->md);
+        if (S_ISBLK(st.st_mode)) {
+                chain_format(prefix, "%s, whose backing device %s is ", label, file);
+                return add_device(g, st.st_rdev, prefix, depth + 1);
+        }
+        chain_format(prefix, "%s, whose backing file %s lies on ", label, file);
+        return gather_filesystem(g, file, prefix, depth + 1, false);
+}
+
+/* Follows the device targets[i] down. Devices sysfs does not know
+ * (anonymous ones of tmpfs, btrfs, overlayfs) end there. */
+static int expand_device(struct gathered *g, size_t i, unsigned depth)
+{
+        char dir[PATH_MAX], label[PLACEMENT_CHAIN_MAX];
+        dev_t devno = g->targets.items[i].devno;
+        int r;
+
+        /* targets may move as it grows: copy what is needed first */
+        device_label(&g->targets.items[i], label);
+        if ((size_t) snprintf(dir, sizeof(dir), "%s/dev/block/%u:%u", g->sysfs_root,
+                              major(devno), minor(devno)) >= sizeof(dir))
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG,
+                               "Sysfs root %s: %m.", g->sysfs_root);
+        if (access(dir, F_OK) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -errno, "Cannot access %s: %m.", dir);
+        }
+        if (depth >= PLACEMENT_MAX_DEPTH)
+                return too_deep(g, label);
+        r = expand_partition(g, dir, label, depth);
+        if (r < 0)
+                return r;
+        r = expand_slaves(g, dir, label, depth);
+        if (r < 0)
+                return r;
+        return expand_loop(g, dir, label, depth);
 }
 
 /* btrfs reports an anonymous st_dev, and mountinfo names one of possibly
  * many devices; the filesystem's sysfs directory lists them all. */
-static int add_btrfs_devices(struct gathered *g, const char *sysfs_root,
-                             struct placement_verdict *out)
+static int add_btrfs_devices(struct gathered *g, const char *path, const char *prefix,
+                             unsigned depth)
 {
         struct btrfs_ioctl_fs_info_args info = {};
         char dir[PATH_MAX], dev_dir[PATH_MAX];
         struct dirent *de;
         DIR *d;
+        const char *sysfs_root = g->sysfs_root;
+        struct placement_verdict *out = g->out;
         int fd, r = 0;
         dev_t devno;
         size_t len;
 
-        fd = open(g->probe, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return verdict(out, PLACEMENT_CANNOT_CHECK, -errno,
-                               "Cannot open %s to list its btrfs devices: %m.", g->probe);
+                               "Cannot open %s to list its btrfs devices: %m.", path);
         if (ioctl(fd, BTRFS_IOC_FS_INFO, &info) < 0)
                 r = -errno;
         close(fd);
         if (r < 0)
                 return verdict(out, PLACEMENT_CANNOT_CHECK, r,
-                               "Cannot list the devices of the btrfs holding %s: %m.", g->probe);
+                               "Cannot list the devices of the btrfs holding %s: %m.", path);
 
         len = (size_t) snprintf(dir, sizeof(dir), "%s/fs/btrfs/", sysfs_root);
         for (size_t i = 0; i < BTRFS_FSID_SIZE && len < sizeof(dir); i++)
@@ -664,7 +920,7 @@ static int add_btrfs_devices(struct gathered *g, const char *sysfs_root,
                         verdict(out, PLACEMENT_CANNOT_CHECK, r, "Cannot read %s/dev: %m.", dev_dir);
                         break;
                 }
-                r = add_target(g, sysfs_root, devno, out);
+                r = add_device(g, devno, prefix, depth);
                 if (r < 0)
                         break;
         }
@@ -674,8 +930,8 @@ static int add_btrfs_devices(struct gathered *g, const char *sysfs_root,
 
 /* The mount's source, when it is a device node, names the real device
  * behind a synthetic st_dev. */
-static int add_mount_source(struct gathered *g, const char *sysfs_root, const char *source,
-                            struct placement_verdict *out)
+static int add_mount_source(struct gathered *g, const char *path, const char *source,
+                            const char *prefix, unsigned depth)
 {
         struct stat st;
 
@@ -683,89 +939,159 @@ static int add_mount_source(struct gathered *g, const char *sysfs_root, const ch
                 return 0;
         if (stat(source, &st) < 0) {
                 log_debug_errno(errno, "Cannot stat %s, the source of the filesystem holding %s, "
-                                "relying on its device number: %m", source, g->probe);
+                                "relying on its device number: %m", source, path);
                 return 0;
         }
         if (!S_ISBLK(st.st_mode))
                 return 0;
-        return add_target(g, sysfs_root, st.st_rdev, out);
+        return add_device(g, st.st_rdev, prefix, depth);
 }
 
-static int gather_mount(struct gathered *g, const char *sysfs_root, struct placement_verdict *out)
+/* What is written to an overlay lands in its upper directory. libmount
+ * has already undone the kernel's \ooo escapes of the option. */
+static int expand_overlay(struct gathered *g, struct libmnt_fs *fs, const char *path,
+                          const char *prefix, unsigned depth)
 {
-        struct libmnt_table *table;
-        struct libmnt_fs *fs;
-        const char *type, *source;
+        char upper[PATH_MAX], next[PLACEMENT_CHAIN_MAX];
+        char *value;
+        size_t size;
         int r;
 
-        table = mnt_new_table();
-        if (!table)
-                return verdict(out, PLACEMENT_CANNOT_CHECK, -ENOMEM,
-                               "Cannot read the mount table: %m.");
-        r = mnt_table_parse_mtab(table, NULL);
-        if (r < 0) {
-                verdict(out, PLACEMENT_CANNOT_CHECK, r,
-                        "Cannot read the mount table (/proc/self/mountinfo): %m.");
-                goto finish;
+        r = mnt_fs_get_option(fs, "upperdir", &value, &size);
+        if (r == 1) {
+                log_debug("The overlay holding %s has no upper directory; it is read-only.", path);
+                return 0;
         }
-        /* Backwards: of mounts stacked on one directory, the last is visible. */
-        fs = mnt_table_find_mountpoint(table, g->probe, MNT_ITER_BACKWARD);
-        if (!fs) {
-                r = verdict(out, PLACEMENT_CANNOT_CHECK, -ENOENT,
-                            "No entry of /proc/self/mountinfo holds %s; is /proc mounted?",
-                            g->probe);
-                goto finish;
-        }
-
-        type = mnt_fs_get_fstype(fs);
-        g->fs_type = strdup(type ? type : "");
-        if (!g->fs_type) {
-                r = verdict(out, PLACEMENT_CANNOT_CHECK, -ENOMEM, "Cannot read the mount table: %m.");
-                goto finish;
-        }
-        log_debug("%s is on a %s filesystem mounted on %s from %s.", g->probe, g->fs_type,
-                  mnt_fs_get_target(fs), mnt_fs_get_source(fs) ?: "nothing");
-
-        r = add_target(g, sysfs_root, mnt_fs_get_devno(fs), out);
-        if (r < 0)
-                goto finish;
-        source = mnt_fs_get_srcpath(fs);
-        if (source) {
-                r = add_mount_source(g, sysfs_root, source, out);
-                if (r < 0)
-                        goto finish;
-        }
-        if (strcmp(g->fs_type, "btrfs") == 0)
-                r = add_btrfs_devices(g, sysfs_root, out);
-finish:
-        mnt_unref_table(table);
-        return r;
+        if (r < 0 || !value)
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, r < 0 ? r : -EINVAL,
+                               "Cannot read the upper directory of the overlay holding %s from "
+                               "%s.", path, mount_table_name());
+        if (size >= sizeof(upper))
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG,
+                               "The upper directory of the overlay holding %s: %m.", path);
+        memcpy(upper, value, size);
+        upper[size] = '\0';
+        if (upper[0] != '/')
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -EINVAL,
+                               "Backup %s is on an overlay whose upper directory '%s' is not a "
+                               "path reshaped can follow; put it on " SAFE_PLACE ".",
+                               g->backup_path, upper, g->md);
+        chain_format(next, "%soverlay, whose upper directory %s lies on ", prefix, upper);
+        return gather_filesystem(g, upper, next, depth + 1, false);
 }
 
-static int gather_block_device(struct gathered *g, const char *sysfs_root, const struct stat *st,
-                               struct placement_verdict *out)
+static int filesystems_add(struct placement_filesystems *l, const char *type, const char *chain)
+{
+        struct placement_filesystem *items;
+        size_t len = strlen(type);
+
+        if (len >= sizeof(items->type))
+                return -ENAMETOOLONG;
+        items = reallocarray(l->items, l->n + 1, sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        l->items = items;
+        memcpy(items[l->n].type, type, len + 1);
+        chain_format(items[l->n].chain, "%s", chain);
+        l->n++;
+        return 0;
+}
+
+/* The filesystem holding path, and the devices under it. top: the one
+ * holding the backup itself, whose type is facts.fs_type. */
+static int gather_filesystem(struct gathered *g, const char *path, const char *prefix,
+                             unsigned depth, bool top)
+{
+        char chain[PLACEMENT_CHAIN_MAX];
+        struct libmnt_fs *fs;
+        const char *type, *source;
+        struct stat st;
+        int r;
+
+        if (depth >= PLACEMENT_MAX_DEPTH)
+                return too_deep(g, prefix);
+        if (stat(path, &st) < 0)
+                return verdict(g->out, top ? PLACEMENT_BAD_PATH : PLACEMENT_CANNOT_CHECK, -errno,
+                               "Cannot stat %s: %m.", path);
+        r = add_device(g, st.st_dev, prefix, depth);
+        if (r < 0)
+                return r;
+
+        /* Backwards: of mounts stacked on one directory, the last is visible. */
+        fs = mnt_table_find_mountpoint(g->mounts, path, MNT_ITER_BACKWARD);
+        if (!fs)
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENOENT,
+                               "No entry of %s holds %s; is /proc mounted?", mount_table_name(), path);
+        type = mnt_fs_get_fstype(fs) ?: "";
+        if (top) {
+                g->fs_type = strdup(type);
+                r = g->fs_type ? 0 : -ENOMEM;
+        } else {
+                chain_format(chain, "%s%s", prefix, type);
+                r = filesystems_add(&g->below, type, chain);
+        }
+        if (r < 0)
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, r, "Cannot record filesystem %s: %m.",
+                               type);
+        log_debug("%s is on a %s filesystem mounted on %s from %s.", path, type,
+                  mnt_fs_get_target(fs), mnt_fs_get_source(fs) ?: "nothing");
+
+        r = add_device(g, mnt_fs_get_devno(fs), prefix, depth);
+        if (r < 0)
+                return r;
+        source = mnt_fs_get_srcpath(fs);
+        if (source) {
+                r = add_mount_source(g, path, source, prefix, depth);
+                if (r < 0)
+                        return r;
+        }
+        if (strcmp(type, "btrfs") == 0)
+                return add_btrfs_devices(g, path, prefix, depth);
+        if (strcmp(type, "overlay") == 0)
+                return expand_overlay(g, fs, path, prefix, depth);
+        return 0;
+}
+
+static int load_mounts(struct gathered *g)
+{
+        int r;
+
+        g->mounts = mnt_new_table();
+        if (!g->mounts)
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENOMEM,
+                               "Cannot read the mount table: %m.");
+        r = mount_table_override ? mnt_table_parse_file(g->mounts, mount_table_override)
+                                 : mnt_table_parse_mtab(g->mounts, NULL);
+        if (r < 0)
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, r,
+                               "Cannot read the mount table (%s): %m.", mount_table_name());
+        return 0;
+}
+
+static int gather_block_device(struct gathered *g, const struct stat *st)
 {
         uint64_t size_bytes;
         int fd, r = 0;
 
         fd = open(g->resolved, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
-                return verdict(out, PLACEMENT_CANNOT_CHECK, -errno,
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, -errno,
                                "Cannot open backup device %s to read its size: %m.", g->resolved);
         if (ioctl(fd, BLKGETSIZE64, &size_bytes) < 0)
                 r = -errno;
         close(fd);
         if (r < 0)
-                return verdict(out, PLACEMENT_CANNOT_CHECK, r,
+                return verdict(g->out, PLACEMENT_CANNOT_CHECK, r,
                                "Cannot read the size of backup device %s: %m.", g->resolved);
         g->is_block_device = true;
         g->existing_bytes = size_bytes;
-        return add_target(g, sysfs_root, st->st_rdev, out);
+        return add_device(g, st->st_rdev, "", 0);
 }
 
-static int gather(const char *backup_path, const char *md, const char *sysfs_root,
-                  struct gathered *g, struct placement_verdict *out)
+static int gather(struct gathered *g)
 {
+        const char *backup_path = g->backup_path, *md = g->md;
+        struct placement_verdict *out = g->out;
         struct statvfs sv;
         struct stat st;
         int r;
@@ -775,10 +1101,13 @@ static int gather(const char *backup_path, const char *md, const char *sysfs_roo
                 return r;
         if (stat(g->probe, &st) < 0)
                 return verdict(out, PLACEMENT_BAD_PATH, -errno, "Cannot stat %s: %m.", g->probe);
+        r = load_mounts(g);
+        if (r < 0)
+                return r;
 
         if (g->exists) {
                 if (S_ISBLK(st.st_mode))
-                        return gather_block_device(g, sysfs_root, &st, out);
+                        return gather_block_device(g, &st);
                 if (S_ISDIR(st.st_mode))
                         return verdict(out, PLACEMENT_BAD_PATH, -EISDIR,
                                        "Backup file %s is a directory; give a file in it, such "
@@ -791,30 +1120,29 @@ static int gather(const char *backup_path, const char *md, const char *sysfs_roo
                 g->existing_bytes = (uint64_t) st.st_blocks * 512;
         }
 
-        r = add_target(g, sysfs_root, st.st_dev, out);
-        if (r < 0)
-                return r;
         if (statvfs(g->probe, &sv) < 0)
                 return verdict(out, PLACEMENT_CANNOT_CHECK, -errno,
                                "Cannot read the free space of the filesystem holding %s: %m.",
                                g->probe);
         g->free_bytes = (uint64_t) sv.f_bavail * sv.f_frsize;
-        return gather_mount(g, sysfs_root, out);
+        return gather_filesystem(g, g->probe, "", 0, true);
 }
 
 int placement_check(const char *backup_path, const char *md_sysname,
                     uint64_t required_bytes, struct placement_verdict *out)
 {
         struct placement_devices array = {};
-        struct gathered g = {};
+        struct gathered g = {
+                .backup_path = backup_path, .md = md_sysname,
+                .sysfs_root = md_get_sysfs_root(), .out = out,
+        };
         struct placement_facts facts;
-        const char *sysfs_root = md_get_sysfs_root();
         int r;
 
-        r = placement_array_devices(sysfs_root, md_sysname, &array, out);
+        r = placement_array_devices(g.sysfs_root, md_sysname, &array, out);
         if (r < 0)
                 return r;
-        r = gather(backup_path, md_sysname, sysfs_root, &g, out);
+        r = gather(&g);
         if (r < 0)
                 goto finish;
 
@@ -823,6 +1151,7 @@ int placement_check(const char *backup_path, const char *md_sysname,
                 .md_sysname = md_sysname,
                 .is_block_device = g.is_block_device,
                 .fs_type = g.fs_type,
+                .below = &g.below,
                 .targets = &g.targets,
                 .array = &array,
                 .existing_bytes = g.existing_bytes,

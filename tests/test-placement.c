@@ -54,60 +54,60 @@ struct judge_case {
 };
 
 static const struct judge_case judge_cases[] = {
-        { "tmpfs", false, "tmpfs", { { DEVNO(0, 23), 0, "" } }, 1,
+        { "tmpfs", false, "tmpfs", { { DEVNO(0, 23), 0, "", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EMEDIUMTYPE, PLACEMENT_VOLATILE, "is on tmpfs, which does not survive a reboot" },
-        { "ramfs", false, "ramfs", { { DEVNO(0, 40), 0, "" } }, 1,
+        { "ramfs", false, "ramfs", { { DEVNO(0, 40), 0, "", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EMEDIUMTYPE, PLACEMENT_VOLATILE, "is on ramfs" },
-        { "rootfs", false, "rootfs", { { DEVNO(0, 2), 0, "" } }, 1,
+        { "rootfs", false, "rootfs", { { DEVNO(0, 2), 0, "", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EMEDIUMTYPE, PLACEMENT_VOLATILE, "is on rootfs" },
-        { "devtmpfs", false, "devtmpfs", { { DEVNO(0, 6), 0, "" } }, 1,
+        { "devtmpfs", false, "devtmpfs", { { DEVNO(0, 6), 0, "", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EMEDIUMTYPE, PLACEMENT_VOLATILE, "is on devtmpfs" },
-        { "ext4 on zram", false, "ext4", { { DEVNO(252, 0), 0, "zram0" } }, 1,
+        { "ext4 on zram", false, "ext4", { { DEVNO(252, 0), 0, "zram0", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EMEDIUMTYPE, PLACEMENT_VOLATILE, "is on zram0, a RAM disk" },
-        { "ext4 on an unrelated disk", false, "ext4", { { DEVNO(8, 48), 0, "sdd" } }, 1,
+        { "ext4 on an unrelated disk", false, "ext4", { { DEVNO(8, 48), 0, "sdd", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, 0, PLACEMENT_OK, "is a safe place for the backup of md0" },
-        { "ext4 on a sibling partition of a member", false, "ext4", { { DEVNO(8, 18), 0, "sdb2" } }, 1,
+        { "ext4 on a sibling partition of a member", false, "ext4", { { DEVNO(8, 18), 0, "sdb2", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, 0, PLACEMENT_OK, "safe place" },
-        { "fs on the array", false, "ext4", { { DEVNO(9, 0), 0, "md0" } }, 1,
+        { "fs on the array", false, "ext4", { { DEVNO(9, 0), 0, "md0", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EBUSY, PLACEMENT_ON_ARRAY, "is on md0 itself" },
-        { "fs on a partition of the array", false, "xfs", { { DEVNO(259, 0), 0, "md0p1" } }, 1,
+        { "fs on a partition of the array", false, "xfs", { { DEVNO(259, 0), 0, "md0p1", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EBUSY, PLACEMENT_STACKED_ON_ARRAY, "is on md0p1, which is built on md0" },
-        { "fs on dm-0 stacked on the array", false, "ext4", { { DEVNO(253, 0), 0, "dm-0" } }, 1,
+        { "fs on dm-0 stacked on the array", false, "ext4", { { DEVNO(253, 0), 0, "dm-0", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EBUSY, PLACEMENT_STACKED_ON_ARRAY, "is on dm-0, which is built on md0" },
-        { "fs on a member", false, "ext4", { { DEVNO(8, 17), 0, "sdb1" } }, 1,
+        { "fs on a member", false, "ext4", { { DEVNO(8, 17), 0, "sdb1", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EBUSY, PLACEMENT_ON_MEMBER, "is on sdb1, which is (part of) a member of md0" },
         /* btrfs: anonymous st_dev, the mount source is the array */
         { "btrfs with a synthetic st_dev", false, "btrfs",
-          { { DEVNO(0, 45), 0, "" }, { DEVNO(9, 0), 0, "md0" } }, 2,
+          { { DEVNO(0, 45), 0, "", "" }, { DEVNO(9, 0), 0, "md0", "" } }, 2,
           0, 1000 * MIB, 24 * MIB, -EBUSY, PLACEMENT_ON_ARRAY, "md0 itself" },
         /* a filesystem over several devices: the closest relation is named */
         { "btrfs over a member and the array", false, "btrfs",
-          { { DEVNO(8, 32), 0, "sdc" }, { DEVNO(9, 0), 0, "md0" } }, 2,
+          { { DEVNO(8, 32), 0, "sdc", "" }, { DEVNO(9, 0), 0, "md0", "" } }, 2,
           0, 1000 * MIB, 24 * MIB, -EBUSY, PLACEMENT_ON_ARRAY, "md0 itself" },
         /* on the array beats on tmpfs: the worse mistake is reported */
-        { "tmpfs and on the array", false, "tmpfs", { { DEVNO(9, 0), 0, "md0" } }, 1,
+        { "tmpfs and on the array", false, "tmpfs", { { DEVNO(9, 0), 0, "md0", "" } }, 1,
           0, 1000 * MIB, 24 * MIB, -EBUSY, PLACEMENT_ON_ARRAY, "md0 itself" },
-        { "not enough space", false, "ext4", { { DEVNO(8, 48), 0, "sdd" } }, 1,
+        { "not enough space", false, "ext4", { { DEVNO(8, 48), 0, "sdd", "" } }, 1,
           0, 24 * MIB - 1, 24 * MIB, -ENOSPC, PLACEMENT_NO_SPACE, "needs 25165824 bytes (24.0 MiB) more but its filesystem has only 25165823" },
-        { "exactly enough space", false, "ext4", { { DEVNO(8, 48), 0, "sdd" } }, 1,
+        { "exactly enough space", false, "ext4", { { DEVNO(8, 48), 0, "sdd", "" } }, 1,
           0, 24 * MIB, 24 * MIB, 0, PLACEMENT_OK, "safe place" },
-        { "preallocated file, no free space", false, "ext4", { { DEVNO(8, 48), 0, "sdd" } }, 1,
+        { "preallocated file, no free space", false, "ext4", { { DEVNO(8, 48), 0, "sdd", "" } }, 1,
           24 * MIB, 0, 24 * MIB, 0, PLACEMENT_OK, "safe place" },
-        { "half preallocated, the rest free", false, "ext4", { { DEVNO(8, 48), 0, "sdd" } }, 1,
+        { "half preallocated, the rest free", false, "ext4", { { DEVNO(8, 48), 0, "sdd", "" } }, 1,
           12 * MIB, 12 * MIB, 24 * MIB, 0, PLACEMENT_OK, "safe place" },
-        { "half preallocated, not enough free", false, "ext4", { { DEVNO(8, 48), 0, "sdd" } }, 1,
+        { "half preallocated, not enough free", false, "ext4", { { DEVNO(8, 48), 0, "sdd", "" } }, 1,
           12 * MIB, 12 * MIB - 1, 24 * MIB, -ENOSPC, PLACEMENT_NO_SPACE, "needs 12582912 bytes (12.0 MiB) more" },
-        { "block device that is the array", true, NULL, { { DEVNO(9, 0), 0, "md0" } }, 1,
+        { "block device that is the array", true, NULL, { { DEVNO(9, 0), 0, "md0", "" } }, 1,
           1000 * MIB, 0, 24 * MIB, -EBUSY, PLACEMENT_ON_ARRAY, "Backup device /backup is on md0 itself" },
-        { "block device stacked on the array", true, NULL, { { DEVNO(253, 0), 0, "dm-0" } }, 1,
+        { "block device stacked on the array", true, NULL, { { DEVNO(253, 0), 0, "dm-0", "" } }, 1,
           1000 * MIB, 0, 24 * MIB, -EBUSY, PLACEMENT_STACKED_ON_ARRAY, "dm-0, which is built on md0" },
-        { "block device that is a member", true, NULL, { { DEVNO(8, 32), 0, "sdc" } }, 1,
+        { "block device that is a member", true, NULL, { { DEVNO(8, 32), 0, "sdc", "" } }, 1,
           1000 * MIB, 0, 24 * MIB, -EBUSY, PLACEMENT_ON_MEMBER, "sdc, which is (part of) a member" },
-        { "unrelated block device", true, NULL, { { DEVNO(8, 48), 0, "sdd" } }, 1,
+        { "unrelated block device", true, NULL, { { DEVNO(8, 48), 0, "sdd", "" } }, 1,
           24 * MIB, 0, 24 * MIB, 0, PLACEMENT_OK, "Backup device /backup is a safe place" },
-        { "block device too small", true, NULL, { { DEVNO(8, 48), 0, "sdd" } }, 1,
+        { "block device too small", true, NULL, { { DEVNO(8, 48), 0, "sdd", "" } }, 1,
           24 * MIB - 512, 0, 24 * MIB, -ENOSPC, PLACEMENT_NO_SPACE, "use a larger device" },
-        { "RAM disk block device", true, NULL, { { DEVNO(1, 0), 0, "ram0" } }, 1,
+        { "RAM disk block device", true, NULL, { { DEVNO(1, 0), 0, "ram0", "" } }, 1,
           1000 * MIB, 0, 24 * MIB, -EMEDIUMTYPE, PLACEMENT_VOLATILE, "ram0, a RAM disk" },
 };
 
@@ -541,6 +541,278 @@ static void test_check_missing_array(void **state)
         assert_int_equal(v.reason, PLACEMENT_CANNOT_CHECK);
 }
 
+/* ---- Stacking under the backup: fake sysfs and a fake mount table ------- */
+
+/*
+ * Real directories under disk_dir stand for mount points; the fake
+ * mountinfo mounts them from fake devices, whose links dev/block/MAJ:MIN
+ * and loop/backing_file live in the fake sysfs. The device numbers (majors
+ * 3000 and up) are ones no real disk has.
+ */
+static char mountinfo[PATH_MAX];
+static char mount_lines[8192];
+
+static void sub_dir(char path[PATH_MAX], const char *name)
+{
+        assert_true((size_t) snprintf(path, PATH_MAX, "%s/%s", disk_dir, name) < PATH_MAX);
+        assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
+}
+
+static void put_block_link(dev_t devno, const char *target)
+{
+        char rel[64];
+
+        snprintf(rel, sizeof(rel), "dev/block/%u:%u", major(devno), minor(devno));
+        put_link(rel, target);
+}
+
+/* A mount of fake device devno (0: none) on disk_dir/dir. */
+static void mount_fake(const char *dir, dev_t devno, const char *type, const char *options)
+{
+        char path[PATH_MAX];
+        size_t len = strlen(mount_lines);
+
+        sub_dir(path, dir);
+        assert_true((size_t) snprintf(mount_lines + len, sizeof(mount_lines) - len,
+                                      "%zu 1 %u:%u / %s rw - %s none %s\n", 20 + len % 1000,
+                                      major(devno), minor(devno), path, type, options) <
+                    sizeof(mount_lines) - len);
+}
+
+static void write_mountinfo(void)
+{
+        FILE *f;
+
+        assert_true((size_t) snprintf(mountinfo, sizeof(mountinfo), "%s/mountinfo", fake_root) <
+                    sizeof(mountinfo));
+        f = fopen(mountinfo, "we");
+        assert_non_null(f);
+        assert_true(fputs("1 0 3999:0 / / rw - ext4 none rw\n", f) >= 0);
+        assert_true(fputs(mount_lines, f) >= 0);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(placement_set_mount_table(mountinfo), 0);
+}
+
+static void put_loop(const char *name, dev_t devno, const char *backing_file)
+{
+        char rel[PATH_MAX], target[PATH_MAX];
+
+        snprintf(rel, sizeof(rel), "block/%s", name);
+        put_devno(rel, devno);
+        snprintf(rel, sizeof(rel), "block/%s/loop/backing_file", name);
+        snprintf(target, sizeof(target), "%s\n", backing_file);
+        put_file(rel, target);
+        snprintf(target, sizeof(target), "../../block/%s", name);
+        put_block_link(devno, target);
+}
+
+/* md0 (3009:0) on sdb1 (3008:17) and sdc (3008:32), partitioned into md0p1
+ * (3259:1) and md0p2 (3259:2); sde (3008:64) is unrelated, dm-3 (3253:3)
+ * a device-mapper target over part of sdc. */
+static void build_far_stack(void)
+{
+        mount_lines[0] = '\0';
+        make_disk_dir();
+        put_devno("block/md0", makedev(3009, 0));
+        put_file("block/md0/md/level", "raid5\n");
+        put_dir("block/md0/holders");
+        put_devno("block/md0/md0p1", makedev(3259, 1));
+        put_file("block/md0/md0p1/partition", "1\n");
+        put_devno("block/md0/md0p2", makedev(3259, 2));
+        put_file("block/md0/md0p2/partition", "2\n");
+        put_link("block/md0/slaves/sdb1", "../../sdb/sdb1");
+        put_link("block/md0/slaves/sdc", "../../sdc");
+        put_devno("block/sdb", makedev(3008, 16));
+        put_devno("block/sdb/sdb1", makedev(3008, 17));
+        put_file("block/sdb/sdb1/partition", "1\n");
+        put_devno("block/sdc", makedev(3008, 32));
+        put_devno("block/sde", makedev(3008, 64));
+        put_devno("block/dm-3", makedev(3253, 3));
+        put_link("block/dm-3/slaves/sdc", "../../sdc");
+        put_block_link(makedev(3009, 0), "../../block/md0");
+        put_block_link(makedev(3259, 1), "../../block/md0/md0p1");
+        put_block_link(makedev(3259, 2), "../../block/md0/md0p2");
+        put_block_link(makedev(3008, 16), "../../block/sdb");
+        put_block_link(makedev(3008, 17), "../../block/sdb/sdb1");
+        put_block_link(makedev(3008, 32), "../../block/sdc");
+        put_block_link(makedev(3008, 64), "../../block/sde");
+        put_block_link(makedev(3253, 3), "../../block/dm-3");
+}
+
+/* A backing file img in disk_dir/dir. */
+static const char *backing(const char *dir)
+{
+        static char path[PATH_MAX];
+        char d[PATH_MAX];
+        int fd;
+
+        sub_dir(d, dir);
+        assert_true((size_t) snprintf(path, sizeof(path), "%s/img", d) < sizeof(path));
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(close(fd), 0);
+        return path;
+}
+
+static void check_refused(const char *dir, int ret, enum placement_reason reason, const char *says)
+{
+        char path[PATH_MAX];
+        struct placement_verdict v;
+
+        write_mountinfo();
+        assert_true((size_t) snprintf(path, sizeof(path), "%s/%s/md0.backup", disk_dir, dir) <
+                    sizeof(path));
+        print_message("%s\n", path);
+        assert_int_equal(placement_check(path, "md0", MIB, &v), ret);
+        print_message("%s\n", v.message);
+        assert_int_equal(v.reason, reason);
+        assert_non_null(strstr(v.message, says));
+}
+
+static void test_stack_loop_on_array(void **state)
+{
+        char says[PATH_MAX + 128];
+
+        build_far_stack();
+        mount_fake("arrayfs", makedev(3009, 0), "ext4", "rw");
+        put_loop("loop0", makedev(3007, 0), backing("arrayfs"));
+        mount_fake("loopfs", makedev(3007, 0), "ext4", "rw");
+        snprintf(says, sizeof(says), "is on loop0, whose backing file %s/arrayfs/img lies on md0, "
+                 "the array being reshaped", disk_dir);
+        check_refused("loopfs", -EBUSY, PLACEMENT_ON_ARRAY, says);
+}
+
+static void test_stack_loop_on_array_partition(void **state)
+{
+        char says[PATH_MAX + 128];
+
+        build_far_stack();
+        mount_fake("partfs", makedev(3259, 2), "ext4", "rw");
+        put_loop("loop0", makedev(3007, 0), backing("partfs"));
+        mount_fake("loopfs", makedev(3007, 0), "ext4", "rw");
+        snprintf(says, sizeof(says), "is on loop0, whose backing file %s/partfs/img lies on md0p2, "
+                 "a partition of md0, the array being reshaped", disk_dir);
+        check_refused("loopfs", -EBUSY, PLACEMENT_ON_ARRAY, says);
+}
+
+static void test_stack_nested_loops(void **state)
+{
+        char says[3 * PATH_MAX];
+
+        build_far_stack();
+        mount_fake("partfs", makedev(3259, 1), "ext4", "rw");
+        put_loop("loop0", makedev(3007, 0), backing("partfs"));
+        mount_fake("loop0fs", makedev(3007, 0), "ext4", "rw");
+        put_loop("loop1", makedev(3007, 1), backing("loop0fs"));
+        mount_fake("loop1fs", makedev(3007, 1), "ext4", "rw");
+        snprintf(says, sizeof(says), "is on loop1, whose backing file %s/loop0fs/img lies on loop0, "
+                 "whose backing file %s/partfs/img lies on md0p1, a partition of md0, the array",
+                 disk_dir, disk_dir);
+        check_refused("loop1fs", -EBUSY, PLACEMENT_ON_ARRAY, says);
+}
+
+static void test_stack_dm_over_member(void **state)
+{
+        build_far_stack();
+        mount_fake("dmfs", makedev(3253, 3), "xfs", "rw");
+        check_refused("dmfs", -EBUSY, PLACEMENT_ON_MEMBER,
+                      "is on dm-3, which is built on sdc, which is (part of) a member of md0");
+}
+
+static void test_stack_loop_on_unrelated_disk(void **state)
+{
+        build_far_stack();
+        mount_fake("diskfs", makedev(3008, 64), "ext4", "rw");
+        put_loop("loop0", makedev(3007, 0), backing("diskfs"));
+        mount_fake("loopfs", makedev(3007, 0), "ext4", "rw");
+        check_refused("loopfs", 0, PLACEMENT_OK, "is a safe place for the backup of md0");
+}
+
+static void test_stack_loop_on_tmpfs(void **state)
+{
+        char says[PATH_MAX + 128];
+
+        build_far_stack();
+        mount_fake("shm", 0, "tmpfs", "rw");
+        put_loop("loop0", makedev(3007, 0), backing("shm"));
+        mount_fake("loopfs", makedev(3007, 0), "ext4", "rw");
+        snprintf(says, sizeof(says), "is on loop0, whose backing file %s/shm/img lies on tmpfs, "
+                 "which does not survive a reboot", disk_dir);
+        check_refused("loopfs", -EMEDIUMTYPE, PLACEMENT_VOLATILE, says);
+}
+
+static void test_stack_overlay(void **state)
+{
+        char options[4 * PATH_MAX], says[2 * PATH_MAX];
+
+        build_far_stack();
+        mount_fake("upper", 0, "tmpfs", "rw");
+        snprintf(options, sizeof(options), "rw,lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work",
+                 disk_dir, disk_dir, disk_dir);
+        mount_fake("merged", 0, "overlay", options);
+        snprintf(says, sizeof(says), "is on overlay, whose upper directory %s/upper lies on tmpfs, "
+                 "which does not survive a reboot", disk_dir);
+        check_refused("merged", -EMEDIUMTYPE, PLACEMENT_VOLATILE, says);
+
+        /* the upper directory on a disk: the overlay is as safe as it */
+        mount_lines[0] = '\0';
+        mount_fake("upper", makedev(3008, 64), "ext4", "rw");
+        mount_fake("merged", 0, "overlay", options);
+        check_refused("merged", 0, PLACEMENT_OK, "safe place");
+
+        /* and on the array */
+        mount_lines[0] = '\0';
+        mount_fake("upper", makedev(3259, 1), "ext4", "rw");
+        mount_fake("merged", 0, "overlay", options);
+        check_refused("merged", -EBUSY, PLACEMENT_ON_ARRAY, "whose upper directory");
+}
+
+static void test_stack_loop_backing_file_gone(void **state)
+{
+        char file[PATH_MAX + 32], says[2 * PATH_MAX];
+
+        build_far_stack();
+        mount_fake("loopfs", makedev(3007, 0), "ext4", "rw");
+        snprintf(file, sizeof(file), "%s/gone/img (deleted)", disk_dir);
+        put_loop("loop0", makedev(3007, 0), file);
+        snprintf(says, sizeof(says), "is on loop0, whose backing file %s has been deleted", file);
+        check_refused("loopfs", -ENOENT, PLACEMENT_CANNOT_CHECK, says);
+
+        /* a name that does not exist here (another mount namespace) */
+        snprintf(file, sizeof(file), "%s/gone/img", disk_dir);
+        put_file("block/loop0/loop/backing_file", file);
+        check_refused("loopfs", -ENOENT, PLACEMENT_CANNOT_CHECK, "cannot be found");
+
+        /* and one that cannot be read at all: a directory, even for root */
+        assert_int_equal(unlink(strcat(strcpy(file, fake_root), "/block/loop0/loop/backing_file")), 0);
+        put_dir("block/loop0/loop/backing_file");
+        check_refused("loopfs", -EISDIR, PLACEMENT_CANNOT_CHECK, "whose backing file cannot be read");
+}
+
+/* Twenty loops, each on a file on the next: deeper than the bound, which
+ * stands against cycles the kernel should never allow. */
+static void test_stack_depth_bound(void **state)
+{
+        build_far_stack();
+        for (unsigned i = 0; i < 20; i++) {
+                char name[16], dir[16], next[16];
+
+                snprintf(name, sizeof(name), "loop%u", i);
+                snprintf(dir, sizeof(dir), "fs%u", i);
+                snprintf(next, sizeof(next), "fs%u", i + 1);
+                mount_fake(dir, makedev(3007, i), "ext4", "rw");
+                put_loop(name, makedev(3007, i), backing(next));
+        }
+        mount_fake("fs20", makedev(3008, 64), "ext4", "rw");
+        check_refused("fs0", -ELOOP, PLACEMENT_CANNOT_CHECK, "devices and filesystems deep");
+}
+
+static int teardown_stack(void **state)
+{
+        placement_set_mount_table(NULL);
+        return teardown_fake_root(state);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -558,6 +830,15 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_check_bad_paths, setup_fake_root, teardown_fake_root),
                 cmocka_unit_test_setup_teardown(test_check_real_sysfs, setup_fake_root, teardown_fake_root),
                 cmocka_unit_test_setup_teardown(test_check_missing_array, setup_fake_root, teardown_fake_root),
+                cmocka_unit_test_setup_teardown(test_stack_loop_on_array, setup_fake_root, teardown_stack),
+                cmocka_unit_test_setup_teardown(test_stack_loop_on_array_partition, setup_fake_root, teardown_stack),
+                cmocka_unit_test_setup_teardown(test_stack_nested_loops, setup_fake_root, teardown_stack),
+                cmocka_unit_test_setup_teardown(test_stack_dm_over_member, setup_fake_root, teardown_stack),
+                cmocka_unit_test_setup_teardown(test_stack_loop_on_unrelated_disk, setup_fake_root, teardown_stack),
+                cmocka_unit_test_setup_teardown(test_stack_loop_on_tmpfs, setup_fake_root, teardown_stack),
+                cmocka_unit_test_setup_teardown(test_stack_overlay, setup_fake_root, teardown_stack),
+                cmocka_unit_test_setup_teardown(test_stack_loop_backing_file_gone, setup_fake_root, teardown_stack),
+                cmocka_unit_test_setup_teardown(test_stack_depth_bound, setup_fake_root, teardown_stack),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
