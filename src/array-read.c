@@ -8,6 +8,7 @@
 
 #include "reshaped/array-read.h"
 #include "reshaped/log.h"
+#include "reshaped/member-read.h"
 
 /* 4 MiB pieces, four in flight: with one read at a time the backup writes
  * waited a third of each window for reads on the 8 MiB/s bench. */
@@ -17,8 +18,8 @@
 #define READER_STACK_BYTES (256 * 1024)
 
 struct array_read {
-        int fd;
-        const char *devnode;
+        const struct member_set *ms;
+        uint64_t usable;           /* slots to read from (member_set_refresh) */
         char *buf;
         struct array_range range;
         uint64_t bytes, pieces;
@@ -40,40 +41,43 @@ static uint64_t piece_bytes(const struct array_read *rd, uint64_t piece)
         return rd->bytes - off < PIECE_BYTES ? rd->bytes - off : PIECE_BYTES;
 }
 
-static int read_piece(struct array_read *rd, uint64_t piece)
+static int read_piece(struct array_read *rd, uint64_t piece, struct member_scratch *sc)
 {
-        uint64_t off = piece * PIECE_BYTES, len = piece_bytes(rd, piece), got = 0;
-        uint64_t base = sectors_to_bytes(rd->range.lo_array_sectors);
+        uint64_t off = piece * PIECE_BYTES;
+        uint64_t lo = rd->range.lo_array_sectors + bytes_to_sectors(off);
 
-        while (got < len) {
-                ssize_t n = pread(rd->fd, rd->buf + off + got, len - got, (off_t) (base + off + got));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                got += (uint64_t) n;
-        }
-        return 0;
+        return member_set_read(rd->ms, rd->usable, rd->range, lo,
+                               lo + bytes_to_sectors(piece_bytes(rd, piece)), rd->buf + off, sc);
 }
 
 static void *reader(void *userdata)
 {
         struct array_read *rd = userdata;
+        struct member_scratch *sc = NULL;
+        int r;
 
+        r = member_scratch_new(rd->ms, &sc);
+        if (r < 0) {
+                pthread_mutex_lock(&rd->lock);
+                if (!rd->error)
+                        rd->error = r;
+                pthread_cond_broadcast(&rd->cond);
+                pthread_mutex_unlock(&rd->lock);
+                return NULL;
+        }
         for (;;) {
                 uint64_t piece;
-                int r;
 
                 pthread_mutex_lock(&rd->lock);
                 if (rd->stop || rd->error || rd->next >= rd->pieces) {
                         pthread_mutex_unlock(&rd->lock);
+                        member_scratch_free(sc);
                         return NULL;
                 }
                 piece = rd->next++;
                 pthread_mutex_unlock(&rd->lock);
 
-                r = read_piece(rd, piece);
+                r = read_piece(rd, piece, sc);
 
                 pthread_mutex_lock(&rd->lock);
                 if (r < 0 && !rd->error) {
@@ -87,19 +91,23 @@ static void *reader(void *userdata)
         }
 }
 
-int array_read_start(int fd, const char *devnode, void *buf, struct array_range range,
-                     struct array_read **ret)
+int array_read_start(const struct member_set *ms, uint64_t usable, void *buf, uint64_t buf_bytes,
+                     struct array_range range, struct array_read **ret)
 {
         struct array_read *rd;
         pthread_attr_t attr;
         int r;
 
+        if (sectors_to_bytes(array_range_sectors(range)) > buf_bytes)
+                return log_error_errno(E2BIG, "Internal error: a read of array sectors %" PRIu64 "-%" PRIu64
+                                       " does not fit its %" PRIu64 "-byte buffer.",
+                                       range.lo_array_sectors, range.hi_array_sectors, buf_bytes);
         rd = calloc(1, sizeof(*rd));
         if (!rd)
                 return log_error_errno(ENOMEM, "Out of memory.");
         *rd = (struct array_read) {
-                .fd = fd,
-                .devnode = devnode,
+                .ms = ms,
+                .usable = usable,
                 .buf = buf,
                 .range = range,
                 .bytes = sectors_to_bytes(array_range_sectors(range)),
@@ -126,7 +134,7 @@ int array_read_start(int fd, const char *devnode, void *buf, struct array_range 
         pthread_attr_destroy(&attr);
         if (r < 0) {
                 array_read_free(rd);
-                return log_error_errno(r, "Failed to start a reader thread for %s: %m", devnode);
+                return log_error_errno(r, "Failed to start a reader thread: %m");
         }
         *ret = rd;
         return 0;
@@ -158,7 +166,7 @@ int array_read_wait(struct array_read *rd, uint64_t lo_array_sectors, uint64_t h
         }
         pthread_mutex_unlock(&rd->lock);
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s at byte %" PRIu64 ": %m", rd->devnode,
+                return log_error_errno(r, "Failed to read the array at byte %" PRIu64 " from its members: %m",
                                        sectors_to_bytes(rd->range.lo_array_sectors) + failed * PIECE_BYTES);
         return 0;
 }

@@ -229,6 +229,15 @@ uint64_t geometry_progress_to_position(const struct reshape_geometry *g,
         return moved >= position_origin(g) ? 0 : position_origin(g) - moved;
 }
 
+struct array_range geometry_old_layout(const struct reshape_geometry *g, uint64_t progress_sectors)
+{
+        uint64_t pos = min_u64(geometry_progress_to_position(g, progress_sectors), g->array_sectors);
+
+        if (!g->backwards)
+                return (struct array_range) { pos, g->array_sectors };
+        return (struct array_range) { 0, pos };
+}
+
 uint64_t geometry_position_to_progress(const struct reshape_geometry *g,
                                        uint64_t position_array_sectors)
 {

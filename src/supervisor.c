@@ -22,6 +22,7 @@
 #include "reshaped/geometry.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
+#include "reshaped/member-read.h"
 #include "reshaped/placement.h"
 #include "reshaped/planner.h"
 #include "reshaped/record.h"
@@ -52,7 +53,7 @@ struct sup {
         struct planner plan;
         struct backup_file *bf;
         char *rename_from;        /* new backup file replaces an old one after its first window */
-        int array_fd;
+        struct member_set *members;  /* the old layout's members, read for backups */
         int signal_fd;
         void *bufs[2];            /* a window each: one written, one read ahead */
         struct {
@@ -266,13 +267,29 @@ static void *free_buffer(const struct sup *s)
         return NULL;
 }
 
+/*
+ * Starts reading @range, which the caller has suspended, from the members
+ * in the old layout. That layout holds everything the kernel has not
+ * passed, and it stops at sync_max: a range on its near side would read
+ * as garbage, so it is refused. Which members to trust is asked anew
+ * each time (md stops writing to a member once it fails it).
+ */
 static int start_read(struct sup *s, struct array_range range, struct array_read **ret)
 {
         void *buf = free_buffer(s);
+        uint64_t usable;
+        int r;
 
         if (!buf)
                 return log_error_errno(EBUSY, "Internal error: both window buffers are in use.");
-        return array_read_start(s->array_fd, md_devnode(s->md), buf, range, ret);
+        if (!array_range_inside(geometry_old_layout(&s->geo, s->plan.sync_max), range))
+                return log_error_errno(EINVAL, "Internal error: array sectors %" PRIu64 "-%" PRIu64
+                                       " are not all in the old layout with sync_max at %" PRIu64 ".",
+                                       range.lo_array_sectors, range.hi_array_sectors, s->plan.sync_max);
+        r = member_set_refresh(s->members, s->md, &usable);
+        if (r < 0)
+                return r;
+        return array_read_start(s->members, usable, buf, s->slot_bytes, range, ret);
 }
 
 /* Takes the read-ahead of the window @a backs up, if there is one. */
@@ -447,12 +464,110 @@ static int freeze(struct sup *s, uint64_t *ret_ckpt)
         return 0;
 }
 
+/* A blocking read of the reshape's first block, on a thread of its own:
+ * it may wait until the restart, and is abandoned on a timeout. The last
+ * of the two sides to let go frees it. */
+struct begun_probe {
+        int fd;
+        off_t off;
+        void *buf;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool done, abandoned;
+        int error;
+};
+
+static void begun_probe_free(struct begun_probe *p)
+{
+        close(p->fd);
+        free(p->buf);
+        free(p);
+}
+
+static void *begun_probe_run(void *userdata)
+{
+        struct begun_probe *p = userdata;
+        ssize_t n;
+        bool abandoned;
+
+        do
+                n = pread(p->fd, p->buf, BACKUP_ALIGN_BYTES, p->off);
+        while (n < 0 && errno == EINTR);
+        pthread_mutex_lock(&p->lock);
+        p->done = true;
+        p->error = n == (ssize_t) BACKUP_ALIGN_BYTES ? 0 : n < 0 ? -errno : -EIO;
+        abandoned = p->abandoned;
+        pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+        if (abandoned)
+                begun_probe_free(p);
+        return NULL;
+}
+
+/* 1 if the blocking read came back within FRONT_TIMEOUT_MS, 0 if not. */
+static int blocking_read_returns(struct sup *s, int fd, off_t off)
+{
+        struct begun_probe *p;
+        pthread_condattr_t ca;
+        pthread_attr_t attr;
+        pthread_t t;
+        struct timespec deadline;
+        bool done;
+        int r;
+
+        p = calloc(1, sizeof(*p));
+        if (!p || posix_memalign(&p->buf, BACKUP_ALIGN_BYTES, BACKUP_ALIGN_BYTES) != 0) {
+                free(p);
+                close(fd);
+                return log_error_errno(ENOMEM, "Out of memory.");
+        }
+        p->fd = fd;
+        p->off = off;
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&p->cond, &ca);
+        pthread_condattr_destroy(&ca);
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        r = -pthread_create(&t, &attr, begun_probe_run, p);
+        pthread_attr_destroy(&attr);
+        if (r < 0) {
+                begun_probe_free(p);
+                return log_error_errno(r, "Failed to start a thread: %m");
+        }
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += FRONT_TIMEOUT_MS / 1000;
+        pthread_mutex_lock(&p->lock);
+        while (!p->done && pthread_cond_timedwait(&p->cond, &p->lock, &deadline) == 0)
+                ;
+        done = p->done;
+        r = p->error;
+        p->abandoned = !done;
+        pthread_mutex_unlock(&p->lock);
+        if (!done)
+                return 0;
+        begun_probe_free(p);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot tell whether the reshape has begun (reading %s failed: %m); the reshape stays frozen. Continue it with mdadm --grow --continue %s.",
+                                       md_name(s->md), md_devnode(s->md), md_devnode(s->md));
+        return 1;
+}
+
 /*
  * Whether a frozen reshape with no checkpoint yet has rewritten anything.
- * raid5 fails a REQ_NOWAIT request with EAGAIN exactly when it falls
- * between the kernel's last checkpoint and its front (such requests wait
- * for the next checkpoint otherwise), so a non-blocking read of the
- * reshape's first block answers without waiting.
+ * raid5 holds a request that falls between the kernel's last checkpoint
+ * and its front until the next checkpoint (a REQ_NOWAIT one fails with
+ * EAGAIN), so a read of the reshape's first block that returns proves the
+ * kernel has not begun. A non-blocking read answers at once; its EAGAIN
+ * can also mean dirty page cache over that block (a mounted filesystem's
+ * superblock), and members without NOWAIT support refuse it, so those
+ * are asked again with a blocking read, which either returns or waits for
+ * the checkpoint that only the restart brings: not back within
+ * FRONT_TIMEOUT_MS counts as begun. Only a read that returned may say
+ * "not begun": that answer lets the first unit be backed up from the
+ * members' old layout.
  */
 static int kernel_has_begun(struct sup *s, bool *ret)
 {
@@ -460,18 +575,32 @@ static int kernel_has_begun(struct sup *s, bool *ret)
         struct iovec iov = { .iov_base = s->bufs[0], .iov_len = BACKUP_ALIGN_BYTES };
         off_t off = s->geo.backwards ? (off_t) (sectors_to_bytes(origin) - BACKUP_ALIGN_BYTES) : 0;
         ssize_t n;
+        int fd, r, nowait_errno;
 
-        n = preadv2(s->array_fd, &iov, 1, off, RWF_NOWAIT);
+        fd = open(md_devnode(s->md), O_RDONLY | O_DIRECT | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", md_devnode(s->md));
+        n = preadv2(fd, &iov, 1, off, RWF_NOWAIT);
+        nowait_errno = errno;
         if (n >= 0) {
+                close(fd);
                 *ret = false;
                 return 0;
         }
-        if (errno == EAGAIN) {
-                *ret = true;
-                return 0;
+        if (errno != EAGAIN && errno != EOPNOTSUPP) {
+                r = log_error_errno(errno, "%s: cannot tell whether the reshape has begun (a non-blocking read of %s failed: %m); the reshape stays frozen. Continue it with mdadm --grow --continue %s.",
+                                    md_name(s->md), md_devnode(s->md), md_devnode(s->md));
+                close(fd);
+                return r;
         }
-        return log_error_errno(errno, "%s: cannot tell whether the reshape has begun (a non-blocking read of %s failed: %m); the reshape stays frozen. Continue it with mdadm --grow --continue %s.",
-                               md_name(s->md), md_devnode(s->md), md_devnode(s->md));
+        r = blocking_read_returns(s, fd, off);
+        if (r < 0)
+                return r;
+        *ret = r == 0;
+        log_debug("%s: a non-blocking read of the reshape's first block failed (%s); a blocking one %s.",
+                  md_name(s->md), strerror(nowait_errno), r ? "returned: the kernel has not begun"
+                                                     : "did not return: the kernel has begun");
+        return 0;
 }
 
 /* Backs up the reshape's first unit into slot 0 and keeps it suspended, so
@@ -1035,9 +1164,18 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
                 return log_error_errno(EINVAL, "No backup file for %s: pass --backup-file FILE (mdadm's record /run/mdadm/backup_file-%s and reshaped's own record are both missing).",
                                        md_name(s->md), md_name(s->md));
 
-        s->array_fd = open(md_devnode(s->md), O_RDONLY | O_DIRECT | O_CLOEXEC);
-        if (s->array_fd < 0)
-                return log_error_errno(errno, "Failed to open %s: %m", md_devnode(s->md));
+        {
+                struct stripe_layout old = {
+                        .level = s->mdg.level,
+                        .raid_disks = s->mdg.raid_disks_old,
+                        .chunk_sectors = bytes_to_sectors(s->mdg.chunk_bytes_old),
+                        .algorithm = s->mdg.layout_old,
+                };
+
+                r = member_set_open_md(s->md, &old, s->geo.array_sectors, &s->members);
+                if (r < 0)
+                        return r;
+        }
 
         /* Judged before the array is touched, so a refusal leaves it as it
          * was. */
@@ -1089,8 +1227,7 @@ static void cleanup(struct sup *s)
                 (void) unlink(s->rename_from);
                 free(s->rename_from);
         }
-        if (s->array_fd >= 0)
-                close(s->array_fd);
+        s->members = member_set_free(s->members);
         if (s->signal_fd >= 0)
                 close(s->signal_fd);
         free(s->bufs[0]);
@@ -1119,7 +1256,7 @@ int supervisor_options_max_window(struct supervisor_options *o, const char *arg)
 
 int supervisor_run(struct md *md, const struct supervisor_options *o)
 {
-        struct sup s = { .md = md, .o = o, .array_fd = -1, .signal_fd = -1 };
+        struct sup s = { .md = md, .o = o, .signal_fd = -1 };
         uint64_t ckpt = 0, elapsed;
         bool frozen = false;
         char b1[32], b2[32];

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The background reader against a regular file standing in for the array:
- * what it brings in is the file's content at the range asked for, parts
- * can be taken as they arrive, a read past the end fails the waits, and
- * freeing it mid-read stops the readers.
+ * the file is the data member of a two-disk raid4 (whose one data chunk
+ * per stripe is the array's content in order), or, with that member
+ * missing, its parity, from which every chunk is rebuilt. What it brings
+ * in is the file's content at the range asked for, parts can be taken as
+ * they arrive, a read past the end fails the waits, and freeing it
+ * mid-read stops the readers.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +20,7 @@
 #include <cmocka.h>
 
 #include "reshaped/array-read.h"
+#include "reshaped/member-read.h"
 
 #define FILE_BYTES (20u << 20)   /* five 4 MiB pieces */
 
@@ -25,7 +29,21 @@ struct fixture {
         int fd;
         uint8_t *content;
         void *buf;
+        struct member_set *ms;
+        uint64_t usable;
 };
+
+/* The file as raid4's data member (slot 0) or as its parity (slot 1). */
+static void open_members(struct fixture *f, unsigned file_slot)
+{
+        struct stripe_layout l = { .level = 4, .raid_disks = 2, .chunk_sectors = 128 };
+        struct member_source src[2] = {};
+
+        src[file_slot].path = f->path;
+        assert_int_equal(member_set_open(&l, src, 2, UINT64_MAX / 2, &f->ms), 0);
+        assert_int_equal(member_set_refresh(f->ms, NULL, &f->usable), 0);
+        assert_int_equal(f->usable, 1u << file_slot);
+}
 
 static int setup(void **state)
 {
@@ -41,6 +59,7 @@ static int setup(void **state)
                 f->content[i] = (uint8_t) (i * 2654435761u >> 13);
         assert_int_equal(pwrite(f->fd, f->content, FILE_BYTES, 0), FILE_BYTES);
         assert_int_equal(posix_memalign(&f->buf, 4096, FILE_BYTES), 0);
+        open_members(f, 0);
         *state = f;
         return 0;
 }
@@ -49,6 +68,7 @@ static int teardown(void **state)
 {
         struct fixture *f = *state;
 
+        member_set_free(f->ms);
         close(f->fd);
         unlink(f->path);
         free(f->content);
@@ -57,15 +77,16 @@ static int teardown(void **state)
         return 0;
 }
 
-static void test_reads_the_range(void **state)
+static void reads_the_range(struct fixture *f)
 {
-        struct fixture *f = *state;
         /* array sectors 2048..38912: 1 MiB in, 18 MiB long, pieces not
          * aligned to the file */
         struct array_range r = { 2048, 2048 + 36864 };
         struct array_read *rd;
 
-        assert_int_equal(array_read_start(f->fd, f->path, f->buf, r, &rd), 0);
+        /* a buffer one sector short is refused */
+        assert_int_equal(array_read_start(f->ms, f->usable, f->buf, 36864 * 512 - 512, r, &rd), -E2BIG);
+        assert_int_equal(array_read_start(f->ms, f->usable, f->buf, FILE_BYTES, r, &rd), 0);
         assert_ptr_equal(array_read_buffer(rd), f->buf);
         assert_int_equal(array_read_range(rd).lo_array_sectors, 2048);
         /* the tail first: waiting for a part does not need the parts before */
@@ -80,6 +101,21 @@ static void test_reads_the_range(void **state)
         array_read_free(rd);
 }
 
+static void test_reads_the_range(void **state)
+{
+        reads_the_range(*state);
+}
+
+/* Slot 0 missing: every chunk comes from the parity. */
+static void test_rebuilds_from_parity(void **state)
+{
+        struct fixture *f = *state;
+
+        member_set_free(f->ms);
+        open_members(f, 1);
+        reads_the_range(f);
+}
+
 static void test_past_the_end(void **state)
 {
         struct fixture *f = *state;
@@ -90,7 +126,7 @@ static void test_past_the_end(void **state)
 
         /* the first error fails every wait not yet satisfied: the window
          * is lost either way, and the readers stop at once */
-        assert_int_equal(array_read_start(f->fd, f->path, f->buf, r, &rd), 0);
+        assert_int_equal(array_read_start(f->ms, f->usable, f->buf, FILE_BYTES, r, &rd), 0);
         assert_int_equal(array_read_wait(rd, end - 16384, end + 8192), -EIO);
         assert_int_equal(array_read_wait(rd, end, end + 8192), -EIO);
         array_read_free(rd);
@@ -101,7 +137,7 @@ static void test_free_mid_read(void **state)
         struct fixture *f = *state;
         struct array_read *rd;
 
-        assert_int_equal(array_read_start(f->fd, f->path, f->buf,
+        assert_int_equal(array_read_start(f->ms, f->usable, f->buf, FILE_BYTES,
                                           (struct array_range) { 0, FILE_BYTES / 512 }, &rd), 0);
         assert_null(array_read_free(rd));
         assert_null(array_read_free(NULL));
@@ -111,6 +147,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_reads_the_range, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rebuilds_from_parity, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_past_the_end, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_mid_read, setup, teardown),
         };

@@ -6,7 +6,8 @@
  * threads fetch it in pieces, several at a time (a reshape keeps every
  * member busy, and one read at a time leaves the backup disk waiting), and
  * the caller takes each part as soon as it has arrived. A read stands
- * alone: the caller keeps the range suspended while it runs.
+ * alone: the caller keeps the range suspended while it runs, and it
+ * reads the members in the old layout (member-read.h).
  */
 
 #include <stdint.h>
@@ -15,10 +16,13 @@
 
 struct array_read;
 
-/* Starts reading @range of the array open (O_DIRECT) as @fd into @buf,
- * which must hold it and be 4 KiB aligned. @devnode names it in errors. */
-int array_read_start(int fd, const char *devnode, void *buf, struct array_range range,
-                     struct array_read **ret);
+struct member_set;
+
+/* Starts reading @range of the array from the slots @usable of @ms (see
+ * member-read.h) into @buf, 4 KiB aligned; -E2BIG unless @buf_bytes
+ * holds the range. */
+int array_read_start(const struct member_set *ms, uint64_t usable, void *buf, uint64_t buf_bytes,
+                     struct array_range range, struct array_read **ret);
 
 /* Waits until array sectors [@lo, @hi) of the range are in the buffer;
  * the first read error (negative errno, logged) otherwise. */

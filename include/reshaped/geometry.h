@@ -101,6 +101,10 @@ uint64_t geometry_align_up(const struct reshape_geometry *g, uint64_t progress_s
 uint64_t geometry_progress_to_position(const struct reshape_geometry *g,
                                        uint64_t progress_sectors);
 
+/* The array sectors still in the old layout while the kernel has not
+ * passed @progress_sectors (sync_max): what lies beyond it. */
+struct array_range geometry_old_layout(const struct reshape_geometry *g, uint64_t progress_sectors);
+
 /* Progress value of a reshape_position (array sectors), rounded towards
  * the start of the reshape (never claims more progress than made). */
 uint64_t geometry_position_to_progress(const struct reshape_geometry *g,
