@@ -797,6 +797,13 @@ vm_live_dump() {
         done
         md_snapshot md0
         dmesg | grep -A 20 'blocked for more than' | tail -n 60
+        # A deadlock against the suspended range would also hang the
+        # guest's last sync, and the runner would wait for the timeout:
+        # lift the suspension (in the background, should that block too).
+        if [ "$(md_attr md0 suspend_hi 2>/dev/null)" != 0 ]; then
+                vm_log "lifting md0's suspended range so that the guest can sync and end"
+                ( echo 0 >/sys/block/md0/md/suspend_hi ) &
+        fi
 }
 
 # vm_live_stalled NAME: whether the writer reported a stall.
