@@ -817,10 +817,9 @@ vm_live_stalled() {
 # still busy after SECONDS.
 vm_live_wait_idle() {
         _t0=$(vm_now)
-        _n=0
-        while [ "$(md_attr "$1" reshape_position)" = none ] && [ $_n -lt 600 ]; do
+        while [ "$(md_attr "$1" reshape_position)" = none ] &&
+                [ "$(awk -v a="$(vm_since "$_t0")" 'BEGIN { print (a < 60) }')" = 1 ]; do
                 sleep 0.1
-                _n=$((_n + 1))
         done
         while :; do
                 if vm_live_stalled "$live_writer"; then
