@@ -895,5 +895,5 @@ vm_live_check() {
 vm_live_report() {
         vm_log "THROUGHPUT $1: idle ${idle_rate} MiB/s ${idle_ops} ops/s (slowest op ${idle_latency} s);" \
                 "during the reshape ${live_rate} MiB/s ${live_ops} ops/s (slowest op ${live_latency} s);" \
-                "$(awk -v a="$live_rate" -v b="$idle_rate" 'BEGIN { printf "%.0f", b > 0 ? 100 * a / b : 0 }')% of idle"
+                "$(awk -v a="$live_rate" -v b="$idle_rate" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }')% of idle"
 }
