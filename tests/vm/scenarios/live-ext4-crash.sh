@@ -34,6 +34,10 @@ fi
 
 grep -h STALL "$VM_OUT"/writer.*.txt && vm_fail "the writer stalled in boot $((VM_BOOT - 1))"
 vm_check_cut "$VM_OUT/start.log" "$backup"
+# The restored reshape would end while the files are being verified: hold
+# it at 1 MB/s until the writer runs again.
+echo 1000 >/proc/sys/dev/raid/speed_limit_min
+echo 1000 >/proc/sys/dev/raid/speed_limit_max
 t0=$(vm_now)
 if [ "$VM_BOOT" = 2 ]; then
         vm_restore_bg --max-window 8M /dev/md0
@@ -41,11 +45,11 @@ else
         vm_restore_bg --max-window 8M /dev/md0 --backup-file "$backup" $(vm_disks 4)
 fi
 vm_wait_restore_log 'supervising the reshape from' 60
-md_fast md0
 mkdir -p "$live_mnt"
 vm_run mount -t ext4 /dev/md0 "$live_mnt"
 vm_live_verify
 vm_live_writer_start "boot$VM_BOOT" "$seed"
+md_fast md0
 if [ "$VM_BOOT" = 2 ]; then
         ( while ! vm_live_stalled boot2; do sleep 0.5; done; vm_live_dump ) &
         vm_power_cut_at md0 70
