@@ -893,6 +893,13 @@ vm_live_check() {
 # vm_live_report WHAT: the writer's throughput during the reshape against
 # the idle array's.
 vm_live_report() {
+        # After a power cut the idle figures come from boot 1's summary.
+        if [ -z "${idle_rate:-}" ]; then
+                _sum=$(grep '^vm-fswriter: run:' "$VM_OUT/writer.idle.txt")
+                idle_rate=$(echo "$_sum" | sed -n 's/.* MiB_per_s=\([0-9.]*\).*/\1/p')
+                idle_ops=$(echo "$_sum" | sed -n 's/.* ops_per_s=\([0-9.]*\).*/\1/p')
+                idle_latency=$(echo "$_sum" | sed -n 's/.* max_latency_s=\([0-9.]*\).*/\1/p')
+        fi
         vm_log "THROUGHPUT $1: idle ${idle_rate} MiB/s ${idle_ops} ops/s (slowest op ${idle_latency} s);" \
                 "during the reshape ${live_rate} MiB/s ${live_ops} ops/s (slowest op ${live_latency} s);" \
                 "$(awk -v a="$live_rate" -v b="$idle_rate" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }')% of idle"
