@@ -746,3 +746,161 @@ vm_wait_restore_end() {
         cat "$VM_OUT/restore.$VM_BOOT.log"
         restore_status=$(cat "$VM_OUT/restore.$VM_BOOT.status")
 }
+
+# --- a filesystem in use on the array (vm-fswriter) ----------------------
+#
+# The writer's files: $VM_OUT/writer.NAME.txt (its output: progress, the
+# "run:" summary, a STALL line when an operation blocked longer than
+# $live_stall_ms) and writer.NAME.status ("exit status N"). Its tree and
+# manifest live on the filesystem under test, at $live_mnt/tree and
+# $live_mnt/manifest.
+
+live_mnt=/mnt/live
+live_stall_ms=${live_stall_ms:-15000}
+
+# vm_live_mkfs FSTYPE DEV: makes (with e2fsprogs, not busybox's mke2fs) an ext4 or xfs filesystem on DEV and
+# mounts it at $live_mnt.
+vm_live_mkfs() {
+        case $1 in
+        ext4) vm_timed /usr/sbin/mke2fs -q -F -t ext4 -E lazy_itable_init=0,lazy_journal_init=0 "$2" ;;
+        xfs) vm_timed mkfs.xfs -q -f "$2" ;;
+        *) vm_fail "vm_live_mkfs: no filesystem '$1'" ;;
+        esac
+        mkdir -p "$live_mnt"
+        vm_run mount -t "$1" "$2" "$live_mnt"
+}
+
+# vm_live_writer_start NAME SEED: starts vm-fswriter in the background until
+# vm_live_writer_stop NAME.
+vm_live_writer_start() {
+        rm -f "/tmp/writer-stop.$1"
+        vm_log "+ vm-fswriter run $live_mnt/tree --seed $2 --until-file /tmp/writer-stop.$1 --stall-ms $live_stall_ms"
+        { vm-fswriter run "$live_mnt/tree" --seed "$2" --manifest "$live_mnt/manifest" \
+                --until-file "/tmp/writer-stop.$1" --stall-ms "$live_stall_ms" 2>&1
+          echo "exit status $?" >"$VM_OUT/writer.$1.status"; } </dev/null >"$VM_OUT/writer.$1.txt" &
+        live_writer=$1
+}
+
+# vm_live_dump: what every party of a hang waits on (the writer, reshaped,
+# md's threads, the kernel's hung-task reports).
+vm_live_dump() {
+        echo "--- writer ${live_writer:-}:"
+        tail -n 30 "$VM_OUT/writer.${live_writer:-none}.txt" 2>/dev/null
+        vm_stacks vm-fswriter
+        vm_stacks reshaped
+        for t in /proc/[0-9]*; do
+                case $(cat "$t/comm" 2>/dev/null) in
+                md*_raid*|md*_reshape|jbd2*|kworker/*flush*|xfsaild*)
+                        echo "--- $(cat "$t/comm") (${t#/proc/}):"
+                        cat "$t/stack" 2>/dev/null ;;
+                esac
+        done
+        md_snapshot md0
+        dmesg | grep -A 20 'blocked for more than' | tail -n 60
+        # A deadlock against the suspended range would also hang the
+        # guest's last sync, and the runner would wait for the timeout:
+        # lift the suspension (in the background, should that block too).
+        if [ "$(md_attr md0 suspend_hi 2>/dev/null)" != 0 ]; then
+                vm_log "lifting md0's suspended range so that the guest can sync and end"
+                ( echo 0 >/sys/block/md0/md/suspend_hi ) &
+        fi
+}
+
+# vm_live_stalled NAME: whether the writer reported a stall.
+vm_live_stalled() {
+        grep -q 'STALL' "$VM_OUT/writer.$1.txt" 2>/dev/null
+}
+
+# vm_live_wait_idle MD SECONDS: waits for MD's reshape to begin (it may be
+# starting yet) and end while the writer runs; fails (showing what
+# everyone waits on) when the writer reports a stall or the reshape is
+# still busy after SECONDS.
+vm_live_wait_idle() {
+        _t0=$(vm_now)
+        while [ "$(md_attr "$1" reshape_position)" = none ] &&
+                [ "$(awk -v a="$(vm_since "$_t0")" 'BEGIN { print (a < 60) }')" = 1 ]; do
+                sleep 0.1
+        done
+        while :; do
+                if vm_live_stalled "$live_writer"; then
+                        vm_live_dump
+                        vm_fail "the writer stalled during the reshape: $(grep STALL "$VM_OUT/writer.$live_writer.txt" | head -n 1)"
+                fi
+                [ "$(md_attr "$1" sync_action)" = idle ] && [ "$(md_attr "$1" reshape_position)" = none ] && return 0
+                if [ "$(awk -v a="$(vm_since "$_t0")" -v l="$2" 'BEGIN { print (a > l) }')" = 1 ]; then
+                        vm_live_dump
+                        vm_fail "$1 still reshaping after $2 s with the writer running"
+                fi
+                sleep 0.5
+        done
+}
+
+# vm_live_writer_stop NAME: stops the writer and waits (60 s at most) for
+# it; fails on a stall, an error or a writer that does not end. Sets
+# live_rate (MiB/s written), live_ops (operations/s) and live_latency
+# (its slowest operation, seconds).
+vm_live_writer_stop() {
+        : >"/tmp/writer-stop.$1"
+        _n=0
+        until [ -f "$VM_OUT/writer.$1.status" ]; do
+                if vm_live_stalled "$1" || [ $_n -ge 600 ]; then
+                        live_writer=$1
+                        vm_live_dump
+                        vm_fail "the writer $1 $(vm_live_stalled "$1" && echo stalled || echo 'did not end in 60 s')"
+                fi
+                _n=$((_n + 1))
+                sleep 0.1
+        done
+        _sum=$(grep '^vm-fswriter: run:' "$VM_OUT/writer.$1.txt")
+        if [ "$(cat "$VM_OUT/writer.$1.status")" != "exit status 0" ] || [ -z "$_sum" ]; then
+                cat "$VM_OUT/writer.$1.txt"
+                vm_fail "the writer $1 ended with $(cat "$VM_OUT/writer.$1.status")"
+        fi
+        echo "$_sum"
+        live_rate=$(echo "$_sum" | sed -n 's/.* MiB_per_s=\([0-9.]*\).*/\1/p')
+        live_ops=$(echo "$_sum" | sed -n 's/.* ops_per_s=\([0-9.]*\).*/\1/p')
+        live_latency=$(echo "$_sum" | sed -n 's/.* max_latency_s=\([0-9.]*\).*/\1/p')
+}
+
+# vm_live_idle SEED SECONDS: the writer alone on the idle array for SECONDS;
+# sets idle_rate, idle_ops and idle_latency.
+vm_live_idle() {
+        vm_live_writer_start idle "$1"
+        sleep "$2"
+        vm_live_writer_stop idle
+        idle_rate=$live_rate idle_ops=$live_ops idle_latency=$live_latency
+}
+
+# vm_live_verify: every file the manifest says was fsynced holds what was
+# fsynced (an operation cut short may have either outcome).
+vm_live_verify() {
+        vm_timed vm-fswriter verify "$live_mnt/tree" --manifest "$live_mnt/manifest" --stall-ms "$live_stall_ms"
+}
+
+# vm_live_check FSTYPE DEV: unmounts, checks the filesystem read-only
+# (e2fsck -fn, xfs_repair -n: both exit non-zero on any problem), mounts it
+# again and verifies the manifest.
+vm_live_check() {
+        vm_run umount "$live_mnt"
+        case $1 in
+        ext4) vm_timed /usr/sbin/e2fsck -fn "$2" ;;
+        xfs) vm_timed xfs_repair -n "$2" ;;
+        esac
+        vm_run mount -t "$1" "$2" "$live_mnt"
+        vm_live_verify
+}
+
+# vm_live_report WHAT: the writer's throughput during the reshape against
+# the idle array's.
+vm_live_report() {
+        # After a power cut the idle figures come from boot 1's summary.
+        if [ -z "${idle_rate:-}" ]; then
+                _sum=$(grep '^vm-fswriter: run:' "$VM_OUT/writer.idle.txt")
+                idle_rate=$(echo "$_sum" | sed -n 's/.* MiB_per_s=\([0-9.]*\).*/\1/p')
+                idle_ops=$(echo "$_sum" | sed -n 's/.* ops_per_s=\([0-9.]*\).*/\1/p')
+                idle_latency=$(echo "$_sum" | sed -n 's/.* max_latency_s=\([0-9.]*\).*/\1/p')
+        fi
+        vm_log "THROUGHPUT $1: idle ${idle_rate} MiB/s ${idle_ops} ops/s (slowest op ${idle_latency} s);" \
+                "during the reshape ${live_rate} MiB/s ${live_ops} ops/s (slowest op ${live_latency} s);" \
+                "$(awk -v a="$live_rate" -v b="$idle_rate" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }')% of idle"
+}
