@@ -31,9 +31,9 @@ while [ "$limited" = 0 ] || [ "$(md_attr md0 sync_max)" != max ]; do
         [ "$(md_attr md0 reshape_position)" != none ] && [ "$(md_attr md0 sync_max)" != max ] && limited=1
         done_s=$(md_attr md0 sync_completed | cut -d ' ' -f 1)
         case $done_s in none|delayed) done_s=0 ;; esac
-        if [ "$slowed" = 0 ] && [ "$done_s" -ge $((total * 3 / 4)) ]; then
-                md_set md0 sync_speed_min 1000
-                md_set md0 sync_speed_max 3000
+        if [ "$slowed" = 0 ] && [ "$done_s" -ge $((total * 90 / 100)) ]; then
+                md_set md0 sync_speed_min 200
+                md_set md0 sync_speed_max 400
                 slowed=1
         fi
         sleep 0.02
