@@ -42,6 +42,9 @@
 #define DRAIN_TIMEOUT_MS        60000
 #define FREEZE_TIMEOUT_MS       30000
 #define FRONT_TIMEOUT_MS        10000
+/* How long a blocking read of the reshape's first block may take before
+ * the kernel counts as begun (see kernel_has_begun()). */
+#define BEGUN_PROBE_TIMEOUT_MS  3000
 /* How long sync_action may pass through idle mid-reshape. */
 #define SETTLE_TIMEOUT_MS       2000
 
@@ -530,7 +533,7 @@ static void *begun_probe_run(void *userdata)
         return NULL;
 }
 
-/* 1 if the blocking read came back within FRONT_TIMEOUT_MS, 0 if not. */
+/* 1 if the blocking read came back within BEGUN_PROBE_TIMEOUT_MS, 0 if not. */
 static int blocking_read_returns(struct sup *s, int fd, off_t off)
 {
         struct begun_probe *p;
@@ -564,7 +567,7 @@ static int blocking_read_returns(struct sup *s, int fd, off_t off)
                 return log_error_errno(r, "Failed to start a thread: %m");
         }
         clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += FRONT_TIMEOUT_MS / 1000;
+        deadline.tv_sec += BEGUN_PROBE_TIMEOUT_MS / 1000;
         pthread_mutex_lock(&p->lock);
         while (!p->done && pthread_cond_timedwait(&p->cond, &p->lock, &deadline) == 0)
                 ;
@@ -591,7 +594,8 @@ static int blocking_read_returns(struct sup *s, int fd, off_t off)
  * superblock), and members without NOWAIT support refuse it, so those
  * are asked again with a blocking read, which either returns or waits for
  * the checkpoint that only the restart brings: not back within
- * FRONT_TIMEOUT_MS counts as begun. Only a read that returned may say
+ * BEGUN_PROBE_TIMEOUT_MS counts as begun (every early take-over of a
+ * begun kernel waits that long, frozen). Only a read that returned may say
  * "not begun": that answer lets the first unit be backed up from the
  * members' old layout.
  */
