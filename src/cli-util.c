@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "reshaped/cli-util.h"
+#include "reshaped/log.h"
 
 int cli_parse_size(const char *s, uint64_t *ret_bytes)
 {
@@ -38,5 +39,16 @@ int cli_parse_size(const char *s, uint64_t *ret_bytes)
         if (v > (UINT64_MAX >> shift))
                 return -ERANGE;
         *ret_bytes = (uint64_t) v << shift;
+        return 0;
+}
+
+int cli_block_stop_signals(sigset_t *ret_mask)
+{
+        sigemptyset(ret_mask);
+        sigaddset(ret_mask, SIGTERM);
+        sigaddset(ret_mask, SIGINT);
+        sigaddset(ret_mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, ret_mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
         return 0;
 }

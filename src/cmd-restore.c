@@ -21,6 +21,7 @@
 #include "reshaped/cmd.h"
 #include "reshaped/fs-util.h"
 #include "reshaped/geometry.h"
+#include "reshaped/cli-util.h"
 #include "reshaped/log.h"
 #include "reshaped/md-assemble.h"
 #include "reshaped/md.h"
@@ -395,13 +396,7 @@ static int block_stop_signals(void)
 {
         sigset_t mask;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "Failed to block signals: %m");
-        return 0;
+        return cli_block_stop_signals(&mask);
 }
 
 static int prepare(struct restore_ctx *c, const char *backup_option, char **paths, size_t n)

@@ -80,6 +80,19 @@ uint64_t stripe_layout_stripe_sectors(const struct stripe_layout *l)
         return l->chunk_sectors * stripe_layout_data_disks(l);
 }
 
+/* raid6's asymmetric layouts: Q follows P, wrapping to slot 0, and the
+ * data skips both. */
+static void place_q_after_p(int pd_idx, int raid_disks, int *dd_idx, int *qd_idx)
+{
+        *qd_idx = pd_idx + 1;
+        if (pd_idx == raid_disks - 1) {
+                (*dd_idx)++;
+                *qd_idx = 0;
+        } else if (*dd_idx >= pd_idx) {
+                *dd_idx += 2;
+        }
+}
+
 /* raid5_compute_sector(): the slot of data chunk @k of @stripe, and where
  * P and Q lie. Variable names follow raid5.c. */
 static int compute_disk(const struct stripe_layout *l, uint64_t stripe, unsigned k, int *pd_ret,
@@ -135,26 +148,14 @@ static int compute_disk(const struct stripe_layout *l, uint64_t stripe, unsigned
                                 ddf = true;
                         }
                         pd_idx = raid_disks - 1 - (int) (stripe2 % (uint64_t) raid_disks);
-                        qd_idx = pd_idx + 1;
-                        if (pd_idx == raid_disks - 1) {
-                                dd_idx++;
-                                qd_idx = 0;
-                        } else if (dd_idx >= pd_idx) {
-                                dd_idx += 2;
-                        }
+                        place_q_after_p(pd_idx, raid_disks, &dd_idx, &qd_idx);
                         break;
                 case ALGORITHM_RIGHT_ASYMMETRIC:
                 case ALGORITHM_ROTATING_ZERO_RESTART:
                         /* ROTATING_ZERO_RESTART differs only in Q's order. */
                         ddf = l->algorithm == ALGORITHM_ROTATING_ZERO_RESTART;
                         pd_idx = (int) (stripe2 % (uint64_t) raid_disks);
-                        qd_idx = pd_idx + 1;
-                        if (pd_idx == raid_disks - 1) {
-                                dd_idx++;
-                                qd_idx = 0;
-                        } else if (dd_idx >= pd_idx) {
-                                dd_idx += 2;
-                        }
+                        place_q_after_p(pd_idx, raid_disks, &dd_idx, &qd_idx);
                         break;
                 case ALGORITHM_LEFT_SYMMETRIC:
                         pd_idx = raid_disks - 1 - (int) (stripe2 % (uint64_t) raid_disks);

@@ -1219,13 +1219,11 @@ static void stop_safely(struct sup *s, const char *why)
 static int setup_signals(struct sup *s)
 {
         sigset_t mask;
+        int r;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "Failed to block signals: %m");
+        r = cli_block_stop_signals(&mask);
+        if (r < 0)
+                return r;
         s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (s->signal_fd < 0)
                 return log_error_errno(errno, "Failed to create a signalfd: %m");
