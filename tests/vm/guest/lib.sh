@@ -904,3 +904,74 @@ vm_live_report() {
                 "during the reshape ${live_rate} MiB/s ${live_ops} ops/s (slowest op ${live_latency} s);" \
                 "$(awk -v a="$live_rate" -v b="$idle_rate" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }')% of idle"
 }
+
+# vm_takeover_unbegun SEED DIRTY: supervise-takeover-unbegun and its
+# dirty variant. Sets up a reshape parked at 0, frozen, with sync_max=max
+# (nothing rewritten) on a raid5 filled with pattern SEED, and takes it
+# over with `reshaped supervise`; with DIRTY=1 the array's first page is
+# first rewritten through the page cache and left dirty, as a mounted
+# filesystem's superblock is, which makes a non-blocking read of it fail
+# with EAGAIN although the kernel has not begun. Fails unless the take-over
+# starts from an untouched reshape, the kernel never ran beyond the backup
+# (probe, from the first sample), and every byte matches the pattern.
+vm_takeover_unbegun() {
+        seed=$1
+        backup=$VM_SCRATCH/md0.backup
+        export RESHAPED_STATE_DIR=$VM_SCRATCH/state
+
+        md_fast
+        vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=4 --chunk=64 \
+                --metadata=0.90 --size=$((127 * 1024)) --assume-clean $(vm_disks 4)
+        md_fast md0
+        size=$(vm_size_bytes /dev/md0)
+        vm_timed vm-pattern fill /dev/md0 "$seed"
+        sync
+
+        if [ "$2" = 1 ]; then
+                # Same bytes back, through the page cache; kept dirty for
+                # the take-over (no writeback before 10 minutes; and the
+                # last close of a block device writes its pages back, so
+                # fd 7 holds it open until the reshape is over).
+                echo 60000 >/proc/sys/vm/dirty_expire_centisecs
+                exec 7</dev/md0
+                dd if=/dev/md0 of=/tmp/page0 bs=4096 count=1 iflag=direct 2>/dev/null ||
+                        vm_fail "cannot read the first page of md0"
+                dd if=/tmp/page0 of=/dev/md0 bs=4096 count=1 conv=notrunc 2>/dev/null ||
+                        vm_fail "cannot rewrite the first page of md0"
+                # /proc/meminfo's counters catch up within a second.
+                sleep 2
+                awk '/^Dirty:/ { exit !($2 + 0 > 0) }' /proc/meminfo || vm_fail "the first page is not dirty: $(grep ^Dirty /proc/meminfo)"
+        fi
+        # Set up the reshape parked at 0, freeze it, then lift sync_max: frozen,
+        # nothing rewritten, sync_max=max.
+        md_set md0 sync_action frozen
+        md_set md0 chunk_size 131072
+        md_set md0 sync_min 0
+        md_set md0 sync_max 0
+        md_set md0 sync_action reshape
+        md_set md0 sync_action frozen
+        md_set md0 sync_max max
+        vm_log "set up: sync_action=$(md_attr md0 sync_action) sync_max=$(md_attr md0 sync_max) reshape_position=$(md_attr md0 reshape_position)"
+        [ "$(md_attr md0 reshape_position)" = 0 ] || vm_fail "the reshape moved before the take-over"
+
+        vm-probe --md md0 --csv "$VM_OUT/probe.csv" --backup "$backup" >"$VM_OUT/probe.txt" 2>&1 &
+        probe=$!
+        reshaped supervise /dev/md0 --backup-file "$backup" >"$VM_OUT/supervise.txt" 2>&1 || {
+                cat "$VM_OUT/supervise.txt"
+                vm_fail "reshaped supervise failed"
+        }
+        cat "$VM_OUT/supervise.txt"
+        wait "$probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
+        cat "$VM_OUT/probe.txt"
+        grep -q 'before this point the kernel reshaped 0 B with nothing' "$VM_OUT/supervise.txt" ||
+                vm_fail "the take-over did not start from an untouched reshape"
+        md_wait_idle md0 300
+        [ "$2" = 1 ] && exec 7<&-
+        [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
+        vm_timed vm-pattern verify /dev/md0 "$seed"
+        risk=$(vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size")
+        ok=$?
+        echo "$risk"
+        [ $ok = 0 ] || vm_fail "the kernel could overwrite data no backup held"
+        vm_log "PASS: untouched reshape$([ "$2" = 1 ] && echo " (first page dirty)") taken over from its first unit, every byte verified, protection lag 0"
+}
