@@ -1358,8 +1358,7 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
         }
 
         /* Judged before the array is touched, so a refusal leaves it as it
-         * was. */
-        /* A file already there is replaced by a second one beside it
+         * was. A file already there is replaced by a second one beside it
          * (open_backup()), so its blocks are not free for the new one. */
         need = backup_file_size_bytes(s->slot_bytes);
         if (stat(s->o->backup_path, &st) == 0 && S_ISREG(st.st_mode))
