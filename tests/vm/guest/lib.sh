@@ -257,6 +257,11 @@ vm_probe_risk() {
                 }
                 prev_max = ($5 == "max")
                 if (!takeover) { lag_before = max(lag_before, lag); next }
+                # A take-over at checkpoint 0 restarts the kernel one unit
+                # on; the first report of md_do_sync, 0, says nothing of where it
+                # is (a kernel that had begun skips to its front and reports
+                # that next): such samples are no front yet.
+                if (!front_seen && $2 == "reshape" && sc[1] == "0" && C == 0) next
                 if (!front_seen && $2 == "reshape") { front_seen = 1; front_takeover = prog }
                 if (!backup_row && ($11 > 0 || $13 > 0) && $10 "," $11 "," $12 "," $13 != hdr) {
                         backup_row = row; t_backup = $1
