@@ -38,6 +38,7 @@ struct restore_ctx {
         const struct md_member_super *freshest;
         struct backup_report rep;
         struct restore_plan plan;
+        struct reshape_geometry geo; /* the reshape the superblocks record */
 };
 
 static const char *parse_md_name(const char *spec)
@@ -214,15 +215,44 @@ static int check_members(struct restore_ctx *c)
         return 0;
 }
 
+static int superblock_geometry(struct restore_ctx *c)
+{
+        const struct backup_identity *id = &c->freshest->identity;
+        const struct geometry_input in = {
+                .old_level = id->before.level, .new_level = id->after.level,
+                .old_raid_disks = id->before.raid_disks, .new_raid_disks = id->after.raid_disks,
+                .old_chunk_bytes = id->before.chunk_bytes, .new_chunk_bytes = id->after.chunk_bytes,
+                .old_layout = id->before.layout, .new_layout = id->after.layout,
+                .component_kib = id->component_dev_sectors / 2,
+                .backwards = c->freshest->backwards,
+        };
+        const char *why = NULL;
+        int r;
+
+        r = geometry_init(&c->geo, &in, &why);
+        if (r < 0)
+                return log_error_errno(r, "Cannot restore the reshape of %s: %s.", c->md_name, why);
+        return 0;
+}
+
 static int decide(struct restore_ctx *c)
 {
         uint64_t pos = c->freshest->reshape_position_array_sectors;
+        bool guards;
+        int r;
 
-        restore_plan_make(&c->rep.header, c->freshest->backwards, pos, &c->plan);
-        if (c->plan.verdict != RESTORE_OK)
+        r = superblock_geometry(c);
+        if (r < 0)
+                return r;
+        guards = geometry_kernel_guards(&c->geo, geometry_position_to_progress(&c->geo, pos));
+        restore_plan_make(&c->rep.header, c->freshest->backwards, pos, guards, &c->plan);
+        if (c->plan.kernel_guarded)
+                log_info("%s: nothing to write back: at array sector %" PRIu64 " raid5 protects the rest of the reshape by itself (it checkpoints before it overwrites old data), so %s is not needed there.",
+                         c->md_name, pos, c->backup_path);
+        else if (c->plan.verdict != RESTORE_OK)
                 return log_error_errno(EPROTO, "%s: cannot restore from %s: %s (reshape position %" PRIu64 "). Nothing was changed. If no better backup exists, 'mdadm --assemble --invalid-backup' starts the array and loses whatever the kernel rewrote beyond that position.",
                                        c->md_name, c->backup_path, restore_verdict_strerror(c->plan.verdict), pos);
-        if (c->plan.n_ranges == 0)
+        else if (c->plan.n_ranges == 0)
                 log_info("%s: nothing to write back: the kernel was held at array sector %" PRIu64 "%s.",
                          c->md_name, pos,
                          restore_invalid_backup_safe(&c->rep.header, pos) ? " (the backup's resume position)" : "");
@@ -233,45 +263,19 @@ static int decide(struct restore_ctx *c)
         return 0;
 }
 
-static int checkpoint_progress(struct md *md, uint64_t pos, uint64_t *ret)
-{
-        struct geometry_input in = {};
-        struct reshape_geometry g;
-        struct md_geometry mg;
-        const char *why = NULL;
-        int r;
-
-        r = md_get_geometry(md, &mg);
-        if (r < 0)
-                return r;
-        in.old_level = in.new_level = mg.level;
-        in.old_raid_disks = mg.raid_disks_old;
-        in.new_raid_disks = mg.raid_disks_new;
-        in.old_chunk_bytes = mg.chunk_bytes_old;
-        in.new_chunk_bytes = mg.chunk_bytes_new;
-        in.component_kib = mg.component_kib;
-        in.backwards = mg.direction == MD_RESHAPE_DIRECTION_BACKWARDS;
-        r = geometry_init(&g, &in, &why);
-        if (r < 0)
-                return log_error_errno(r, "Cannot restore the reshape of %s: %s.", md_name(md), why);
-        *ret = geometry_align_down(&g, geometry_position_to_progress(&g, pos));
-        return 0;
-}
-
 /* The array runs read-only, so nothing has moved: freeze it and hold
  * sync_max at the checkpoint before it may write. */
 static int hold_and_open(struct restore_ctx *c, struct md **ret)
 {
+        uint64_t pos = c->freshest->reshape_position_array_sectors;
+        uint64_t progress = geometry_align_down(&c->geo, geometry_position_to_progress(&c->geo, pos));
         struct md *md = NULL;
-        uint64_t progress = 0;
         int r;
 
         r = md_open(c->devnode, &md);
         if (r < 0)
                 return r;
         r = md_set_sync_action(md, MD_SYNC_ACTION_FROZEN);
-        if (r >= 0)
-                r = checkpoint_progress(md, c->freshest->reshape_position_array_sectors, &progress);
         if (r >= 0)
                 r = md_set_sync_max(md, progress);
         if (r >= 0)

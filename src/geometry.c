@@ -352,6 +352,14 @@ uint64_t geometry_next_at_risk(const struct reshape_geometry *g,
         return first_park(g, lo, end, false);
 }
 
+bool geometry_kernel_guards(const struct reshape_geometry *g, uint64_t progress_sectors)
+{
+        /* Backwards the guard ends before the reshape does: it must hold
+         * up to the checkpoint itself, not only at the park point below. */
+        return progress_sectors < g->end_progress_sectors &&
+               geometry_next_at_risk(g, progress_sectors) > progress_sectors;
+}
+
 uint64_t geometry_risk_end(const struct reshape_geometry *g, uint64_t from_progress_sectors)
 {
         uint64_t lo = geometry_align_down(g, from_progress_sectors);

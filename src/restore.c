@@ -51,8 +51,8 @@ static void clip(const struct backup_section *s, bool backwards, uint64_t pos,
         }
 }
 
-void restore_plan_make(const struct backup_header *h, bool backwards,
-                       uint64_t position_array_sectors, struct restore_plan *out)
+static void plan_make(const struct backup_header *h, bool backwards,
+                      uint64_t position_array_sectors, struct restore_plan *out)
 {
         const uint64_t pos = position_array_sectors;
         /* How far from the position the backup covers without a gap. */
@@ -181,4 +181,16 @@ unsigned restore_identity_diff(const struct backup_header *h, const struct backu
         if (id->events > sb->events)
                 mismatch_u64(out, &n, "md event count (the backup's is newer)", "", id->events, sb->events);
         return n;
+}
+
+void restore_plan_make(const struct backup_header *h, bool backwards,
+                       uint64_t position_array_sectors, bool kernel_guards,
+                       struct restore_plan *out)
+{
+        plan_make(h, backwards, position_array_sectors, out);
+        /* Sections at the position are still the data of windows the kernel
+         * was held before, and are written back; without them md's own
+         * checkpoints protect what lies beyond the position. */
+        if (out->verdict != RESTORE_OK && kernel_guards)
+                *out = (struct restore_plan) { .verdict = RESTORE_OK, .kernel_guarded = true };
 }

@@ -317,12 +317,12 @@ static void test_empty_header_restores_at_start(void **state)
         backup_file_free(bf);
         assert_int_equal(backup_file_verify(f->path, &test_id, 0, &rep), 0);
         assert_int_equal(rep.verdict.reason, BACKUP_VERIFY_OK);
-        restore_plan_make(&rep.header, false, 0, &p);
+        restore_plan_make(&rep.header, false, 0, false, &p);
         assert_int_equal(p.verdict, RESTORE_OK);
         assert_int_equal(p.n_ranges, 0);
         assert_true(restore_invalid_backup_safe(&rep.header, 0));
         /* Past the start something was rewritten: not acceptable. */
-        restore_plan_make(&rep.header, false, 128, &p);
+        restore_plan_make(&rep.header, false, 128, false, &p);
         assert_int_equal(p.verdict, RESTORE_RESUME_ELSEWHERE);
 }
 
@@ -376,7 +376,7 @@ static void test_supersede(void **state)
 
         make_full_file(f, f->path);
         assert_int_equal(backup_file_verify(f->path, &test_id, 0, &rep), 0);
-        restore_plan_make(&rep.header, false, 4, &p);
+        restore_plan_make(&rep.header, false, 4, false, &p);
         assert_int_equal(p.n_ranges, 2);
         gen = rep.header.generation;
 
@@ -389,7 +389,7 @@ static void test_supersede(void **state)
         assert_int_equal(rep.header.sections[0].length_sectors, 0);
         assert_int_equal(rep.header.sections[1].length_sectors, 0);
         assert_int_equal(rep.header.resume_array_sectors, 4);
-        restore_plan_make(&rep.header, false, 4, &p);
+        restore_plan_make(&rep.header, false, 4, false, &p);
         assert_int_equal(p.verdict, RESTORE_OK);
         assert_int_equal(p.n_ranges, 0);
         assert_int_equal(backup_file_may_replace(f->path, test_id.uuid, "/dev/md0", false, 4), 0);

@@ -326,6 +326,38 @@ static void test_next_at_risk(void **state)
         assert_int_equal(geometry_risk_end(&g, p), g.end_progress_sectors);
 }
 
+/* Where a crash needs no backup: restore's rule. */
+static void test_kernel_guards(void **state)
+{
+        struct reshape_geometry g;
+        uint64_t p;
+
+        (void) state;
+        g = make(5, 4, 5, 4, 65536, 131072, 262144, 0, false);
+        assert_false(geometry_kernel_guards(&g, 0));
+        assert_false(geometry_kernel_guards(&g, 262144));
+
+        /* grow 2 -> 3 data disks: guarded from 6144 (the park point after
+         * 4096) on, also between park points, never at the end */
+        g = make(5, 3, 5, 4, 524288, 524288, 262144, 0, false);
+        assert_false(geometry_kernel_guards(&g, 0));
+        assert_false(geometry_kernel_guards(&g, 4096));
+        assert_false(geometry_kernel_guards(&g, 6143));
+        assert_true(geometry_kernel_guards(&g, 6144));
+        assert_true(geometry_kernel_guards(&g, 100001));
+        assert_false(geometry_kernel_guards(&g, g.end_progress_sectors));
+
+        /* shrink 4 -> 3 data disks: guarded from the start until the last
+         * stretch, and not at a checkpoint inside it even when the park
+         * point below it is still guarded */
+        g = make(5, 5, 5, 4, 524288, 524288, 262144, 786432, true);
+        p = geometry_next_at_risk(&g, 0);
+        assert_true(geometry_kernel_guards(&g, 0));
+        assert_true(geometry_kernel_guards(&g, p - 1));
+        assert_false(geometry_kernel_guards(&g, p));
+        assert_false(geometry_kernel_guards(&g, p + 1));
+}
+
 /* The largest at-risk range of any one-park window, with the checkpoint
  * anywhere behind it, found by walking every park point. */
 static uint64_t widest_window(const struct reshape_geometry *g)
@@ -407,6 +439,7 @@ int main(void)
                 cmocka_unit_test(test_position_backwards),
                 cmocka_unit_test(test_at_risk),
                 cmocka_unit_test(test_next_at_risk),
+                cmocka_unit_test(test_kernel_guards),
                 cmocka_unit_test(test_raid10),
                 cmocka_unit_test(test_min_window),
         };

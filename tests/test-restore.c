@@ -33,7 +33,7 @@ static void test_empty_at_resume(void **state)
         struct restore_plan p;
 
         (void) state;
-        restore_plan_make(&h, false, 6144, &p);
+        restore_plan_make(&h, false, 6144, false, &p);
         assert_int_equal(p.verdict, RESTORE_OK);
         assert_int_equal(p.n_ranges, 0);
         assert_true(restore_invalid_backup_safe(&h, 6144));
@@ -45,14 +45,47 @@ static void test_empty_elsewhere(void **state)
         struct restore_plan p;
 
         (void) state;
-        restore_plan_make(&h, false, 12288, &p);
+        restore_plan_make(&h, false, 12288, false, &p);
         assert_int_equal(p.verdict, RESTORE_RESUME_ELSEWHERE);
         assert_false(restore_invalid_backup_safe(&h, 12288));
         /* Resume 0 before the first window is a position like any other. */
         h.resume_array_sectors = 0;
-        restore_plan_make(&h, false, 0, &p);
+        restore_plan_make(&h, false, 0, false, &p);
         assert_int_equal(p.verdict, RESTORE_OK);
         assert_true(restore_invalid_backup_safe(&h, 0));
+}
+
+/* Where raid5 guards the position itself (a grow past its first units)
+ * no backup is needed: empty, behind or mdadm's, and sections at the
+ * position are still written back. */
+static void test_kernel_guarded(void **state)
+{
+        struct backup_header h = header(true, 0, 0, 0, 0, 6144);
+        struct restore_plan p;
+
+        (void) state;
+        restore_plan_make(&h, false, 12288, true, &p);
+        assert_int_equal(p.verdict, RESTORE_OK);
+        assert_int_equal(p.n_ranges, 0);
+        assert_true(p.kernel_guarded);
+
+        h = header(true, 0, 2048, 2048, 2048, 0);
+        restore_plan_make(&h, false, 12288, false, &p);
+        assert_int_equal(p.verdict, RESTORE_BEHIND);
+        restore_plan_make(&h, false, 12288, true, &p);
+        assert_int_equal(p.verdict, RESTORE_OK);
+        assert_true(p.kernel_guarded);
+
+        h = header(false, 0, 0, 0, 0, 0);
+        restore_plan_make(&h, false, 12288, true, &p);
+        assert_int_equal(p.verdict, RESTORE_OK);
+
+        h = header(true, 12288, 2048, 0, 0, 0);
+        restore_plan_make(&h, false, 12288, true, &p);
+        assert_int_equal(p.verdict, RESTORE_OK);
+        assert_false(p.kernel_guarded);
+        assert_int_equal(p.n_ranges, 1);
+        expect_range(&p, 0, 0, 12288, 14336);
 }
 
 /* mdadm's file records no resume position: empty proves nothing. */
@@ -62,7 +95,7 @@ static void test_empty_without_extension(void **state)
         struct restore_plan p;
 
         (void) state;
-        restore_plan_make(&h, false, 0, &p);
+        restore_plan_make(&h, false, 0, false, &p);
         assert_int_equal(p.verdict, RESTORE_NO_RESUME);
         assert_false(restore_invalid_backup_safe(&h, 0));
 }
@@ -74,7 +107,7 @@ static void test_straddling_section(void **state)
         struct restore_plan p;
 
         (void) state;
-        restore_plan_make(&h, false, 1500, &p);
+        restore_plan_make(&h, false, 1500, false, &p);
         assert_int_equal(p.verdict, RESTORE_OK);
         assert_int_equal(p.n_ranges, 1);
         expect_range(&p, 0, 0, 1500, 3000);
@@ -88,13 +121,13 @@ static void test_two_windows(void **state)
         struct restore_plan p;
 
         (void) state;
-        restore_plan_make(&h, false, 4000, &p);
+        restore_plan_make(&h, false, 4000, false, &p);
         assert_int_equal(p.verdict, RESTORE_OK);
         assert_int_equal(p.n_ranges, 1);
         expect_range(&p, 0, 0, 4000, 6000);
 
         /* Position inside the older one: both, contiguous. */
-        restore_plan_make(&h, false, 3000, &p);
+        restore_plan_make(&h, false, 3000, false, &p);
         assert_int_equal(p.verdict, RESTORE_OK);
         assert_int_equal(p.n_ranges, 2);
         expect_range(&p, 0, 0, 4000, 6000);
@@ -108,10 +141,10 @@ static void test_at_end_of_backup(void **state)
         struct restore_plan p;
 
         (void) state;
-        restore_plan_make(&h, false, 6000, &p);
+        restore_plan_make(&h, false, 6000, false, &p);
         assert_int_equal(p.verdict, RESTORE_OK);
         assert_int_equal(p.n_ranges, 0);
-        restore_plan_make(&h, false, 6008, &p);
+        restore_plan_make(&h, false, 6008, false, &p);
         assert_int_equal(p.verdict, RESTORE_BEHIND);
 }
 
@@ -121,12 +154,12 @@ static void test_gap(void **state)
         struct restore_plan p;
 
         (void) state;
-        restore_plan_make(&h, false, 1000, &p);
+        restore_plan_make(&h, false, 1000, false, &p);
         assert_int_equal(p.verdict, RESTORE_GAP);
         assert_int_equal(p.n_ranges, 0);
         /* Two sections with a hole between them beyond the position. */
         h = header(true, 1000, 1000, 3000, 1000, 0);
-        restore_plan_make(&h, false, 1500, &p);
+        restore_plan_make(&h, false, 1500, false, &p);
         assert_int_equal(p.verdict, RESTORE_GAP);
 }
 
@@ -137,17 +170,17 @@ static void test_backwards(void **state)
         struct restore_plan p;
 
         (void) state;
-        restore_plan_make(&h, true, 9000, &p);
+        restore_plan_make(&h, true, 9000, false, &p);
         assert_int_equal(p.verdict, RESTORE_OK);
         assert_int_equal(p.n_ranges, 2);
         expect_range(&p, 0, 0, 8000, 9000);
         expect_range(&p, 1, 1, 6000, 8000);
-        restore_plan_make(&h, true, 6000, &p);
+        restore_plan_make(&h, true, 6000, false, &p);
         assert_int_equal(p.verdict, RESTORE_OK);
         assert_int_equal(p.n_ranges, 0);
-        restore_plan_make(&h, true, 5000, &p);
+        restore_plan_make(&h, true, 5000, false, &p);
         assert_int_equal(p.verdict, RESTORE_BEHIND);
-        restore_plan_make(&h, true, 12000, &p);
+        restore_plan_make(&h, true, 12000, false, &p);
         assert_int_equal(p.verdict, RESTORE_GAP);
 }
 
@@ -169,6 +202,7 @@ int main(void)
                 cmocka_unit_test(test_two_windows),
                 cmocka_unit_test(test_at_end_of_backup),
                 cmocka_unit_test(test_gap),
+                cmocka_unit_test(test_kernel_guarded),
                 cmocka_unit_test(test_backwards),
                 cmocka_unit_test(test_strerror),
         };

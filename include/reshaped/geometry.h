@@ -142,6 +142,11 @@ uint64_t geometry_min_window_array_sectors(const struct reshape_geometry *g);
 uint64_t geometry_next_at_risk(const struct reshape_geometry *g,
                                uint64_t from_progress_sectors);
 
+/* Whether the kernel, restarted from a checkpoint at @progress_sectors,
+ * protects what lies beyond it by itself (see geometry_next_at_risk()):
+ * then a crash there needs no backup. */
+bool geometry_kernel_guards(const struct reshape_geometry *g, uint64_t progress_sectors);
+
 /* The first park point after @from (which is at risk) where the kernel
  * guards itself again: the end of the stretch that needs backups. */
 uint64_t geometry_risk_end(const struct reshape_geometry *g, uint64_t from_progress_sectors);

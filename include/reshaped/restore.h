@@ -17,6 +17,9 @@
  * good only when its resume position equals the superblocks' (a clean stop
  * or no window yet: the kernel was held exactly there), which is also the
  * one case in which `mdadm --assemble --invalid-backup` loses nothing.
+ * Past a grow's first units and before a shrink's last ones raid5 guards
+ * the position by itself (it checkpoints before it overwrites old data
+ * its metadata still needs), and there no backup is needed at all.
  */
 
 #include <stdbool.h>
@@ -43,12 +46,18 @@ struct restore_plan {
         enum restore_verdict verdict;
         unsigned n_ranges;           /* 0 with RESTORE_OK: nothing to write back */
         struct restore_range ranges[BACKUP_SLOTS];
+        /* RESTORE_OK only because the kernel guards the position itself
+         * (the backup on its own would not do). */
+        bool kernel_guarded;
 };
 
 /* @position_array_sectors: the freshest superblocks' reshape_position;
- * @backwards: the reshape runs from the end (position falls). */
+ * @backwards: the reshape runs from the end (position falls);
+ * @kernel_guards: raid5 protects what lies beyond the position by itself
+ * (geometry_kernel_guards()). */
 void restore_plan_make(const struct backup_header *h, bool backwards,
-                       uint64_t position_array_sectors, struct restore_plan *out);
+                       uint64_t position_array_sectors, bool kernel_guards,
+                       struct restore_plan *out);
 
 /* True exactly when the backup holds no section and its resume position is
  * the superblocks' position: mdadm's --invalid-backup is then safe. */

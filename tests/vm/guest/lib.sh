@@ -640,18 +640,26 @@ vm_check_cut() {
 }
 
 # vm_crash_start DISKS "CREATE ARGS" SEED "CUTS": the power-cut test of a
-# reshape under `reshaped start` (chunk 64K -> 128K, --max-window 8M,
-# backup on the scratch disk). Boot 1 creates /dev/md0 on the first DISKS
-# disks with `mdadm --create CREATE ARGS` (level, metadata, size), fills it
-# with pattern SEED, starts the reshape and cuts the
-# power when the kernel's front reaches the first of CUTS (percent). Every
-# later boot checks the cut (vm_check_cut) and runs `reshaped restore`:
-# after the first cut with neither --backup-file nor members (from
-# reshaped's record and the superblocks' UUID), after the others with both;
-# it cuts again at the next point, and the boot after the last lets the
-# reshape finish: restore exits 0, chunk 128K, same size, every byte
+# reshape under `reshaped start` (--max-window 8M, backup on the scratch
+# disk). Boot 1 creates /dev/md0 on the first DISKS disks with
+# `mdadm --create CREATE ARGS` (level, metadata, size), fills it with
+# pattern SEED, starts the reshape and cuts the power when the kernel's
+# front reaches the first of CUTS (percent). Every later boot checks the
+# cut (vm_check_cut) and runs `reshaped restore`: after the first cut with
+# neither --backup-file nor members (from reshaped's record and the
+# superblocks' UUID), after the others with both; it cuts again at the
+# next point, and the boot after the last lets the reshape finish: restore
+# exits 0, the array has the new shape and the same size, every byte
 # verified.
+# The change is VM_CRASH_CHANGE (`reshaped start` options; default
+# --chunk 128K), the shape it ends in VM_CRASH_EXPECT (md attributes,
+# "name=value ..."; default chunk_size=131072). VM_CRASH_ARRAY_DISKS=N
+# first reduces the array to what N data disks hold (before a shrink);
+# VM_CRASH_SPARES=N adds the next N disks as spares (before a grow).
 vm_crash_start() {
+        _members=$(($1 + ${VM_CRASH_SPARES:-0}))
+        VM_CRASH_CHANGE=${VM_CRASH_CHANGE:---chunk 128K}
+        VM_CRASH_EXPECT=${VM_CRASH_EXPECT:-chunk_size=131072}
         _backup=$VM_SCRATCH/md0.backup
         _ncuts=$(echo $4 | wc -w)
         md_fast
@@ -661,11 +669,20 @@ vm_crash_start() {
                 vm_run mdadm --create /dev/md0 --run --quiet --chunk=64 --assume-clean $2 \
                         --raid-devices="$1" $(vm_disks "$1")
                 md_fast md0
+                if [ "$_members" -gt "$1" ]; then
+                        # shellcheck disable=SC2046
+                        vm_run mdadm /dev/md0 --add $(vm_disks "$_members" | cut -d ' ' -f "$(($1 + 1))-")
+                fi
+                if [ -n "${VM_CRASH_ARRAY_DISKS:-}" ]; then
+                        _kib=$(($(md_attr md0 component_size) / 64 * 64 * VM_CRASH_ARRAY_DISKS))
+                        vm_run mdadm --grow /dev/md0 --array-size="$_kib"
+                fi
                 echo "size_bytes=$(vm_size_bytes /dev/md0)" >"$VM_OUT/array.txt"
                 vm_timed vm-pattern fill /dev/md0 "$3"
                 sync
-                vm_log "+ reshaped -v start /dev/md0 --backup-file $_backup --chunk 128K --max-window 8M"
-                { reshaped -v start /dev/md0 --backup-file "$_backup" --chunk 128K --max-window 8M 2>&1
+                vm_log "+ reshaped -v start /dev/md0 --backup-file $_backup $VM_CRASH_CHANGE --max-window 8M"
+                # shellcheck disable=SC2086
+                { reshaped -v start /dev/md0 --backup-file "$_backup" $VM_CRASH_CHANGE --max-window 8M 2>&1
                   echo "exit status $?" >"$VM_OUT/start.status"; } |
                         while IFS= read -r line; do echo "[$(vm_now)] $line"; done >"$VM_OUT/start.log" &
                 vm_power_cut_at md0 "$(echo $4 | cut -d ' ' -f 1)"
@@ -678,13 +695,13 @@ vm_crash_start() {
                 vm_restore_bg --max-window 8M /dev/md0
         else
                 # shellcheck disable=SC2046
-                vm_restore_bg --max-window 8M /dev/md0 --backup-file "$_backup" $(vm_disks "$1")
+                vm_restore_bg --max-window 8M /dev/md0 --backup-file "$_backup" $(vm_disks "$_members")
         fi
         if [ "$VM_BOOT" -le "$_ncuts" ]; then
                 vm_restore_cut "$_t0" "$(echo $4 | cut -d ' ' -f "$VM_BOOT")"
         fi
         vm_restore_verified "$_t0" "$3"
-        vm_log "PASS: $_ncuts power cuts at $4 percent, each restored by reshaped restore; every byte verified"
+        vm_log "PASS: $_ncuts power cuts at $4 percent ($VM_CRASH_CHANGE), each restored by reshaped restore; every byte verified"
 }
 
 # vm_restore_cut T0 PERCENT: once the restore vm_restore_bg started at T0
@@ -698,19 +715,28 @@ vm_restore_cut() {
 }
 
 # vm_restore_verified T0 SEED: waits for the restore vm_restore_bg started
-# at T0 and the reshape to end; fails unless restore exited 0, the chunk is
-# 128K, the array kept the size boot 1 wrote to $VM_OUT/array.txt, and
-# every byte matches pattern SEED.
+# at T0 and the reshape to end; fails unless restore exited 0, the array
+# has the shape VM_CRASH_EXPECT names (md attributes "name=value ...",
+# default chunk_size=131072), kept the size boot 1 wrote to
+# $VM_OUT/array.txt, and every byte matches pattern SEED.
 vm_restore_verified() {
         vm_wait_restore_end 300
         md_wait_idle md0 60
         vm_log "reshape finished $(vm_since "$1") s after restore began"
         [ "$restore_status" = "exit status 0" ] || vm_fail "reshaped restore ended with $restore_status"
-        [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
+        for _kv in ${VM_CRASH_EXPECT:-chunk_size=131072}; do
+                [ "$(md_attr md0 "${_kv%%=*}")" = "${_kv#*=}" ] ||
+                        vm_fail "${_kv%%=*} is $(md_attr md0 "${_kv%%=*}"), not ${_kv#*=}"
+        done
         _size=$(sed -n 's/^size_bytes=//p' "$VM_OUT/array.txt")
-        [ "$(vm_size_bytes /dev/md0)" = "$_size" ] ||
-                vm_fail "the array size changed: $_size -> $(vm_size_bytes /dev/md0)"
-        vm_timed vm-pattern verify /dev/md0 "$2"
+        _now=$(vm_size_bytes /dev/md0)
+        # A grow adds capacity; everything else keeps the size.
+        if [ "${VM_CRASH_SPARES:-0}" -gt 0 ]; then
+                [ "$_now" -gt "$_size" ] || vm_fail "the array did not grow: $_size -> $_now bytes"
+        else
+                [ "$_now" = "$_size" ] || vm_fail "the array size changed: $_size -> $_now bytes"
+        fi
+        vm_timed vm-pattern verify --length "$_size" /dev/md0 "$2"
 }
 
 # vm_restore_bg ARGS...: runs `reshaped -v restore ARGS...` in the
