@@ -60,7 +60,8 @@
  *                      backwards) covered by neither H_{k-1} nor H_k; the
  *                      first sample starts from C_1, and when the reshape
  *                      completes the last range runs to the end of the
- *                      array. Accepting either neighbouring header makes
+ *                      array, its neighbours the last header and the one
+ *                      read after the end. Accepting either neighbouring header makes
  *                      it a lower bound at the sampling resolution.
  *   never_backed_up    the part of everything reshaped while watched that
  *                      no header ever held at any sample (a cruder figure
@@ -585,16 +586,28 @@ static int account(const struct geometry *g, const struct sample *prev, const st
         return 0;
 }
 
-/* The reshape completed: the kernel rewrote everything up to the end. */
-static void account_completion(const struct geometry *g, const struct sample *last,
-                               struct totals *t, double t_end_s)
+/* The reshape completed after @last: the kernel rewrote everything up to
+ * the end. As for any step, either neighbouring header may cover it: the
+ * last one running, or @final, read once the reshape had ended (the last
+ * window can be backed up and reshaped within one interval). */
+static int account_completion(const struct geometry *g, const struct sample *last,
+                              const struct sample *final, struct totals *t)
 {
         uint64_t end = progress_to_array(g, g->end_dev_sectors);
+        struct range cover[4];
+        size_t n = 0;
 
-        t->unprotected_sectors += uncovered(ahead(g, t->reached_array, end), last->held,
-                                            last->n_held);
+        for (unsigned i = 0; i < last->n_held; i++)
+                cover[n++] = last->held[i];
+        for (unsigned i = 0; i < final->n_held; i++) {
+                cover[n++] = final->held[i];
+                if (range_set_add(&t->ever_held, final->held[i]) < 0)
+                        return -ENOMEM;
+        }
+        t->unprotected_sectors += uncovered(ahead(g, t->reached_array, end), cover, n);
         t->reached_array = end;
-        t->wall_s = t_end_s - t->t_first_s;
+        t->wall_s = final->t_s - t->t_first_s;
+        return 0;
 }
 
 static void sleep_until(double t_s)
@@ -656,7 +669,8 @@ static int watch(const struct options *o, const struct geometry *g, const struct
                         return 0;
                 }
                 if (r == 0) {
-                        account_completion(g, prev, t, cur->t_s);
+                        if (account_completion(g, prev, cur, t) < 0)
+                                return -ENOMEM;
                         t->end = "completed";
                         return 0;
                 }
