@@ -527,7 +527,7 @@ out:
         md_close(md);
         md_member_supers_free(c.members, c.n_members);
         free(c.backup_path);
-        return r < 0 ? EXIT_FAILURE_RUN : EXIT_OK;
+        return cmd_supervised_exit_status(r);
 }
 
 const struct cmd cmd_restore = {

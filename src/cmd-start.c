@@ -423,7 +423,7 @@ static int run(int argc, char **argv)
         }
         log_info("%s: reshape set up with sync_max=0; nothing is rewritten before the first backup.", md_name(md));
         r = supervisor_run(md, &o);
-        ret = r < 0 ? EXIT_FAILURE_RUN : EXIT_OK;
+        ret = cmd_supervised_exit_status(r);
 out:
         md_close(md);
         return ret;

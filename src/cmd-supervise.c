@@ -80,7 +80,7 @@ static int run(int argc, char **argv)
         r = supervisor_run(md, &o);
         md_close(md);
         free(found);
-        return r < 0 ? EXIT_FAILURE_RUN : EXIT_OK;
+        return cmd_supervised_exit_status(r);
 }
 
 const struct cmd cmd_supervise = {

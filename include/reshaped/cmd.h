@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <errno.h>
+
 /*
  * Subcommands. Each src/cmd-NAME.c defines one `const struct cmd cmd_NAME`
  * and main.c lists it. run() gets argv starting at the subcommand name
@@ -11,7 +13,15 @@ enum {
         EXIT_OK = 0,
         EXIT_FAILURE_RUN = 1,  /* the operation failed; the message says why */
         EXIT_USAGE = 2,        /* bad command line */
+        EXIT_STOPPED = 3,      /* stopped on request (SIGTERM); the reshape is held safely */
 };
+
+/* The exit status of a command that ran the supervisor, from its result:
+ * -EINTR is a stop on request (supervisor_run()). */
+static inline int cmd_supervised_exit_status(int r)
+{
+        return r == -EINTR ? EXIT_STOPPED : r < 0 ? EXIT_FAILURE_RUN : EXIT_OK;
+}
 
 struct cmd {
         const char *name;

@@ -34,5 +34,7 @@ int supervisor_options_max_window(struct supervisor_options *o, const char *arg)
  * number no larger than the on-disk checkpoint (as `reshaped start` leaves
  * it), supervision starts at once; otherwise the reshape is frozen,
  * protection established from the checkpoint, and it is resumed.
- * Returns 0 when the reshape finished, a negative errno otherwise. */
+ * Returns 0 when the reshape finished, -EINTR when a stop signal ended it
+ * with the kernel held where the backup protects it, a negative errno
+ * otherwise. */
 int supervisor_run(struct md *md, const struct supervisor_options *o);

@@ -488,6 +488,23 @@ vm_takeover() {
         grep -q 'reshaped: exit status 0$' "$VM_OUT/reshaped.log" || vm_fail "reshaped supervise failed"
 }
 
+# vm_install_dropin UNIT: installs reshaped's shipped drop-in for mdadm's
+# hand-off unit (its ExecStart pointed at the guest's binary) and fails
+# unless systemd shows it for UNIT (mdadm-grow-continue@MD.service).
+vm_install_dropin() {
+        _shipped=/opt/vm/systemd/mdadm-grow-continue@.service.d/reshaped.conf
+        _dir=/etc/systemd/system/mdadm-grow-continue@.service.d
+
+        [ -f "$_shipped" ] || vm_fail "$_shipped is missing: the runner ships the source tree's systemd/"
+        mkdir -p "$_dir"
+        sed 's|^ExecStart=/usr/sbin/reshaped |ExecStart=/opt/vm/bin/reshaped |' "$_shipped" >"$_dir/reshaped.conf"
+        grep -qx 'ExecStart=/opt/vm/bin/reshaped supervise /dev/%I' "$_dir/reshaped.conf" ||
+                vm_fail "the shipped drop-in has no 'ExecStart=/usr/sbin/reshaped supervise /dev/%I'"
+        vm_run systemctl daemon-reload
+        systemctl cat "$1" | grep -qx 'ExecStart=/opt/vm/bin/reshaped supervise /dev/%I' ||
+                vm_fail "systemctl cat $1 does not show the drop-in's ExecStart"
+}
+
 # vm_handoff SPEED MD BACKUP GROW-ARGS...: `mdadm --grow /dev/MD GROW-ARGS
 # --backup-file=BACKUP` with reshaped's shipped drop-in installed (its
 # ExecStart pointed at the guest's binary), so that mdadm's hand-off,
@@ -507,17 +524,7 @@ vm_handoff() {
         _speed=$1 _md=$2 _backup=$3
         shift 3
         _unit=mdadm-grow-continue@$_md.service
-        _shipped=/opt/vm/systemd/mdadm-grow-continue@.service.d/reshaped.conf
-        _dir=/etc/systemd/system/mdadm-grow-continue@.service.d
-
-        [ -f "$_shipped" ] || vm_fail "$_shipped is missing: the runner ships the source tree's systemd/"
-        mkdir -p "$_dir"
-        sed 's|^ExecStart=/usr/sbin/reshaped |ExecStart=/opt/vm/bin/reshaped |' "$_shipped" >"$_dir/reshaped.conf"
-        grep -qx 'ExecStart=/opt/vm/bin/reshaped supervise /dev/%I' "$_dir/reshaped.conf" ||
-                vm_fail "the shipped drop-in has no 'ExecStart=/usr/sbin/reshaped supervise /dev/%I'"
-        vm_run systemctl daemon-reload
-        systemctl cat "$_unit" | grep -qx 'ExecStart=/opt/vm/bin/reshaped supervise /dev/%I' ||
-                vm_fail "systemctl cat $_unit does not show the drop-in's ExecStart"
+        vm_install_dropin "$_unit"
 
         vm-probe --md "$_md" --csv "$VM_OUT/probe.csv" --backup "$_backup" >"$VM_OUT/probe.txt" 2>&1 &
         _probe=$!

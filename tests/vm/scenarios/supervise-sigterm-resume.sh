@@ -1,6 +1,6 @@
 # vm: mode=busybox disks=4 size=128M scratch=512M timeout=900 needs=reshaped
 # SIGTERM in the middle of a supervised reshape: reshaped lets the kernel
-# reach the end of what is backed up, releases it, and exits non-zero with
+# reach the end of what is backed up, releases it, and exits 3 with
 # the command that continues; nothing stays suspended and sync_max stays a
 # number. `reshaped supervise` then finishes the reshape, and every byte
 # matches the pattern.
@@ -36,7 +36,7 @@ kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
 cat "$VM_OUT/start.txt"
-[ "$status" -ne 0 ] || vm_fail "reshaped exited 0 after SIGTERM with the reshape unfinished"
+[ "$status" = 3 ] || vm_fail "reshaped exited $status after SIGTERM with the reshape unfinished, not 3 (stopped safely)"
 grep -q "Continue with: reshaped supervise /dev/md0" "$VM_OUT/start.txt" ||
         vm_fail "the stop message does not say how to continue"
 
