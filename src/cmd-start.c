@@ -14,6 +14,7 @@
 #include "reshaped/md.h"
 #include "reshaped/placement.h"
 #include "reshaped/record.h"
+#include "reshaped/reshape-shape.h"
 #include "reshaped/supervisor.h"
 
 /* md's layout numbers (raid5.h ALGORITHM_*), by mdadm's names. */
@@ -244,34 +245,79 @@ fail:
  * a power cut right after the setup leaves `reshaped restore` a backup
  * that says the kernel was held at the very start.
  */
-static int create_backup(struct md *md, const struct md_geometry *g, const struct start_request *req,
+/* The reshape as md will describe it once set up. */
+static int planned_shape(struct md *md, const struct md_geometry *g, const struct start_request *req,
+                         struct md_geometry *ret_mg, struct reshape_geometry *ret_geo)
+{
+        const char *why = NULL;
+        char v[32];
+        uint64_t array_kib = 0;
+        int r;
+
+        *ret_mg = *g;
+        ret_mg->raid_disks_new = req->set_raid_disks ? req->raid_disks : g->raid_disks_old;
+        ret_mg->chunk_bytes_new = req->set_chunk ? (uint32_t) req->chunk_bytes : g->chunk_bytes_old;
+        ret_mg->layout_new = req->set_layout ? req->layout : g->layout_old;
+        ret_mg->direction = geometry_data_disks(g->level, ret_mg->raid_disks_new) <
+                                            geometry_data_disks(g->level, g->raid_disks_old)
+                                    ? MD_RESHAPE_DIRECTION_BACKWARDS
+                                    : MD_RESHAPE_DIRECTION_FORWARDS;
+        r = md_read_attr(md, "array_size", v, sizeof(v));
+        if (r < 0)
+                return r;
+        if (strncmp(v, "default", 7) != 0)
+                array_kib = strtoull(v, NULL, 10);
+        r = reshape_shape_geometry(ret_mg, array_kib, ret_geo, &why);
+        if (r < 0)
+                return log_error_errno(r, "Cannot supervise this reshape of %s: %s.", md_name(md), why);
+        return 0;
+}
+
+/* Judged before the array changes at all: the supervisor's backup, at the
+ * window size it will use (or the least it may fall back to), beside the
+ * small one made here (open_backup() replaces it by a second file). */
+static int check_placement(struct md *md, const struct reshape_geometry *geo,
+                           const struct supervisor_options *o)
+{
+        struct placement_verdict v;
+        uint64_t slot, least;
+        int r;
+
+        reshape_shape_slots(geo, o->section_max_bytes, SUPERVISOR_SECTION_MIN_BYTES, &slot, &least);
+        r = placement_check(o->backup_path, md_name(md),
+                            backup_file_size_bytes(slot) + backup_file_size_bytes(BACKUP_ALIGN_BYTES), &v);
+        if (r == -ENOSPC && least < slot)
+                r = placement_check(o->backup_path, md_name(md),
+                                    backup_file_size_bytes(least) + backup_file_size_bytes(BACKUP_ALIGN_BYTES), &v);
+        if (r < 0)
+                log_error("%s", v.message);
+        return r;
+}
+
+/* The backup exists and is recorded, durably, before the array is touched:
+ * a crash right after the set-up finds a file that holds nothing yet and
+ * says where the kernel stands (the reshape's first position), so restore
+ * can bring it back. It needs no room for windows: the supervisor makes
+ * its own. */
+static int create_backup(struct md *md, const struct md_geometry *planned, const struct reshape_geometry *geo,
                          const struct supervisor_options *o)
 {
-        uint64_t slot_bytes = (o->section_max_bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES *
-                              BACKUP_ALIGN_BYTES;
-        unsigned raid_disks = req->set_raid_disks ? req->raid_disks : g->raid_disks_old;
-        unsigned old_data = g->level == 6 ? g->raid_disks_old - 2 : g->raid_disks_old - 1;
-        unsigned new_data = g->level == 6 ? raid_disks - 2 : raid_disks - 1;
-        struct backup_identity id = {
-                .before = { g->level, g->raid_disks_old, g->chunk_bytes_old, g->layout_old },
-                .after = { g->level, raid_disks,
-                           req->set_chunk ? (uint32_t) req->chunk_bytes : g->chunk_bytes_old,
-                           req->set_layout ? req->layout : g->layout_old },
-                .component_dev_sectors = g->component_kib * 2,
-                .backwards = new_data < old_data,
-        };
+        struct backup_identity id = {};
         char uuid[BACKUP_UUID_STRING_MAX];
         struct backup_file *bf = NULL;
         int r;
 
+        reshape_shape_identity(planned, geo, &id);
         r = md_read_uuid_and_events(md, id.uuid, &id.events);
         if (r < 0)
                 return r;
-        r = backup_file_create(o->backup_path, &id, slot_bytes, 0, &bf);
+        r = backup_file_create(o->backup_path, &id, BACKUP_ALIGN_BYTES, 0, &bf);
         if (r < 0)
                 return r;
+        r = backup_file_set_resume(bf, geometry_progress_to_position(geo, 0));
         backup_file_free(bf);
-        r = record_save(backup_uuid_format(id.uuid, uuid), md_name(md), o->backup_path);
+        if (r >= 0)
+                r = record_save(backup_uuid_format(id.uuid, uuid), md_name(md), o->backup_path);
         if (r < 0)
                 (void) unlink(o->backup_path);
         return r;
@@ -306,7 +352,8 @@ static int run(int argc, char **argv)
         const char *layout_name = NULL;
         struct start_request req = {};
         bool level_change = false;
-        struct placement_verdict v;
+        struct md_geometry planned;
+        struct reshape_geometry geo;
         struct md_geometry g;
         struct md *md = NULL;
         unsigned long n;
@@ -401,16 +448,13 @@ static int run(int argc, char **argv)
                 ret = EXIT_USAGE;
                 goto out;
         }
-        /* A backup that could not be kept must be refused before the array
-         * changes at all. */
-        /* Twice the file: the supervisor replaces the one made here by a
-         * second one beside it. */
-        r = placement_check(o.backup_path, md_name(md), 2 * backup_file_size_bytes(o.section_max_bytes), &v);
-        if (r < 0) {
-                log_error("%s", v.message);
+        r = planned_shape(md, &g, &req, &planned, &geo);
+        if (r < 0)
                 goto out;
-        }
-        r = create_backup(md, &g, &req, &o);
+        r = check_placement(md, &geo, &o);
+        if (r < 0)
+                goto out;
+        r = create_backup(md, &planned, &geo, &o);
         if (r < 0)
                 goto out;
         r = setup_reshape(md, &g, &req);

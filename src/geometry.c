@@ -352,6 +352,15 @@ uint64_t geometry_next_at_risk(const struct reshape_geometry *g,
         return first_park(g, lo, end, false);
 }
 
+uint64_t geometry_total_at_risk_array_sectors(const struct reshape_geometry *g)
+{
+        uint64_t from = geometry_next_at_risk(g, 0);
+
+        if (from >= g->end_progress_sectors)
+                return 0;
+        return array_range_sectors(geometry_at_risk(g, from, geometry_risk_end(g, from)));
+}
+
 bool geometry_kernel_guards(const struct reshape_geometry *g, uint64_t progress_sectors)
 {
         /* Backwards the guard ends before the reshape does: it must hold

@@ -27,6 +27,7 @@
 #include "reshaped/planner.h"
 #include "reshaped/record.h"
 #include "reshaped/report.h"
+#include "reshaped/reshape-shape.h"
 #include "reshaped/supervisor.h"
 
 /* A window should keep the kernel busy this long, up to the largest
@@ -67,6 +68,7 @@ struct sup {
         } reads[2];               /* the planner's read-aheads, oldest first */
         unsigned n_reads;
         uint64_t slot_bytes;
+        uint64_t slot_min_bytes;        /* the smallest the windows may be */
 
         uint64_t t0_ms, last_obs_ms, last_obs_completed;
         double rate_progress_per_ms;
@@ -117,7 +119,7 @@ static int check_in_place(struct sup *s)
 
 static int read_geometry(struct sup *s)
 {
-        struct geometry_input in = {};
+        uint64_t array_kib = 0;
         char buf[64];
         const char *why = NULL;
         int r;
@@ -130,22 +132,13 @@ static int read_geometry(struct sup *s)
                                        "%s has %s metadata; only native 0.90 and 1.x arrays are supervised.",
                                        md_name(s->md),
                                        s->mdg.metadata.kind == MD_METADATA_NONE ? "no" : "external");
-        in.old_level = in.new_level = s->mdg.level;
-        in.old_raid_disks = s->mdg.raid_disks_old;
-        in.new_raid_disks = s->mdg.raid_disks_new;
-        in.old_chunk_bytes = s->mdg.chunk_bytes_old;
-        in.new_chunk_bytes = s->mdg.chunk_bytes_new;
-        in.component_kib = s->mdg.component_kib;
-        in.backwards = s->mdg.direction == MD_RESHAPE_DIRECTION_BACKWARDS;
-        in.old_layout = s->mdg.layout_old;
-        in.new_layout = s->mdg.layout_new;
         /* "default" while md computes the size itself; a number (KiB) after
          * mdadm --grow --array-size, as before a shrink. */
         if (md_read_attr(s->md, "array_size", buf, sizeof(buf)) > 0 &&
             strncmp(buf, "default", 7) != 0)
-                in.array_kib = strtoull(buf, NULL, 10);
+                array_kib = strtoull(buf, NULL, 10);
 
-        r = geometry_init(&s->geo, &in, &why);
+        r = reshape_shape_geometry(&s->mdg, array_kib, &s->geo, &why);
         if (r < 0)
                 return log_error_errno(r, "Cannot supervise the reshape of %s: %s.", md_name(s->md), why);
         if (s->geo.old_data_disks != s->geo.new_data_disks) {
@@ -154,12 +147,7 @@ static int read_geometry(struct sup *s)
                         return r;
         }
 
-        s->id.before = (struct backup_geometry) { s->mdg.level, s->mdg.raid_disks_old,
-                                                  s->mdg.chunk_bytes_old, s->mdg.layout_old };
-        s->id.after = (struct backup_geometry) { s->mdg.level, s->mdg.raid_disks_new,
-                                                 s->mdg.chunk_bytes_new, s->mdg.layout_new };
-        s->id.component_dev_sectors = s->mdg.component_kib * 2;
-        s->id.backwards = s->geo.backwards;
+        reshape_shape_identity(&s->mdg, &s->geo, &s->id);
         return md_read_uuid_and_events(s->md, s->id.uuid, &s->id.events);
 }
 
@@ -1260,7 +1248,9 @@ static uint64_t align_up_bytes(uint64_t bytes)
  * when the geometry needs more: the kernel can be held only at park
  * points, and the window between two of them must fit whole (a 14 -> 15
  * disk grow with 512 KiB chunks needs 84.5 MiB). Both buffers are locked
- * in memory, so they may take at most half of it.
+ * in memory, so they may take at most half of it. Two slots never need to
+ * hold more than the reshape ever puts at risk (a small array, a grow's
+ * first units); slot_min_bytes is what is left when space is short.
  */
 static int size_slots(struct sup *s)
 {
@@ -1270,7 +1260,8 @@ static int size_slots(struct sup *s)
         uint64_t memory = pages > 0 && page > 0 ? (uint64_t) pages * (uint64_t) page : 0;
         char b1[32], b2[32], b3[32];
 
-        s->slot_bytes = want > need ? want : need;
+        reshape_shape_slots(&s->geo, s->o->section_max_bytes, SUPERVISOR_SECTION_MIN_BYTES,
+                            &s->slot_bytes, &s->slot_min_bytes);
         if (memory && 2 * need > memory / 2)
                 return log_error_errno(E2BIG, "%s: this reshape (%u -> %u data disks, chunk %u -> %u KiB) can be held only at steps of %s of the array, and needs two window buffers that size locked in memory, more than half of the %s this machine has; it cannot be supervised here.",
                                        md_name(s->md), s->geo.old_data_disks, s->geo.new_data_disks,
@@ -1289,12 +1280,41 @@ static int size_slots(struct sup *s)
         return 0;
 }
 
+/* Judged before the array is touched, so a refusal leaves it as it was. A
+ * file already there is replaced by a second one beside it (open_backup()),
+ * so its blocks are not free for the new one. Where the windows do not fit,
+ * smaller ones may. */
+static int place_backup(struct sup *s)
+{
+        struct placement_verdict v;
+        struct stat st;
+        /* Placement counts a file's own blocks as room for it; these stay
+         * taken until the new file replaces it. */
+        uint64_t kept = stat(s->o->backup_path, &st) == 0 && S_ISREG(st.st_mode)
+                                ? (uint64_t) st.st_blocks * 512 : 0;
+        char b1[32], b2[32];
+        int r;
+
+        for (;;) {
+                uint64_t need = backup_file_size_bytes(s->slot_bytes) + kept;
+
+                r = placement_check(s->o->backup_path, md_name(s->md), need, &v);
+                if (r != -ENOSPC || s->slot_bytes <= s->slot_min_bytes)
+                        break;
+                log_notice("%s: no room at %s for windows of %s; trying %s.", md_name(s->md),
+                           s->o->backup_path, report_bytes(s->slot_bytes, b1, sizeof(b1)),
+                           report_bytes(s->slot_min_bytes, b2, sizeof(b2)));
+                s->slot_bytes = s->slot_min_bytes;
+        }
+        if (r < 0)
+                return log_error_errno(r, "%s", v.message);
+        return 0;
+}
+
 /* Returns 1 if no reshape runs, or it ended before it could be taken over. */
 static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
 {
-        struct placement_verdict v;
-        uint64_t pos, need;
-        struct stat st;
+        uint64_t pos;
         int r;
 
         /* mdadm's hand-off of a small reshape can start us after its end. */
@@ -1357,15 +1377,9 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
                         return r;
         }
 
-        /* Judged before the array is touched, so a refusal leaves it as it
-         * was. A file already there is replaced by a second one beside it
-         * (open_backup()), so its blocks are not free for the new one. */
-        need = backup_file_size_bytes(s->slot_bytes);
-        if (stat(s->o->backup_path, &st) == 0 && S_ISREG(st.st_mode))
-                need *= 2;
-        r = placement_check(s->o->backup_path, md_name(s->md), need, &v);
+        r = place_backup(s);
         if (r < 0)
-                return log_error_errno(r, "%s", v.message);
+                return r;
 
         for (unsigned b = 0; b < 2; b++) {
                 if (posix_memalign(&s->bufs[b], BACKUP_ALIGN_BYTES, s->slot_bytes) != 0) {

@@ -326,6 +326,26 @@ static void test_next_at_risk(void **state)
         assert_int_equal(geometry_risk_end(&g, p), g.end_progress_sectors);
 }
 
+static void test_total_at_risk(void **state)
+{
+        struct reshape_geometry g;
+
+        (void) state;
+        g = make(5, 4, 5, 4, 65536, 131072, 262144, 0, false);
+        assert_int_equal(geometry_total_at_risk_array_sectors(&g), g.array_sectors);
+        /* grow 2 -> 3 data disks: the units before 6144 (see above) */
+        g = make(5, 3, 5, 4, 524288, 524288, 262144, 0, false);
+        assert_int_equal(geometry_total_at_risk_array_sectors(&g), 6144 * 2);
+        /* shrink 4 -> 3 data disks: the old data the last stretch
+         * rewrites, of which only what the reduced (3-disk) array still
+         * holds */
+        g = make(5, 5, 5, 4, 524288, 524288, 262144, 786432, true);
+        assert_int_equal(geometry_total_at_risk_array_sectors(&g),
+                         (g.end_progress_sectors - geometry_next_at_risk(&g, 0)) * 3);
+        g = make_raid10(65536, 131072, 262144, false);
+        assert_int_equal(geometry_total_at_risk_array_sectors(&g), 0);
+}
+
 /* Where a crash needs no backup: restore's rule. */
 static void test_kernel_guards(void **state)
 {
@@ -440,6 +460,7 @@ int main(void)
                 cmocka_unit_test(test_at_risk),
                 cmocka_unit_test(test_next_at_risk),
                 cmocka_unit_test(test_kernel_guards),
+                cmocka_unit_test(test_total_at_risk),
                 cmocka_unit_test(test_raid10),
                 cmocka_unit_test(test_min_window),
         };

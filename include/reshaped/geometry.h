@@ -142,6 +142,12 @@ uint64_t geometry_min_window_array_sectors(const struct reshape_geometry *g);
 uint64_t geometry_next_at_risk(const struct reshape_geometry *g,
                                uint64_t from_progress_sectors);
 
+/* All the array sectors any window of the whole reshape can have to back
+ * up: the array for a same-size reshape, a grow's first or a shrink's
+ * last units, 0 when nothing is ever at risk. Two slots need not hold
+ * more. */
+uint64_t geometry_total_at_risk_array_sectors(const struct reshape_geometry *g);
+
 /* Whether the kernel, restarted from a checkpoint at @progress_sectors,
  * protects what lies beyond it by itself (see geometry_next_at_risk()):
  * then a crash there needs no backup. */
