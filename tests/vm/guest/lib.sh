@@ -268,8 +268,11 @@ vm_probe_risk() {
                 }
                 # What the kernel rewrote before the take-over stays exposed
                 # until the first backup, while the kernel is held at its
-                # checkpoint; any other lag counts against the supervisor.
-                if (lag > 0 && !backup_row && bound >= 0 && bound <= cp) exposure = max(exposure, lag)
+                # checkpoint or below its own front (sync_max under where it
+                # stands: it rewrites nothing new; the checkpoint may still
+                # read 0 until md writes the front out after the resume);
+                # any other lag counts against the supervisor.
+                if (lag > 0 && !backup_row && bound >= 0 && (bound <= cp || bound <= prog)) exposure = max(exposure, lag)
                 else lag_after = max(lag_after, lag)
         }
         END {
