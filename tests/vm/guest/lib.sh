@@ -665,9 +665,14 @@ vm_check_cut() {
 # --chunk 128K), the shape it ends in VM_CRASH_EXPECT (md attributes,
 # "name=value ..."; default chunk_size=131072). VM_CRASH_ARRAY_DISKS=N
 # first reduces the array to what N data disks hold (before a shrink);
-# VM_CRASH_SPARES=N adds the next N disks as spares (before a grow).
+# VM_CRASH_SPARES=N adds the next N disks as spares (before a grow);
+# VM_CRASH_DEGRADED=1 fails, removes and wipes the last member after the
+# fill, so the reshape runs degraded.
 vm_crash_start() {
         _members=$(($1 + ${VM_CRASH_SPARES:-0}))
+        _level=$(echo "$2" | sed -n 's/.*--level=\([0-9]*\).*/raid\1/p')
+        _meta=$(echo "$2" | sed -n 's/.*--metadata=\([0-9.]*\).*/\1/p')
+        VM_MATRIX=${VM_MATRIX:-"$_level on $1$([ "${VM_CRASH_DEGRADED:-0}" = 1 ] && echo " (degraded)"), start ${VM_CRASH_CHANGE:---chunk 128K}|${_meta:-1.2}|${VM_CRASH_MODEL:-qemu killed}|$(echo $4 | sed 's/ /%, /g')%|reshaped|reshaped restore"}
         VM_CRASH_CHANGE=${VM_CRASH_CHANGE:---chunk 128K}
         VM_CRASH_EXPECT=${VM_CRASH_EXPECT:-chunk_size=131072}
         _backup=$VM_SCRATCH/md0.backup
@@ -690,6 +695,13 @@ vm_crash_start() {
                 echo "size_bytes=$(vm_size_bytes /dev/md0)" >"$VM_OUT/array.txt"
                 vm_timed vm-pattern fill /dev/md0 "$3"
                 sync
+                if [ "${VM_CRASH_DEGRADED:-0}" = 1 ]; then
+                        _gone=$(vm_disk $(($1 - 1)))
+                        vm_run mdadm /dev/md0 --fail "$_gone"
+                        vm_run mdadm /dev/md0 --remove "$_gone"
+                        vm_run mdadm --zero-superblock "$_gone"
+                        vm_log "degraded: $(md_attr md0 degraded) member(s) missing"
+                fi
                 vm_log "+ reshaped -v start /dev/md0 --backup-file $_backup $VM_CRASH_CHANGE --max-window 8M"
                 # shellcheck disable=SC2086
                 { reshaped -v start /dev/md0 --backup-file "$_backup" $VM_CRASH_CHANGE --max-window 8M 2>&1
@@ -705,7 +717,8 @@ vm_crash_start() {
                 vm_restore_bg --max-window 8M /dev/md0
         else
                 # shellcheck disable=SC2046
-                vm_restore_bg --max-window 8M /dev/md0 --backup-file "$_backup" $(vm_disks "$_members")
+                vm_restore_bg --max-window 8M /dev/md0 --backup-file "$_backup" \
+                        $(vm_disks $((_members - ${VM_CRASH_DEGRADED:-0})))
         fi
         if [ "$VM_BOOT" -le "$_ncuts" ]; then
                 vm_restore_cut "$_t0" "$(echo $4 | cut -d ' ' -f "$VM_BOOT")"
@@ -746,7 +759,89 @@ vm_restore_verified() {
         else
                 [ "$_now" = "$_size" ] || vm_fail "the array size changed: $_size -> $_now bytes"
         fi
-        vm_timed vm-pattern verify --length "$_size" /dev/md0 "$2"
+        vm_matrix_verify "$2" --length "$_size"
+}
+
+# vm_matrix_verify SEED [VERIFY-ARGS...]: compares /dev/md0 with pattern
+# SEED, writes the crash matrix row of this scenario ($VM_OUT/matrix.txt,
+# read by tests/vm/crash-matrix) and fails the scenario on any wrong byte.
+# The row describes the case from VM_MATRIX ("kind|metadata|model|instants|
+# supervisor|recovered by"; unset: the scenario is no matrix case).
+vm_matrix_verify() {
+        _seed=$1
+        shift
+        _t=$(vm_now)
+        echo "[$_t] + vm-pattern verify $* /dev/md0 $_seed"
+        _out=$(vm-pattern verify "$@" /dev/md0 "$_seed" 2>&1)
+        _st=$?
+        echo "$_out"
+        vm_log "took $(vm_since "$_t")s: vm-pattern"
+        _bytes=$(echo "$_out" | sed -n 's/.* bytes=\([0-9]*\).*/\1/p; s/.* bad_blocks_4k=[0-9]* of \([0-9]*\).*/\1 4k/p' | head -n 1)
+        _bad=$(echo "$_out" | sed -n 's/.* bad_blocks_4k=\([0-9]*\).*/\1/p' | head -n 1)
+        case $_bytes in *" 4k") _bytes=$((${_bytes% 4k} * 4096)) ;; esac
+        if [ -n "${VM_MATRIX:-}" ]; then
+                echo "$VM_SCENARIO|$VM_MATRIX|${_bytes:-?}|$(( ${_bad:-0} * 4096 ))" >>"$VM_OUT/matrix.txt"
+        fi
+        [ $_st = 0 ] || [ "${VM_MATRIX_LOSS_OK:-0}" = 1 ] ||
+                vm_fail "exit status $_st: vm-pattern verify $* /dev/md0 $_seed"
+}
+
+# vm_crash_mdadm DISKS "CREATE ARGS" SEED CUT "GROW ARGS": the baseline of
+# the crash matrix, mdadm's own monitor on the case vm_crash_start runs
+# under reshaped (VM_CRASH_SPARES and VM_CRASH_ARRAY_DISKS as there). Boot
+# 1: `mdadm --grow GROW ARGS --backup-file`, mdadm forking its own monitor
+# (MDADM_NO_SYSTEMCTL=1), power cut when the front reaches CUT percent.
+# Boot 2: mdadm's own recovery, `mdadm --assemble --backup-file`; when it
+# refuses, what mdadm then offers, `--invalid-backup`. Whatever that leaves
+# is compared with the pattern once the reshape has ended: the row reports
+# the bytes wrong and the scenario passes (mdadm losing data is a result).
+vm_crash_mdadm() {
+        _backup=$VM_SCRATCH/md0.backup
+        _members=$(($1 + ${VM_CRASH_SPARES:-0}))
+        _level=$(echo "$2" | sed -n 's/.*--level=\([0-9]*\).*/raid\1/p')
+        _meta=$(echo "$2" | sed -n 's/.*--metadata=\([0-9.]*\).*/\1/p')
+        md_fast
+        if [ "$VM_BOOT" = 1 ]; then
+                # shellcheck disable=SC2086
+                vm_run mdadm --create /dev/md0 --run --quiet --chunk=64 --assume-clean $2 \
+                        --raid-devices="$1" $(vm_disks "$1")
+                md_fast md0
+                if [ "$_members" -gt "$1" ]; then
+                        # shellcheck disable=SC2046
+                        vm_run mdadm /dev/md0 --add $(vm_disks "$_members" | cut -d ' ' -f "$(($1 + 1))-")
+                fi
+                if [ -n "${VM_CRASH_ARRAY_DISKS:-}" ]; then
+                        vm_run mdadm --grow /dev/md0 \
+                                --array-size="$(($(md_attr md0 component_size) / 64 * 64 * VM_CRASH_ARRAY_DISKS))"
+                fi
+                echo "size_bytes=$(vm_size_bytes /dev/md0)" >"$VM_OUT/array.txt"
+                vm_timed vm-pattern fill /dev/md0 "$3"
+                sync
+                # shellcheck disable=SC2086
+                MDADM_NO_SYSTEMCTL=1 vm_run mdadm --grow /dev/md0 $5 --backup-file="$_backup"
+                vm_power_cut_at md0 "$4"
+        fi
+        cat "$VM_OUT/cut.1.txt"
+        _rec="mdadm --assemble --backup-file"
+        # shellcheck disable=SC2046
+        if ! MDADM_NO_SYSTEMCTL=1 mdadm --assemble /dev/md0 --backup-file="$_backup" \
+                $(vm_disks "$_members") >"$VM_OUT/assemble.txt" 2>&1; then
+                cat "$VM_OUT/assemble.txt"
+                _rec="mdadm --assemble --invalid-backup (--backup-file refused)"
+                mdadm --stop /dev/md0 >/dev/null 2>&1
+                # shellcheck disable=SC2046
+                MDADM_NO_SYSTEMCTL=1 vm_run mdadm --assemble /dev/md0 --backup-file="$_backup" \
+                        --invalid-backup $(vm_disks "$_members")
+        fi
+        cat "$VM_OUT/assemble.txt"
+        md_fast md0
+        md_wait_idle md0 300
+        _n=0
+        while pidof mdadm >/dev/null && [ $_n -lt 300 ]; do sleep 0.1; _n=$((_n + 1)); done
+        _size=$(sed -n 's/^size_bytes=//p' "$VM_OUT/array.txt")
+        VM_MATRIX="$_level on $1, mdadm --grow $5|${_meta:-1.2}|${VM_CRASH_MODEL:-qemu killed}|$4%|mdadm|$_rec"
+        VM_MATRIX_LOSS_OK=1 vm_matrix_verify "$3" --length "$_size"
+        vm_log "PASS: mdadm's monitor, power cut at $4% ($5), recovered by $_rec; see the bytes wrong above"
 }
 
 # vm_restore_bg ARGS...: runs `reshaped -v restore ARGS...` in the

@@ -1,0 +1,6 @@
+# vm: mode=busybox disks=4 size=128M scratch=512M timeout=900
+# Crash matrix baseline: raid5 (1.2, 4 x 127 MiB) chunk change under mdadm's
+# own monitor, power cut at 3%, mdadm --assemble --backup-file.
+. "$VM_LIB"
+set -u
+vm_crash_mdadm 4 "--level=5 --metadata=1.2 --size=$((127 * 1024))" 6207 3 "--chunk=128"
