@@ -132,7 +132,8 @@ void backup_header_init(struct backup_header *h, const struct backup_identity *i
  * slot's arraystart too (restore decides "needed" and moves
  * reshape_progress from it), so an empty slot is written with the other
  * slot's start, which makes mdadm act on the live slot alone in both
- * directions; with both empty it is 0. The extension is written only when
+ * directions; with both empty it is the resume position. The extension is
+ * written only when
  * h->has_extension.
  */
 void backup_header_encode(struct backup_header *h, uint8_t out[BACKUP_HEADER_BYTES]);
