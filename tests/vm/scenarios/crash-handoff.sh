@@ -16,6 +16,7 @@ cut2=60
 seed=6116
 backup=$VM_SCRATCH/md0.backup
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
+VM_MATRIX="raid5 on 4, mdadm --grow --chunk=128 handed off|0.90|qemu killed|first window, ${cut2}%|reshaped|reshaped restore"
 
 md_fast
 vm_systemctl_runs_reshaped -v

@@ -12,6 +12,7 @@ set -u
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 backup=$VM_SCRATCH/md0.backup
 seed=9009
+VM_MATRIX="raid5 on 4, start --chunk 128K|0.90|qemu killed|at the set-up, before any backup|reshaped|reshaped restore"
 md_fast
 if [ "$VM_BOOT" = 1 ]; then
         vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=4 --chunk=64 \
