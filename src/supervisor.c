@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -1311,6 +1312,39 @@ static int place_backup(struct sup *s)
         return 0;
 }
 
+/* The reshape is over: nothing needs the backup any more. Removed as
+ * mdadm's monitor removes it, with mdadm's record of it (a leftover makes
+ * the next mdadm --grow fail) and ours. */
+static void forget_backup(struct sup *s)
+{
+        char link[64], target[PATH_MAX];
+        ssize_t n;
+
+        struct backup_report rep = {};
+        bool ours = s->bf != NULL;
+
+        /* Not opened (the reshape ended before we could begin): a file
+         * there is removed only when it is a backup of this array. */
+        if (!ours && s->o->backup_path && access(s->o->backup_path, F_OK) == 0 &&
+            backup_file_verify(s->o->backup_path, NULL, 0, &rep) == 0 && rep.header_read)
+                ours = memcmp(rep.header.identity.uuid, s->id.uuid, 16) == 0;
+        if (ours) {
+                s->bf = backup_file_free(s->bf);
+                if (unlink(s->o->backup_path) < 0 && errno != ENOENT)
+                        log_warning_errno(errno, "%s: failed to remove the backup %s after the reshape: %m",
+                                          md_name(s->md), s->o->backup_path);
+        }
+        snprintf(link, sizeof(link), "/run/mdadm/backup_file-%s", md_name(s->md));
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n > 0) {
+                target[n] = '\0';
+                if (s->o->backup_path && strcmp(target, s->o->backup_path) == 0 && unlink(link) < 0)
+                        log_warning_errno(errno, "%s: failed to remove mdadm's record %s: %m",
+                                          md_name(s->md), link);
+        }
+        (void) record_remove(s->uuid, md_name(s->md));
+}
+
 /* Returns 1 if no reshape runs, or it ended before it could be taken over. */
 static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
 {
@@ -1463,7 +1497,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
         report_init(o->quiet);
         r = prepare(&s, &ckpt, &frozen);
         if (r == 1) {
-                (void) record_remove(s.uuid, md_name(md));
+                forget_backup(&s);
                 report_event(REPORT_MID_FINISHED, md_name(md),
                              "%s: no reshape is running (reshape_position reads none): it has ended, or never began; nothing to supervise.",
                              md_name(md));
@@ -1561,7 +1595,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
 
         elapsed = now_ms() - s.t0_ms;
         progress(&s, true);
-        (void) record_remove(s.uuid, md_name(md));
+        forget_backup(&s);
         if (s.geo.relocates)
                 report_event(REPORT_MID_FINISHED, md_name(md),
                              "%s: reshape finished in %.1f s, paced with %u sync_max raises; the kernel waited at the limit %.1f%% of the time.",

@@ -580,6 +580,11 @@ vm_handoff() {
                 vm_fail "$_unit did not end successfully"
         }
 
+        # As mdadm's monitor does at the end: nothing left behind that would
+        # make the next mdadm --grow fail or point at an old file.
+        [ ! -e "/run/mdadm/backup_file-$_md" ] && [ ! -L "/run/mdadm/backup_file-$_md" ] ||
+                vm_fail "/run/mdadm/backup_file-$_md is left after the reshape"
+        [ ! -e "$_backup" ] || vm_fail "the backup $_backup is left after the reshape"
         journalctl -u "$_unit" --no-pager -o cat
         journalctl -u "$_unit" --no-pager -o verbose >"$VM_OUT/journal-verbose.txt"
         for _field in MESSAGE_ID "RESHAPED_ARRAY=$_md" RESHAPED_PERCENT; do

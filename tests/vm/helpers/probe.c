@@ -95,6 +95,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -414,19 +415,32 @@ static uint64_t le64(const unsigned char *p)
  * 48/56, arraystart2/length2 at 80/88 (only with md_backup_data-2). */
 static void read_backup(const char *path, struct sample *s)
 {
+        /* The file the path named last: the supervisor replaces the file by
+         * renaming a new one over it, and removes it once the reshape has
+         * ended, when its last header still counts (account_completion()). */
+        static int fd = -1;
+        static ino_t ino;
         unsigned char h[BACKUP_HEADER_BYTES];
+        struct stat st;
         ssize_t n;
-        int fd;
 
         s->n_held = 0;
         s->backup_state = "absent";
         if (!path)
                 return;
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (stat(path, &st) == 0 && (fd < 0 || st.st_ino != ino)) {
+                int nfd = open(path, O_RDONLY | O_CLOEXEC);
+
+                if (nfd >= 0) {
+                        if (fd >= 0)
+                                close(fd);
+                        fd = nfd;
+                        ino = st.st_ino;
+                }
+        }
         if (fd < 0)
                 return;
         n = pread(fd, h, sizeof(h), 0);
-        close(fd);
         s->backup_state = "invalid";
         if (n != (ssize_t) sizeof(h))
                 return;
