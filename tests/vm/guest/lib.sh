@@ -655,7 +655,7 @@ vm_check_cut() {
         _prev=$((VM_BOOT - 1))
         cat "$VM_OUT/cut.$_prev.txt" || vm_fail "boot $_prev left no record of its cut"
         # A grow past its first units runs free by design: raid5 guards it.
-        if [ "${VM_CRASH_SPARES:-0}" = 0 ] && grep -q 'sync_max=max' "$VM_OUT/cut.$_prev.txt"; then
+        if [ "${VM_CRASH_GROWS:-0}" = 0 ] && grep -q 'sync_max=max' "$VM_OUT/cut.$_prev.txt"; then
                 vm_fail "the kernel ran with sync_max=max at the cut of boot $_prev"
         fi
         echo "--- the daemon's last lines before the cut:"
@@ -666,6 +666,29 @@ vm_check_cut() {
         _st=$?
         [ $_st = 0 ] || vm_fail "reshaped inspect $2: exit status $_st after the cut of boot $_prev"
         vm_log "reshaped inspect: exit status 0"
+}
+
+# vm_crash_array DISKS "CREATE ARGS" SEED: the array of a crash case:
+# /dev/md0 on the first DISKS disks (`mdadm --create CREATE ARGS`, chunk
+# 64K), VM_CRASH_SPARES more disks added as spares, reduced to what
+# VM_CRASH_ARRAY_DISKS data disks hold when set, its size in
+# $VM_OUT/array.txt, filled with pattern SEED and synced.
+vm_crash_array() {
+        # shellcheck disable=SC2086
+        vm_run mdadm --create /dev/md0 --run --quiet --chunk=64 --assume-clean $2 \
+                --raid-devices="$1" $(vm_disks "$1")
+        md_fast md0
+        if [ "${VM_CRASH_SPARES:-0}" -gt 0 ]; then
+                # shellcheck disable=SC2046
+                vm_run mdadm /dev/md0 --add $(vm_disks $(($1 + VM_CRASH_SPARES)) | cut -d ' ' -f "$(($1 + 1))-")
+        fi
+        if [ -n "${VM_CRASH_ARRAY_DISKS:-}" ]; then
+                vm_run mdadm --grow /dev/md0 \
+                        --array-size="$(($(md_attr md0 component_size) / 64 * 64 * VM_CRASH_ARRAY_DISKS))"
+        fi
+        echo "size_bytes=$(vm_size_bytes /dev/md0)" >"$VM_OUT/array.txt"
+        vm_timed vm-pattern fill /dev/md0 "$3"
+        sync
 }
 
 # vm_crash_start DISKS "CREATE ARGS" SEED "CUTS": the power-cut test of a
@@ -684,7 +707,8 @@ vm_check_cut() {
 # --chunk 128K), the shape it ends in VM_CRASH_EXPECT (md attributes,
 # "name=value ..."; default chunk_size=131072). VM_CRASH_ARRAY_DISKS=N
 # first reduces the array to what N data disks hold (before a shrink);
-# VM_CRASH_SPARES=N adds the next N disks as spares (before a grow);
+# VM_CRASH_SPARES=N adds the next N disks as spares (before a grow, with
+# VM_CRASH_GROWS=1, or a level change);
 # VM_CRASH_DEGRADED=1 fails, removes and wipes the last member after the
 # fill, so the reshape runs degraded.
 vm_crash_start() {
@@ -699,21 +723,7 @@ vm_crash_start() {
         md_fast
         if [ "$VM_BOOT" = 1 ]; then
                 vm_log "cut points: $4 (percent); boot $((_ncuts + 1)) finishes"
-                # shellcheck disable=SC2086
-                vm_run mdadm --create /dev/md0 --run --quiet --chunk=64 --assume-clean $2 \
-                        --raid-devices="$1" $(vm_disks "$1")
-                md_fast md0
-                if [ "$_members" -gt "$1" ]; then
-                        # shellcheck disable=SC2046
-                        vm_run mdadm /dev/md0 --add $(vm_disks "$_members" | cut -d ' ' -f "$(($1 + 1))-")
-                fi
-                if [ -n "${VM_CRASH_ARRAY_DISKS:-}" ]; then
-                        _kib=$(($(md_attr md0 component_size) / 64 * 64 * VM_CRASH_ARRAY_DISKS))
-                        vm_run mdadm --grow /dev/md0 --array-size="$_kib"
-                fi
-                echo "size_bytes=$(vm_size_bytes /dev/md0)" >"$VM_OUT/array.txt"
-                vm_timed vm-pattern fill /dev/md0 "$3"
-                sync
+                vm_crash_array "$1" "$2" "$3"
                 if [ "${VM_CRASH_DEGRADED:-0}" = 1 ]; then
                         _gone=$(vm_disk $(($1 - 1)))
                         vm_run mdadm /dev/md0 --fail "$_gone"
@@ -773,7 +783,7 @@ vm_restore_verified() {
         _size=$(sed -n 's/^size_bytes=//p' "$VM_OUT/array.txt")
         _now=$(vm_size_bytes /dev/md0)
         # A grow adds capacity; everything else keeps the size.
-        if [ "${VM_CRASH_SPARES:-0}" -gt 0 ]; then
+        if [ "${VM_CRASH_GROWS:-0}" = 1 ]; then
                 [ "$_now" -gt "$_size" ] || vm_fail "the array did not grow: $_size -> $_now bytes"
         else
                 [ "$_now" = "$_size" ] || vm_fail "the array size changed: $_size -> $_now bytes"
@@ -805,6 +815,47 @@ vm_matrix_verify() {
                 vm_fail "exit status $_st: vm-pattern verify $* /dev/md0 $_seed"
 }
 
+# vm_crash_handoff DISKS "CREATE ARGS" SEED CUT "GROW ARGS": power cuts
+# after a take-over. Boot 1 makes the array (vm_crash_array), starts the
+# reshape with MDADM_NO_SYSTEMCTL=1 mdadm --grow GROW ARGS --backup-file,
+# kills mdadm's own monitor at once and runs what mdadm's hand-off unit
+# runs with reshaped's drop-in (vm_systemctl_runs_reshaped: `reshaped
+# supervise`, with mdadm's backup file); the power is cut right after the
+# supervisor's first durable window. Boot 2 runs `reshaped restore` (the
+# backup path from reshaped's record) and cuts again at CUT percent; boot 3
+# lets restore finish: exit 0, the shape VM_CRASH_EXPECT names, every byte
+# verified.
+vm_crash_handoff() {
+        _backup=$VM_SCRATCH/md0.backup
+        md_fast
+        vm_systemctl_runs_reshaped -v
+        if [ "$VM_BOOT" = 1 ]; then
+                vm_crash_array "$1" "$2" "$3"
+                _t0=$(vm_now)
+                # shellcheck disable=SC2086
+                MDADM_NO_SYSTEMCTL=1 vm_run mdadm --grow /dev/md0 $5 --backup-file="$_backup"
+                _monitor=$(pidof mdadm) || vm_fail "mdadm --grow left no monitor of its own"
+                kill -KILL $_monitor
+                vm_log "killed mdadm's monitor ($_monitor) $(vm_since "$_t0") s after mdadm --grow began: $(md_snapshot md0)"
+                # What the drop-in runs, by the same path mdadm's --grow would take.
+                vm_run systemctl restart mdadm-grow-continue@md0.service
+                vm_wait_supervise_log 'backed up array sectors' 60
+                echo "[$(vm_now)] boot 1: cut after the first window: $(md_snapshot md0)" >"$VM_OUT/cut.1.txt"
+                cat "$VM_OUT/cut.1.txt" >/dev/kmsg
+                vm_power_cut
+        fi
+
+        vm_check_cut "$VM_OUT/supervise.1.log" "$_backup"
+        _t0=$(vm_now)
+        # shellcheck disable=SC2046
+        vm_restore_bg /dev/md0 $(vm_disks $(($1 + ${VM_CRASH_SPARES:-0})))
+        if [ "$VM_BOOT" = 2 ]; then
+                vm_restore_cut "$_t0" "$4"
+        fi
+        vm_restore_verified "$_t0" "$3"
+        vm_log "PASS: mdadm --grow $5 taken over, power cuts after the first window and at $4%, each restored by reshaped restore; every byte verified"
+}
+
 # vm_crash_mdadm DISKS "CREATE ARGS" SEED CUT "GROW ARGS": the baseline of
 # the crash matrix, mdadm's own monitor on the case vm_crash_start runs
 # under reshaped (VM_CRASH_SPARES and VM_CRASH_ARRAY_DISKS as there). Boot
@@ -821,21 +872,7 @@ vm_crash_mdadm() {
         _meta=$(echo "$2" | sed -n 's/.*--metadata=\([0-9.]*\).*/\1/p')
         md_fast
         if [ "$VM_BOOT" = 1 ]; then
-                # shellcheck disable=SC2086
-                vm_run mdadm --create /dev/md0 --run --quiet --chunk=64 --assume-clean $2 \
-                        --raid-devices="$1" $(vm_disks "$1")
-                md_fast md0
-                if [ "$_members" -gt "$1" ]; then
-                        # shellcheck disable=SC2046
-                        vm_run mdadm /dev/md0 --add $(vm_disks "$_members" | cut -d ' ' -f "$(($1 + 1))-")
-                fi
-                if [ -n "${VM_CRASH_ARRAY_DISKS:-}" ]; then
-                        vm_run mdadm --grow /dev/md0 \
-                                --array-size="$(($(md_attr md0 component_size) / 64 * 64 * VM_CRASH_ARRAY_DISKS))"
-                fi
-                echo "size_bytes=$(vm_size_bytes /dev/md0)" >"$VM_OUT/array.txt"
-                vm_timed vm-pattern fill /dev/md0 "$3"
-                sync
+                vm_crash_array "$1" "$2" "$3"
                 # shellcheck disable=SC2086
                 MDADM_NO_SYSTEMCTL=1 vm_run mdadm --grow /dev/md0 $5 --backup-file="$_backup"
                 vm_power_cut_at md0 "$4"

@@ -5,4 +5,5 @@
 . "$VM_LIB"
 set -u
 VM_CRASH_SPARES=1
+VM_CRASH_GROWS=1
 vm_crash_mdadm 3 "--level=5 --metadata=1.2 --size=$((127 * 1024))" 6210 0 "--raid-devices=4"

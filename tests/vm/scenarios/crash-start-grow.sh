@@ -13,6 +13,7 @@ set -u
 
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 VM_CRASH_SPARES=1
+VM_CRASH_GROWS=1
 VM_CRASH_CHANGE="--raid-devices 4"
 VM_CRASH_EXPECT="raid_disks=4"
 # 1 MiB/s near each cut: the critical units are 384 KiB per member.
