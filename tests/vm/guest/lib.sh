@@ -668,6 +668,17 @@ vm_check_cut() {
         vm_log "reshaped inspect: exit status 0"
 }
 
+# vm_matrix_instants "CUTS": the cut points of vm_crash_start for the table.
+vm_matrix_instants() {
+        for _c in $1; do
+                case $_c in
+                backup) printf 'first window after restore' ;;
+                *) printf '%s%%' "$_c" ;;
+                esac
+                [ "$_c" = "$(echo $1 | awk '{ print $NF }')" ] || printf ', '
+        done
+}
+
 # vm_crash_array DISKS "CREATE ARGS" SEED: the array of a crash case:
 # /dev/md0 on the first DISKS disks (`mdadm --create CREATE ARGS`, chunk
 # 64K), VM_CRASH_SPARES more disks added as spares, reduced to what
@@ -715,7 +726,7 @@ vm_crash_start() {
         _members=$(($1 + ${VM_CRASH_SPARES:-0}))
         _level=$(echo "$2" | sed -n 's/.*--level=\([0-9]*\).*/raid\1/p')
         _meta=$(echo "$2" | sed -n 's/.*--metadata=\([0-9.]*\).*/\1/p')
-        VM_MATRIX=${VM_MATRIX:-"$_level on $1$([ "${VM_CRASH_DEGRADED:-0}" = 1 ] && echo " (degraded)"), start ${VM_CRASH_CHANGE:---chunk 128K}|${_meta:-1.2}|${VM_CRASH_MODEL:-qemu killed}|$(echo $4 | sed 's/ /%, /g')%|reshaped|reshaped restore"}
+        VM_MATRIX=${VM_MATRIX:-"$_level on $1$([ "${VM_CRASH_DEGRADED:-0}" = 1 ] && echo " (degraded)"), start ${VM_CRASH_CHANGE:---chunk 128K}|${_meta:-1.2}|${VM_CRASH_MODEL:-qemu killed}|$(vm_matrix_instants "$4")|reshaped|reshaped restore"}
         VM_CRASH_CHANGE=${VM_CRASH_CHANGE:---chunk 128K}
         VM_CRASH_EXPECT=${VM_CRASH_EXPECT:-chunk_size=131072}
         _backup=$VM_SCRATCH/md0.backup
@@ -758,11 +769,21 @@ vm_crash_start() {
 
 # vm_restore_cut T0 PERCENT: once the restore vm_restore_bg started at T0
 # supervises, shows what it wrote back and cuts the power when the
-# reshape's front reaches PERCENT.
+# reshape's front reaches PERCENT, or, with "backup", right after the
+# supervisor's first durable window.
 vm_restore_cut() {
         vm_wait_restore_log 'supervising the reshape from' 60
         vm_log "supervising $(vm_since "$1") s after restore began: $(md_snapshot md0)"
         grep -E 'member|backup|section|write back|wrote back|nothing to|assembled' "$VM_OUT/restore.$VM_BOOT.log"
+        if [ "$2" = backup ]; then
+                # The first window this supervisor made durable: the kernel
+                # may be rewriting it (a shrink's last units).
+                vm_wait_restore_log 'backed up array sectors' 120
+                echo "[$(vm_now)] boot $VM_BOOT: cut after the first window: $(md_snapshot md0)" \
+                        >"$VM_OUT/cut.$VM_BOOT.txt"
+                cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
+                vm_power_cut
+        fi
         vm_power_cut_at md0 "$2"
 }
 
