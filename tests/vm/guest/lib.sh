@@ -777,7 +777,19 @@ vm_restore_cut() {
         grep -E 'member|backup|section|write back|wrote back|nothing to|assembled' "$VM_OUT/restore.$VM_BOOT.log"
         if [ "$2" = backup ]; then
                 # The first window this supervisor made durable: the kernel
-                # may be rewriting it (a shrink's last units).
+                # may be rewriting it (a shrink's last units, slowed from
+                # 98% on with VM_CUT_SPEED_KIB, or it is over within a poll).
+                if [ -n "${VM_CUT_SPEED_KIB:-}" ]; then
+                        _n=0
+                        until set -- "$1" "$2" $(md_reshape_front md0) x x x
+                              [ "$3" = x ] || [ "$4" -ge $(($(md_attr md0 component_size) * 98 / 100)) ]; do
+                                _n=$((_n + 1))
+                                [ $_n -lt 3000 ] || vm_fail "the reshape did not reach 98% in 150 s: $(md_snapshot md0)"
+                                sleep 0.05
+                        done
+                        md_set md0 sync_speed_min 1
+                        md_set md0 sync_speed_max "$VM_CUT_SPEED_KIB"
+                fi
                 vm_wait_restore_log 'backed up array sectors' 120
                 echo "[$(vm_now)] boot $VM_BOOT: cut after the first window: $(md_snapshot md0)" \
                         >"$VM_OUT/cut.$VM_BOOT.txt"

@@ -16,4 +16,6 @@ export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 VM_CRASH_ARRAY_DISKS=3
 VM_CRASH_CHANGE="--raid-devices 4"
 VM_CRASH_EXPECT="raid_disks=4"
+# 512 KiB/s from 98% on: the last units take a second, not a poll.
+VM_CUT_SPEED_KIB=512
 vm_crash_start 5 "--level=5 --metadata=0.90 --size=$((127 * 1024))" 6107 "50 backup"
