@@ -77,13 +77,13 @@ static char *find_backup(const struct status_observed *o, const char **ret_sourc
 }
 
 /*
- * Who supervises the array: a process running reshaped supervise, start
- * or restore whose command line names it. Stands in for the lock file
- * under /run/reshaped/ that will name the holder.
+ * A process running @program whose command line has one of @verbs and,
+ * after it, names the array: reshaped supervise, start or restore; mdadm
+ * --grow (its monitor keeps that command line). Stands in for the lock
+ * file under /run/reshaped/ that will name reshaped's holder.
  */
-static pid_t find_supervisor(const char *md_name)
+static pid_t find_process(const char *md_name, const char *program, const char *const *verbs)
 {
-        static const char *const verbs[] = { "supervise", "start", "restore" };
         char path[64], buf[4096], dev[64];
         struct dirent *de;
         pid_t found = 0;
@@ -94,12 +94,11 @@ static pid_t find_supervisor(const char *md_name)
         if (!d)
                 return 0;
         while (!found && (de = readdir(d))) {
+                int pid = isdigit((unsigned char) de->d_name[0]) ? atoi(de->d_name) : 0;
                 const char *arg, *base, *end;
                 bool verb = false;
                 ssize_t n;
                 FILE *f;
-
-                int pid = isdigit((unsigned char) de->d_name[0]) ? atoi(de->d_name) : 0;
 
                 if (pid <= 0 || pid == getpid())
                         continue;
@@ -114,12 +113,12 @@ static pid_t find_supervisor(const char *md_name)
                 buf[n] = '\0';
                 end = buf + n;
                 base = strrchr(buf, '/');
-                if (strcmp(base ? base + 1 : buf, "reshaped") != 0)
+                if (strcmp(base ? base + 1 : buf, program) != 0)
                         continue;
                 for (arg = buf + strlen(buf) + 1; arg < end; arg += strlen(arg) + 1) {
                         char real[PATH_MAX];
 
-                        for (size_t i = 0; !verb && i < sizeof(verbs) / sizeof(verbs[0]); i++)
+                        for (size_t i = 0; !verb && verbs[i]; i++)
                                 verb = strcmp(arg, verbs[i]) == 0;
                         if (verb && (strcmp(arg, md_name) == 0 || strcmp(arg, dev) == 0 ||
                                      (strncmp(arg, "/dev/md/", 8) == 0 && realpath(arg, real) &&
@@ -260,9 +259,12 @@ static int observe(struct md *md, struct observation *ob)
         if (r < 0)
                 return r;
 
-        o->supervisor_pid = find_supervisor(o->name);
+        o->supervisor_pid = find_process(o->name, "reshaped",
+                                         (const char *const[]) { "supervise", "start", "restore", NULL });
         if (o->supervisor_pid > 0)
                 o->supervisor_unit = ob->unit = unit_of(o->supervisor_pid);
+        else
+                o->mdadm_pid = find_process(o->name, "mdadm", (const char *const[]) { "--grow", "-G", NULL });
         return 0;
 }
 
@@ -280,46 +282,48 @@ static const char *open_error(int r)
         }
 }
 
-/* Reports one array; returns its exit status. */
-static int status_one(const char *spec, bool json, bool *first)
+/* Reports one array; returns its exit status. @listing: an array found
+ * in sysfs, shown only when it reshapes. */
+static int status_one(const char *spec, bool json, bool listing, bool *first)
 {
-        struct observation ob;
+        struct observation ob = {};
         struct status_view v;
         struct md *md = NULL;
-        int r, q, ret;
+        char msg[512] = "";
+        int r, q, ret = STATUS_EXIT_OK;
 
-        if (json && !*first)
-                fputs(",\n", stdout);
-        *first = false;
         q = quiet_begin();
         r = md_open(spec, &md);
         quiet_end(q);
         if (r < 0) {
-                char msg[512];
-
+                if (listing && r == -ENOENT)
+                        return STATUS_EXIT_OK;
                 snprintf(msg, sizeof(msg), "%s: %s; give an md array such as /dev/md0 (see /proc/mdstat)",
                          spec, open_error(r));
-                log_error("%s.", msg);
-                if (json)
-                        status_print_json_error(stdout, spec, msg);
-                return STATUS_EXIT_ERROR;
-        }
-        r = observe(md, &ob);
-        if (r < 0) {
-                char msg[512];
-
-                snprintf(msg, sizeof(msg), "%s: cannot read its state from sysfs: %s", md_devnode(md),
-                         strerror(-r));
-                if (json)
-                        status_print_json_error(stdout, md_devnode(md), msg);
-                ret = STATUS_EXIT_ERROR;
         } else {
-                status_decide(&ob.o, &v);
-                if (json)
-                        status_print_json(stdout, &ob.o, &v);
+                r = observe(md, &ob);
+                if (r < 0)
+                        snprintf(msg, sizeof(msg), "%s: cannot read its state from sysfs: %s",
+                                 md_devnode(md), strerror(-r));
                 else
-                        status_print_text(stdout, &ob.o, &v);
-                ret = status_state_ok(v.state) ? STATUS_EXIT_OK : STATUS_EXIT_NOT_PROTECTED;
+                        status_decide(&ob.o, &v);
+        }
+        if (msg[0] || !listing || v.state != STATUS_NO_RESHAPE) {
+                if (json && !*first)
+                        fputs(",\n", stdout);
+                *first = false;
+                if (msg[0]) {
+                        log_error("%s.", msg);
+                        if (json)
+                                status_print_json_error(stdout, md ? md_devnode(md) : spec, msg);
+                        ret = STATUS_EXIT_ERROR;
+                } else {
+                        if (json)
+                                status_print_json(stdout, &ob.o, &v);
+                        else
+                                status_print_text(stdout, &ob.o, &v);
+                        ret = status_state_ok(v.state) ? STATUS_EXIT_OK : STATUS_EXIT_NOT_PROTECTED;
+                }
         }
         free(ob.backup_path);
         free(ob.unit);
@@ -337,7 +341,6 @@ static int status_all(bool json, bool *first, int *worst)
 {
         char dir[PATH_MAX];
         struct dirent **list = NULL;
-        unsigned shown = 0;
         int n;
 
         snprintf(dir, sizeof(dir), "%s/block", md_get_sysfs_root());
@@ -345,35 +348,14 @@ static int status_all(bool json, bool *first, int *worst)
         if (n < 0)
                 return log_error_errno(errno, "Failed to list %s: %m", dir);
         for (int i = 0; i < n; i++) {
-                char attr[PATH_MAX + 300], action[32] = "", pos[32] = "";
-                FILE *f;
-                int r;
+                int r = status_one(list[i]->d_name, json, true, first);
 
-                /* Cheap look before opening: partitions have no md/. */
-                snprintf(attr, sizeof(attr), "%s/%s/md/sync_action", dir, list[i]->d_name);
-                f = fopen(attr, "re");
-                if (f) {
-                        if (!fgets(action, sizeof(action), f))
-                                action[0] = '\0';
-                        fclose(f);
-                        snprintf(attr, sizeof(attr), "%s/%s/md/reshape_position", dir, list[i]->d_name);
-                        f = fopen(attr, "re");
-                        if (f) {
-                                if (!fgets(pos, sizeof(pos), f))
-                                        pos[0] = '\0';
-                                fclose(f);
-                        }
-                        if (strncmp(action, "reshape", 7) == 0 || (pos[0] && strncmp(pos, "none", 4) != 0)) {
-                                r = status_one(list[i]->d_name, json, first);
-                                if (r > *worst)
-                                        *worst = r;
-                                shown++;
-                        }
-                }
+                if (r > *worst)
+                        *worst = r;
                 free(list[i]);
         }
         free(list);
-        if (!shown && !json)
+        if (*first && !json)
                 printf("No md array is reshaping.\n");
         return 0;
 }
@@ -410,7 +392,7 @@ static int run_status(int argc, char **argv)
                         worst = STATUS_EXIT_ERROR;
         } else
                 for (int i = optind; i < argc; i++) {
-                        int r = status_one(argv[i], json, &first);
+                        int r = status_one(argv[i], json, false, &first);
 
                         if (r > worst)
                                 worst = r;
@@ -435,10 +417,11 @@ const struct cmd cmd_status = {
         "to go (md's sync_speed), how far the kernel may go (sync_max) and how far\n"
         "the backup reaches, the backup file (from reshaped's record in\n"
         "/var/lib/reshaped or mdadm's in /run/mdadm; verified or not), and the\n"
-        "reshaped process supervising it. A reshape the kernel may carry past what\n"
-        "the backup holds, with nobody supervising it, is UNPROTECTED, and the\n"
-        "command that protects it is shown. Needs no running daemon; writes\n"
-        "nothing. Reading the superblocks and backup needs root.\n"
+        "reshaped process supervising it (or mdadm --grow's monitor). A reshape the\n"
+        "kernel may carry past what the backup holds, with nobody supervising it,\n"
+        "is UNPROTECTED, and the command that protects it is shown. Needs no\n"
+        "running daemon; writes nothing. Reading the superblocks and the backup\n"
+        "needs root.\n"
         "\n"
         "Options:\n"
         "  --json       print a JSON array, one object per array (schema in reshaped(8))\n"

@@ -222,7 +222,7 @@ static const char *backup_problem(enum status_backup_state b)
         case STATUS_BACKUP_OTHER_ARRAY:
                 return "the backup file belongs to another array";
         default:
-                return "the backup does not hold it";
+                return "the backup does not hold all the kernel may rewrite before sync_max";
         }
 }
 
@@ -242,17 +242,24 @@ static void judge(const struct status_observed *o, struct status_view *v, uint64
                          g->relocates
                          ? "the new layout goes to a new data offset: nothing is at risk and no backup is needed"
                          : "md guards the rest of this reshape itself: no backup is needed from here on");
-        } else if (o->supervisor_pid > 0 && limited && covered) {
+        } else if ((o->supervisor_pid > 0 || o->mdadm_pid > 0) && limited && covered) {
                 v->state = STATUS_PROTECTED;
                 snprintf(v->reason, sizeof(v->reason),
-                         "supervised by reshaped (pid %d): the backup holds all the kernel may rewrite before it reaches sync_max",
-                         (int) o->supervisor_pid);
+                         "supervised by %s (pid %d): the backup holds all the kernel may rewrite before it reaches sync_max",
+                         o->supervisor_pid > 0 ? "reshaped" : "mdadm --grow",
+                         (int) (o->supervisor_pid > 0 ? o->supervisor_pid : o->mdadm_pid));
         } else if (o->supervisor_pid > 0) {
                 v->state = STATUS_TAKING_OVER;
                 snprintf(v->reason, sizeof(v->reason),
                          "reshaped (pid %d) supervises it but protection is not established yet: %s",
                          (int) o->supervisor_pid,
                          !limited ? "sync_max is max" : backup_problem(v->backup));
+        } else if (o->mdadm_pid > 0) {
+                v->state = STATUS_UNPROTECTED;
+                snprintf(v->reason, sizeof(v->reason),
+                         "mdadm's monitor (pid %d) runs but does not keep the kernel within its backup: %s; stop it, then supervise",
+                         (int) o->mdadm_pid, !limited ? "sync_max is max" : backup_problem(v->backup));
+                set_fix(o, v);
         } else if (limited && covered) {
                 v->state = STATUS_HELD;
                 snprintf(v->reason, sizeof(v->reason),
@@ -463,6 +470,8 @@ void status_print_text(FILE *f, const struct status_observed *o, const struct st
                 fprintf(f, "  Supervisor:  reshaped, pid %d%s%s%s\n", (int) o->supervisor_pid,
                         o->supervisor_unit ? " (" : "", o->supervisor_unit ? o->supervisor_unit : "",
                         o->supervisor_unit ? ")" : "");
+        else if (o->mdadm_pid > 0)
+                fprintf(f, "  Supervisor:  mdadm --grow, pid %d\n", (int) o->mdadm_pid);
         else
                 fprintf(f, "  Supervisor:  none\n");
         if (v->fix[0])
@@ -582,6 +591,8 @@ void status_print_json(FILE *f, const struct status_observed *o, const struct st
                 fputc('}', f);
         } else
                 fputs("null", f);
+        fputs(",\"mdadm_monitor_pid\":", f);
+        json_u64_or_null(f, o->mdadm_pid > 0, (uint64_t) o->mdadm_pid);
         fputc('}', f);
 }
 

@@ -257,7 +257,7 @@ static const char *const schema_fields[] = {
         "rate_bytes_per_sec", "eta_seconds", "completed_progress_sectors", "end_progress_sectors",
         "sync_max_progress_sectors", "limit_percent", "reshape_position_array_sectors",
         "checkpoint_array_sectors", "checkpoint_percent", "protected_through_array_sectors",
-        "protected_percent", "backup", "supervisor",
+        "protected_percent", "backup", "supervisor", "mdadm_monitor_pid",
 };
 
 static void assert_schema(const struct jv *obj)
@@ -475,6 +475,21 @@ static void test_decide_protected_held_taking_over(void **state)
         o.sync_max_progress = 196608 + 256;
         status_decide(&o, &v);
         assert_int_equal(v.state, STATUS_UNPROTECTED);
+
+        /* mdadm's monitor supervises only when it holds the kernel back. */
+        o.mdadm_pid = 77;
+        o.sync_max_progress = MD_SYNC_MAX_UNLIMITED;
+        status_decide(&o, &v);
+        assert_int_equal(v.state, STATUS_UNPROTECTED);
+        assert_non_null(strstr(v.reason, "mdadm's monitor (pid 77) runs but does not keep the kernel"));
+        assert_string_equal(v.fix, "reshaped supervise /dev/md0 --backup-file /backup/md0.bak");
+        text = render_text(&o, &v);
+        assert_contains(text, "Supervisor:  mdadm --grow, pid 77\n");
+        free(text);
+        o.sync_max_progress = 196608;
+        status_decide(&o, &v);
+        assert_int_equal(v.state, STATUS_PROTECTED);
+        assert_non_null(strstr(v.reason, "supervised by mdadm --grow (pid 77)"));
 }
 
 static void test_decide_no_reshape_and_not_at_risk(void **state)

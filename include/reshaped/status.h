@@ -68,6 +68,7 @@ struct status_observed {
 
         pid_t supervisor_pid;              /* 0: nobody supervises it */
         const char *supervisor_unit;       /* systemd unit, or NULL */
+        pid_t mdadm_pid;                   /* mdadm --grow's monitor, or 0 */
 };
 
 struct status_view {
