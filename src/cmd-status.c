@@ -132,39 +132,23 @@ static pid_t find_process(const char *md_name, const char *program, const char *
         return found;
 }
 
-/* The systemd unit of @pid, from its cgroup ("0::/system.slice/x.service"). */
+/* The systemd unit of @pid, from its cgroup. */
 static char *unit_of(pid_t pid)
 {
-        char path[64], line[4096];
+        char path[64], text[8192];
         char *unit = NULL;
+        size_t n;
         FILE *f;
 
         snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
         f = fopen(path, "re");
         if (!f)
                 return NULL;
-        while (!unit && fgets(line, sizeof(line), f)) {
-                char *p = strstr(line, "0::") == line ? line + 3 : strstr(line, ":name=systemd:");
-                char *c;
-
-                if (!p)
-                        continue;
-                if (p != line + 3)
-                        p += strlen(":name=systemd:");
-                p[strcspn(p, "\n")] = '\0';
-                /* The innermost unit: the last component that is one. */
-                while ((c = strrchr(p, '/'))) {
-                        size_t len = strlen(c + 1);
-
-                        if ((len > 8 && strcmp(c + 1 + len - 8, ".service") == 0) ||
-                            (len > 6 && strcmp(c + 1 + len - 6, ".scope") == 0)) {
-                                unit = strdup(c + 1);
-                                break;
-                        }
-                        *c = '\0';
-                }
-        }
+        n = fread(text, 1, sizeof(text) - 1, f);
         fclose(f);
+        text[n] = '\0';
+        if (status_unit_from_cgroup(text, path, sizeof(path)))
+                unit = strdup(path);
         return unit;
 }
 

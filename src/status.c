@@ -380,6 +380,42 @@ void status_decide(const struct status_observed *o, struct status_view *v)
         judge(o, v, from);
 }
 
+bool status_unit_from_cgroup(const char *text, char *buf, size_t size)
+{
+        const char *line = text;
+
+        for (; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] == '\n')) {
+                size_t len = strcspn(line, "\n");
+                const char *path, *end = line + len, *p;
+
+                if (strncmp(line, "0::", 3) == 0)
+                        path = line + 3;
+                else if ((p = memmem(line, len, ":name=systemd:", 14)))
+                        path = p + 14;
+                else
+                        continue;
+                /* The innermost unit: the last component that is one. */
+                while (end > path) {
+                        const char *c = end;
+                        size_t n;
+
+                        while (c > path && c[-1] != '/')
+                                c--;
+                        n = (size_t) (end - c);
+                        if ((n > 8 && memcmp(end - 8, ".service", 8) == 0) ||
+                            (n > 6 && memcmp(end - 6, ".scope", 6) == 0)) {
+                                if (n >= size)
+                                        return false;
+                                memcpy(buf, c, n);
+                                buf[n] = '\0';
+                                return true;
+                        }
+                        end = c > path ? c - 1 : path;
+                }
+        }
+        return false;
+}
+
 static void format_duration(double sec, char *buf, size_t size)
 {
         uint64_t s = (uint64_t) (sec + 0.5);

@@ -587,6 +587,27 @@ static void test_json_object(void **state)
         free(buf);
 }
 
+static void test_unit_from_cgroup(void **state)
+{
+        char unit[64];
+
+        (void) state;
+        assert_true(status_unit_from_cgroup("0::/system.slice/system-reshaped.slice/reshaped@md0.service\n",
+                                            unit, sizeof(unit)));
+        assert_string_equal(unit, "reshaped@md0.service");
+        /* mdadm's hand-off, on cgroup v1 with the named hierarchy. */
+        assert_true(status_unit_from_cgroup("4:memory:/x\n1:name=systemd:/system.slice/"
+                                            "system-mdadm\\x2dgrow\\x2dcontinue.slice/"
+                                            "mdadm-grow-continue@md0.service\n0::/\n", unit, sizeof(unit)));
+        assert_string_equal(unit, "mdadm-grow-continue@md0.service");
+        assert_true(status_unit_from_cgroup("0::/user.slice/user-0.slice/session-3.scope/sub\n",
+                                            unit, sizeof(unit)));
+        assert_string_equal(unit, "session-3.scope");
+        assert_false(status_unit_from_cgroup("0::/\n", unit, sizeof(unit)));
+        assert_false(status_unit_from_cgroup("9:cpu:/a.service\n", unit, sizeof(unit)));
+        assert_false(status_unit_from_cgroup("", unit, sizeof(unit)));
+}
+
 /* ---- the command, on a fake tree ---- */
 
 struct fixture {
@@ -983,6 +1004,7 @@ int main(void)
                 cmocka_unit_test(test_decide_protected_held_taking_over),
                 cmocka_unit_test(test_decide_no_reshape_and_not_at_risk),
                 cmocka_unit_test(test_json_object),
+                cmocka_unit_test(test_unit_from_cgroup),
                 cmocka_unit_test_setup_teardown(test_cli_unprotected, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cli_protected_and_held, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cli_no_reshape_and_bad_names, setup, teardown),

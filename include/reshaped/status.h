@@ -104,6 +104,10 @@ const char *status_backup_state_id(enum status_backup_state s);
 /* Whether the state counts as protected for the exit status. */
 bool status_state_ok(enum status_state s);
 
+/* The innermost systemd unit (.service or .scope) in the text of
+ * /proc/PID/cgroup (v2 "0::", else v1 "name=systemd"); false if none. */
+bool status_unit_from_cgroup(const char *cgroup_text, char *buf, size_t size);
+
 void status_print_text(FILE *f, const struct status_observed *o, const struct status_view *v);
 /* One JSON object, no newline. */
 void status_print_json(FILE *f, const struct status_observed *o, const struct status_view *v);
