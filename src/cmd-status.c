@@ -198,12 +198,20 @@ struct observation {
 static int observe(struct md *md, struct observation *ob)
 {
         struct status_observed *o = &ob->o;
+        enum md_array_state st;
         char buf[64];
         int r, q;
 
         *ob = (struct observation) {};
         o->name = md_name(md);
         o->devnode = md_devnode(md);
+        r = md_get_array_state(md, &st);
+        if (r < 0)
+                return r;
+        if (st == MD_ARRAY_INACTIVE || st == MD_ARRAY_CLEAR) {
+                o->inactive = true;
+                return 0;
+        }
         r = md_get_geometry(md, &o->mdg);
         if (r < 0)
                 return r;
@@ -292,7 +300,7 @@ static int status_one(const char *spec, bool json, bool listing, bool *first)
                 else
                         status_decide(&ob.o, &v);
         }
-        if (msg[0] || !listing || v.state != STATUS_NO_RESHAPE) {
+        if (msg[0] || !listing || (v.state != STATUS_NO_RESHAPE && v.state != STATUS_INACTIVE)) {
                 if (json && !*first)
                         fputs(",\n", stdout);
                 *first = false;
@@ -414,7 +422,8 @@ const struct cmd cmd_status = {
         "Exit status:\n"
         "  0  every array shown is protected, not at risk, or not reshaping\n"
         "  1  some array is unprotected, held (nobody supervises it), being\n"
-        "     taken over, or in a state this tool cannot judge\n"
+        "     taken over, inactive (named only), or in a state this tool\n"
+        "     cannot judge\n"
         "  2  an error: a DEVICE that does not exist or is not an md array, state\n"
         "     that cannot be read, or a bad command line\n",
         .run = run_status,

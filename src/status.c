@@ -17,6 +17,7 @@ static const char *const state_id[_STATUS_STATE_MAX] = {
         [STATUS_HELD] = "held",
         [STATUS_UNPROTECTED] = "unprotected",
         [STATUS_UNKNOWN] = "unknown",
+        [STATUS_INACTIVE] = "inactive",
 };
 
 static const char *const state_text[_STATUS_STATE_MAX] = {
@@ -27,6 +28,7 @@ static const char *const state_text[_STATUS_STATE_MAX] = {
         [STATUS_HELD] = "HELD",
         [STATUS_UNPROTECTED] = "UNPROTECTED",
         [STATUS_UNKNOWN] = "UNKNOWN",
+        [STATUS_INACTIVE] = "INACTIVE",
 };
 
 static const char *const backup_state_id[_STATUS_BACKUP_STATE_MAX] = {
@@ -309,6 +311,16 @@ void status_decide(const struct status_observed *o, struct status_view *v)
                 v->windows = held_sections(&o->backup.header, s);
         }
 
+        if (o->inactive) {
+                char dev[256];
+
+                shell_quote(o->devnode, dev, sizeof(dev));
+                v->state = STATUS_INACTIVE;
+                snprintf(v->reason, sizeof(v->reason),
+                         "the array is assembled but not running; if it holds a reshape (mdadm: \"Need a backup file to complete reshape\"), restore it");
+                snprintf(v->fix, sizeof(v->fix), "reshaped restore %s", dev);
+                return;
+        }
         if (o->action != MD_SYNC_ACTION_RESHAPE && !position_known) {
                 v->state = STATUS_NO_RESHAPE;
                 snprintf(v->reason, sizeof(v->reason), "no reshape in progress");
@@ -465,6 +477,11 @@ void status_print_text(FILE *f, const struct status_observed *o, const struct st
         const char *level = md_level_to_string(m->level);
         char a[32], b[32], c[32];
 
+        if (v->state == STATUS_INACTIVE) {
+                fprintf(f, "%s: not running (inactive)\n  State:       INACTIVE: %s\n  Fix:         %s\n",
+                        o->devnode, v->reason, v->fix);
+                return;
+        }
         if (v->state == STATUS_NO_RESHAPE) {
                 fprintf(f, "%s: no reshape in progress (%s, %u disks, chunk %s)\n", o->devnode,
                         level ? level : "unknown level", m->raid_disks_new,

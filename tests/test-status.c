@@ -912,6 +912,19 @@ static void test_cli_no_reshape_and_bad_names(void **state)
         assert_true(jnull(j, "0.change"));
         json_free(j);
 
+        /* Assembled, not running: it may hold a reshape sysfs cannot show. */
+        fake_sysfs_set(f->root, MD, "array_state", "inactive");
+        assert_status(1, f, false, MD);
+        assert_contains(out, MD ": not running (inactive)\n  State:       INACTIVE: ");
+        assert_contains(out, "Fix:         reshaped restore ");
+        assert_status(0, f, false, NULL);
+        assert_string_equal(out, "No md array is reshaping.\n");
+        assert_status(1, f, true, MD);
+        j = json_parse(out);
+        assert_string_equal(jstr(j, "0.state"), "inactive");
+        assert_false(jget(j, "0.protected")->b);
+        json_free(j);
+
         /* Not an md array, and a name that is nothing: exit 2, named. */
         assert_status(2, f, false, "sda");
         assert_contains(err, "sda: not an md array; give an md array such as /dev/md0");

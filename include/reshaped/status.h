@@ -30,6 +30,7 @@ enum status_state {
         STATUS_HELD,         /* nobody supervises; the kernel stops at sync_max, safely */
         STATUS_UNPROTECTED,  /* the kernel may destroy what no backup holds */
         STATUS_UNKNOWN,      /* a geometry this tool cannot judge */
+        STATUS_INACTIVE,     /* assembled, not running: sysfs shows no reshape */
         _STATUS_STATE_MAX,
 };
 
@@ -46,6 +47,7 @@ enum status_backup_state {
 struct status_observed {
         const char *name;                  /* "md0" */
         const char *devnode;               /* "/dev/md0" */
+        bool inactive;                     /* array_state inactive or clear: nothing else read */
         struct md_geometry mdg;
         uint64_t array_kib;                /* array_size; 0: md's default */
         enum md_sync_action action;
