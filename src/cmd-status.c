@@ -194,13 +194,53 @@ struct observation {
 
 /* The order matters: sync_max before the backup header (the supervisor
  * backs up before it raises the limit), the checkpoint after it (it
- * releases a window only once the checkpoint on disk has passed it). */
+ * releases a window only once the checkpoint on disk has passed it), and
+ * the kernel's front last, so that it is never behind the checkpoint
+ * shown. Reading the backup takes a while: when sync_max moved meanwhile,
+ * everything is read again, so that what is shown is one moment. */
+static int observe_reshape(struct md *md, struct observation *ob)
+{
+        struct status_observed *o = &ob->o;
+        uint64_t sync_max_after;
+        int r, q;
+
+        q = quiet_begin();
+        o->super_error = md_read_uuid_and_events(md, o->uuid, &(uint64_t) { 0 });
+        ob->backup_path = find_backup(o, &o->backup_source);
+        o->backup_path = ob->backup_path;
+        quiet_end(q);
+
+        for (unsigned attempt = 0;; attempt++) {
+                r = md_get_sync_max(md, &o->sync_max_progress);
+                if (r < 0)
+                        return r;
+                q = quiet_begin();
+                if (o->backup_path)
+                        o->backup_error = verify_backup(o->backup_path, &o->backup);
+                o->checkpoint_error = md_read_disk_checkpoint(md, &o->checkpoint_active,
+                                                              &o->checkpoint_array_sectors);
+                quiet_end(q);
+                r = md_get_reshape_position(md, &o->position_array_sectors);
+                if (r < 0)
+                        return r;
+                r = md_get_sync_completed(md, &o->completed);
+                if (r < 0)
+                        return r;
+                r = md_get_sync_max(md, &sync_max_after);
+                if (r < 0)
+                        return r;
+                if (sync_max_after == o->sync_max_progress || attempt == 2)
+                        break;
+        }
+        return read_speed(md, o);
+}
+
 static int observe(struct md *md, struct observation *ob)
 {
         struct status_observed *o = &ob->o;
         enum md_array_state st;
         char buf[64];
-        int r, q;
+        int r;
 
         *ob = (struct observation) {};
         o->name = md_name(md);
@@ -228,26 +268,7 @@ static int observe(struct md *md, struct observation *ob)
                 return r;
         if (o->action != MD_SYNC_ACTION_RESHAPE && o->position_array_sectors == MD_RESHAPE_POSITION_NONE)
                 return 0;
-        r = md_get_sync_completed(md, &o->completed);
-        if (r < 0)
-                return r;
-        r = md_get_sync_max(md, &o->sync_max_progress);
-        if (r < 0)
-                return r;
-        r = read_speed(md, o);
-        if (r < 0)
-                return r;
-
-        q = quiet_begin();
-        o->super_error = md_read_uuid_and_events(md, o->uuid, &(uint64_t) { 0 });
-        ob->backup_path = find_backup(o, &o->backup_source);
-        o->backup_path = ob->backup_path;
-        if (o->backup_path)
-                o->backup_error = verify_backup(o->backup_path, &o->backup);
-        o->checkpoint_error = md_read_disk_checkpoint(md, &o->checkpoint_active,
-                                                      &o->checkpoint_array_sectors);
-        quiet_end(q);
-        r = md_get_reshape_position(md, &o->position_array_sectors);
+        r = observe_reshape(md, ob);
         if (r < 0)
                 return r;
 
