@@ -6,8 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "reshaped/backup-verdict.h"
 #include "reshaped/backup.h"
 #include "reshaped/cmd.h"
+#include "reshaped/json-util.h"
 #include "reshaped/log.h"
 
 enum section_status {
@@ -142,71 +144,23 @@ static void print_human(const char *path, const struct backup_report *rep)
                         print_section_human(rep, i);
                 print_extension_human(h);
         }
-        if (v->reason == BACKUP_VERIFY_OK)
-                printf("Verdict:      OK: %s\n", backup_verify_strerror(v->reason));
-        else if (v->section >= 0)
-                printf("Verdict:      FAILED: section %d: %s\n", v->section,
-                       backup_verify_strerror(v->reason));
-        else
-                printf("Verdict:      FAILED: %s\n", backup_verify_strerror(v->reason));
-}
-
-/* Length of the valid UTF-8 sequence at @s, or 0. */
-static size_t utf8_sequence(const unsigned char *s)
-{
-        size_t n;
-        uint32_t c;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                n = 2, c = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                n = 3, c = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                n = 4, c = s[0] & 0x07;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                c = (c << 6) | (s[i] & 0x3f);
+        switch (backup_verdict_classify(v->reason)) {
+        case BACKUP_CLASS_VERIFIED:
+                printf("Verdict:      VERIFIED: %s\n", backup_verify_strerror(v->reason));
+                break;
+        case BACKUP_CLASS_UNVERIFIABLE:
+                printf("Verdict:      VALID HEADER, DATA NOT VERIFIABLE: written by mdadm, which\n"
+                       "              stores no checksums; mdadm --assemble --backup-file can use it,\n"
+                       "              but nothing can tell whether its data is intact\n");
+                break;
+        case BACKUP_CLASS_DAMAGED:
+                if (v->section >= 0)
+                        printf("Verdict:      DAMAGED: section %d: %s\n", v->section,
+                               backup_verify_strerror(v->reason));
+                else
+                        printf("Verdict:      DAMAGED: %s\n", backup_verify_strerror(v->reason));
+                break;
         }
-        if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-            (n == 4 && (c < 0x10000 || c > 0x10ffff)))
-                return 0;
-        return n;
-}
-
-/* A JSON string; bytes that are not UTF-8 (file names may hold any)
- * become U+FFFD. */
-static void print_json_string(const char *str)
-{
-        const unsigned char *s = (const unsigned char *) str;
-
-        putchar('"');
-        while (*s) {
-                size_t n = utf8_sequence(s);
-
-                if (n == 0) {
-                        fputs("\\ufffd", stdout);
-                        s++;
-                } else if (*s == '"' || *s == '\\') {
-                        printf("\\%c", *s++);
-                } else if (*s == '\n') {
-                        fputs("\\n", stdout);
-                        s++;
-                } else if (*s == '\t') {
-                        fputs("\\t", stdout);
-                        s++;
-                } else if (*s < 0x20 || *s == 0x7f) {
-                        printf("\\u%04x", *s++);
-                } else {
-                        fwrite(s, 1, n, stdout);
-                        s += n;
-                }
-        }
-        putchar('"');
 }
 
 static void print_json_geometry(const char *name, const struct backup_geometry *g)
@@ -282,16 +236,40 @@ static void print_json(const char *path, const struct backup_report *rep)
         const struct backup_verify *v = &rep->verdict;
 
         printf("{\"file\":");
-        print_json_string(path);
+        json_print_string(stdout, path);
         printf(",\"size_bytes\":%" PRIu64 ",\"header\":", rep->file_bytes);
         print_json_header(rep);
-        printf(",\"verdict\":{\"ok\":%s,\"reason\":\"%s\",\"message\":",
-               v->reason == BACKUP_VERIFY_OK ? "true" : "false", backup_verify_reason_id(v->reason));
-        print_json_string(backup_verify_strerror(v->reason));
+        printf(",\"verdict\":{\"ok\":%s,\"class\":\"%s\",\"reason\":\"%s\",\"message\":",
+               v->reason == BACKUP_VERIFY_OK ? "true" : "false",
+               backup_verdict_class_id(backup_verdict_classify(v->reason)),
+               backup_verify_reason_id(v->reason));
+        json_print_string(stdout, backup_verify_strerror(v->reason));
         if (v->section >= 0)
                 printf(",\"section\":%d}}\n", v->section);
         else
                 printf(",\"section\":null}}\n");
+}
+
+/* Documented in `reshaped help inspect` and reshaped(8). */
+enum {
+        INSPECT_EXIT_VERIFIED = EXIT_OK,
+        INSPECT_EXIT_DAMAGED = 1,
+        INSPECT_EXIT_USAGE = EXIT_USAGE,
+        INSPECT_EXIT_UNVERIFIABLE = 3,
+        INSPECT_EXIT_IO_ERROR = 4,
+};
+
+static int inspect_exit_code(enum backup_verify_reason reason)
+{
+        switch (backup_verdict_classify(reason)) {
+        case BACKUP_CLASS_VERIFIED:
+                return INSPECT_EXIT_VERIFIED;
+        case BACKUP_CLASS_UNVERIFIABLE:
+                return INSPECT_EXIT_UNVERIFIABLE;
+        case BACKUP_CLASS_DAMAGED:
+                break;
+        }
+        return INSPECT_EXIT_DAMAGED;
 }
 
 static int run_inspect(int argc, char **argv)
@@ -311,24 +289,24 @@ static int run_inspect(int argc, char **argv)
                 switch (opt) {
                 case 'h':
                         cmd_print_help(&cmd_inspect);
-                        return EXIT_OK;
+                        return INSPECT_EXIT_VERIFIED;
                 case OPT_JSON:
                         json = true;
                         break;
                 default:
                         fprintf(stderr, "See 'reshaped help inspect'.\n");
-                        return EXIT_USAGE;
+                        return INSPECT_EXIT_USAGE;
                 }
         }
         if (argc - optind != 1) {
                 log_error("inspect takes exactly one backup file; see 'reshaped help inspect'.");
-                return EXIT_USAGE;
+                return INSPECT_EXIT_USAGE;
         }
         path = argv[optind];
 
         r = backup_file_verify(path, NULL, 0, &rep);
         if (r < 0)
-                return EXIT_FAILURE_RUN;
+                return INSPECT_EXIT_IO_ERROR;
 
         if (json)
                 print_json(path, &rep);
@@ -336,9 +314,9 @@ static int run_inspect(int argc, char **argv)
                 print_human(path, &rep);
         if (fflush(stdout) != 0) {
                 log_error_errno(errno, "Failed to write the report: %m");
-                return EXIT_FAILURE_RUN;
+                return INSPECT_EXIT_IO_ERROR;
         }
-        return rep.verdict.reason == BACKUP_VERIFY_OK ? EXIT_OK : EXIT_FAILURE_RUN;
+        return inspect_exit_code(rep.verdict.reason);
 }
 
 const struct cmd cmd_inspect = {
@@ -353,8 +331,8 @@ const struct cmd cmd_inspect = {
         "geometry before and after the reshape, CRC32C of the header and of each\n"
         "section's data). Nothing is written.\n"
         "\n"
-        "A file written by mdadm has no integrity extension: its data cannot be\n"
-        "verified, and it is reported as unverified.\n"
+        "A file written by mdadm has no integrity extension: when its header is\n"
+        "valid, its data cannot be verified, and that is its verdict.\n"
         "\n"
         "The UUID is shown in the byte order of the header, as mdadm prints a 1.x\n"
         "array's UUID; for 0.90 metadata mdadm shows each 4-byte group reversed.\n"
@@ -363,8 +341,11 @@ const struct cmd cmd_inspect = {
         "  --json       print one JSON object instead of text\n"
         "  -h, --help   show this help\n"
         "\n"
-        "Exit status: 0 when header and every section verify; 1 when anything does\n"
-        "not (the verdict says what), the data is unverified, or the file cannot be\n"
-        "read; 2 for a bad command line.\n",
+        "Exit status:\n"
+        "  0  verified: the header and every section's data match their checksums\n"
+        "  1  damaged: something does not verify (the verdict says what)\n"
+        "  2  bad command line\n"
+        "  3  valid header, data not verifiable: written by mdadm, no checksums\n"
+        "  4  the file could not be read (or the report not written)\n",
         .run = run_inspect,
 };

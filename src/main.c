@@ -14,6 +14,7 @@ static const struct cmd *const commands[] = {
         &cmd_supervise,
         &cmd_restore,
         &cmd_inspect,
+        &cmd_status,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -675,7 +675,7 @@ static void test_inspect_cli(void **state)
         assert_contains(out, "md events 99");
         assert_contains(out, "raid5, 4 disks, chunk 128 KiB, layout 2");
         assert_contains(out, ": OK\n");
-        assert_contains(out, "Verdict:      OK");
+        assert_contains(out, "Verdict:      VERIFIED");
 
         assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", "--json", f->path, NULL }), 0);
         assert_true(out[0] == '{' && strchr(out, '\n') == out + strlen(out) - 1);
@@ -691,7 +691,7 @@ static void test_inspect_cli(void **state)
         close(fd);
         assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", f->path, NULL }), 1);
         assert_contains(out, ": BAD\n");
-        assert_contains(out, "Verdict:      FAILED: section 1: section data does not match its CRC32C");
+        assert_contains(out, "Verdict:      DAMAGED: section 1: section data does not match its CRC32C");
         assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", "--json", f->path, NULL }), 1);
         assert_contains(out, "\"reason\":\"data-crc\"");
         assert_contains(out, "\"section\":1}");
@@ -699,11 +699,11 @@ static void test_inspect_cli(void **state)
 
         snprintf(mdadm, sizeof(mdadm), "%s/mdadm", f->dir);
         make_mdadm_file(f, mdadm, 2);
-        assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", mdadm, NULL }), 1);
+        assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", mdadm, NULL }), 3);
         assert_contains(out, "Extension:    none: no integrity extension (written by mdadm): data unverified");
         assert_contains(out, "Section 0:    array sectors 1024+8");
         assert_contains(out, "unverified\n");
-        assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", "--json", mdadm, NULL }), 1);
+        assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", "--json", mdadm, NULL }), 3);
         assert_contains(out, "\"extension\":null");
         assert_contains(out, "\"reason\":\"unverified\"");
 
@@ -716,7 +716,7 @@ static void test_inspect_cli(void **state)
         assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", NULL }), 2);
         assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", "a", "b", NULL }), 2);
         assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", "--bogus", f->path, NULL }), 2);
-        assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", "/nonexistent/backup", NULL }), 1);
+        assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "inspect", "/nonexistent/backup", NULL }), 4);
         assert_int_equal(run_reshaped(out, sizeof(out), (const char *[]) { "help", "inspect", NULL }), 0);
         assert_contains(out, "Usage: reshaped inspect [--json] FILE");
 }

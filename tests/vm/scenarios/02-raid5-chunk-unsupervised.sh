@@ -1,5 +1,5 @@
 #!/bin/sh
-# vm: mode=busybox disks=4 size=256M timeout=900
+# vm: mode=busybox disks=4 size=256M timeout=900 needs=reshaped
 #
 # The same chunk 64K -> 128K reshape of a 0.90 raid5, started through
 # sysfs with sync_max left at "max" and nothing supervising it: the
@@ -25,6 +25,11 @@ md_set $md sync_action frozen
 md_set $md chunk_size 131072
 [ "$(md_attr $md sync_max)" = max ] || vm_fail "sync_max is '$(md_attr $md sync_max)', not max"
 md_set $md sync_action reshape
+st=0; reshaped status $md >"$VM_OUT/status.txt" 2>&1 || st=$?
+cat "$VM_OUT/status.txt"
+[ $st = 1 ] && grep -q '^  State: *UNPROTECTED: sync_max is max' "$VM_OUT/status.txt" &&
+        grep -q "Fix: *reshaped supervise /dev/$md --backup-file FILE" "$VM_OUT/status.txt" ||
+        vm_fail "reshaped status (exit $st) did not report the reshape as UNPROTECTED"
 wait $probe || { cat "$VM_OUT/probe.txt"; vm_fail "the probe failed"; }
 cat "$VM_OUT/probe.txt"
 md_wait_idle $md 600

@@ -18,7 +18,23 @@ vm_timed vm-pattern fill /dev/md0 "$seed"
 sync
 
 size=$(vm_size_bytes /dev/md0)
+# Once the reshape runs, `reshaped status` says it is protected, by whom.
+(
+        i=0
+        until [ "$(md_attr md0 sync_action)" = reshape ] && [ "$(md_attr md0 sync_max)" != max ]; do
+                i=$((i + 1)) && [ $i -lt 600 ] && sleep 0.1 || exit 0
+        done
+        sleep 2
+        reshaped status md0 >"$VM_OUT/status.txt" 2>&1; echo "exit=$?" >>"$VM_OUT/status.txt"
+        reshaped status --json >"$VM_OUT/status.json" 2>&1
+) &
+status_job=$!
 vm_probed_start "$backup" --chunk 128K
+wait $status_job
+cat "$VM_OUT/status.txt" "$VM_OUT/status.json"
+grep -q '^  State: *PROTECTED: supervised by reshaped (pid [1-9]' "$VM_OUT/status.txt" &&
+        grep -q '^exit=0$' "$VM_OUT/status.txt" && grep -q '"state":"protected"' "$VM_OUT/status.json" ||
+        vm_fail "reshaped status did not report the supervised reshape as protected"
 
 [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
 vm_timed vm-pattern verify /dev/md0 "$seed"
