@@ -86,6 +86,14 @@ struct sup {
         int stop_signal;
 };
 
+static uint64_t now_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
 static uint64_t now_ms(void)
 {
         struct timespec ts;
@@ -466,7 +474,7 @@ static int do_backup(struct sup *s, const struct plan_action *a, bool release_ot
 {
         uint64_t len = array_range_sectors(a->range);
         uint64_t bytes = sectors_to_bytes(len);
-        uint64_t t = now_ms(), read_wait_ms = 0, t_data;
+        uint64_t t = now_ms(), read_wait_ms = 0, t_data, t_token_us, token_us;
         struct array_read *rd;
         bool ahead;
         uint32_t crc = 0;
@@ -502,15 +510,19 @@ static int do_backup(struct sup *s, const struct plan_action *a, bool release_ot
                 return r;
         /* Before sync_max may pass the window: from now on a copy of the
          * backup older than this header is stale, and restore knows it. */
+        t_token_us = now_us();
         r = record_token_write(s->token, backup_file_header(s->bf)->generation);
         if (r < 0)
                 return r;
+        token_us = now_us() - t_token_us;
         s->backed_up_bytes += bytes;
         s->backup_ms += now_ms() - t;
         log_debug("%s: backed up array sectors %" PRIu64 "-%" PRIu64 " into slot %u in %" PRIu64
-                  " ms (%s; the writes waited %" PRIu64 " ms for reads, the commit took %" PRIu64 " ms).",
+                  " ms (%s; the writes waited %" PRIu64 " ms for reads, the commit took %" PRIu64
+                  " ms, of which the generation token %.2f ms).",
                   md_name(s->md), a->range.lo_array_sectors, a->range.hi_array_sectors, a->slot,
-                  now_ms() - t, ahead ? "read ahead" : "read now", read_wait_ms, now_ms() - t_data);
+                  now_ms() - t, ahead ? "read ahead" : "read now", read_wait_ms, now_ms() - t_data,
+                  (double) token_us / 1000.0);
         return 0;
 }
 
