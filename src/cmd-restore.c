@@ -196,7 +196,8 @@ static int verify_backup(struct restore_ctx *c)
                 return r;
         r = backup_file_verify(c->backup_path, &c->freshest->identity, token, &c->rep);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the backup file %s: %m", c->backup_path);
+                return log_error_errno(r, "%s: cannot read the backup file %s: %m. Nothing was changed. Pass the backup of this reshape with --backup-file FILE (the path reshaped recorded is in the state directory, RESHAPED_STATE_DIR or /var/lib/reshaped).",
+                                       c->md_name, c->backup_path);
         /* The header's fields mean something only when it decoded. */
         if (!c->rep.header_read || (c->rep.header_verdict.reason != BACKUP_VERIFY_OK &&
                                     c->rep.header_verdict.reason != BACKUP_VERIFY_UNVERIFIED))
