@@ -25,10 +25,9 @@ other=$VM_SCRATCH/md1.backup
 bad=$VM_SCRATCH/bad
 seed=8118
 data_disks=3
-# Per member, KiB/s: the kernel takes ~1.3 s for a 4 MiB window, and
-# after passing a window's end ~0.6 s to its next checkpoint, the moment
-# the cut must catch.
-speed=1000
+# Per member, KiB/s: the kernel takes ~0.7 s for a 4 MiB window, time for
+# a copy of the backup between two commits.
+speed=2000
 
 # hdr_u64 FILE OFFSET: the little-endian u64 at OFFSET of FILE.
 hdr_u64() {
@@ -62,11 +61,19 @@ take_copy() {
         [ "$_h1" = "$(header_sum "$backup")" ] && [ "$_h1" = "$(header_sum "$stale")" ]
 }
 
-# The kernel's live front in array sectors (mdstat: KiB per member).
-front_sectors() {
-        set -- $(md_reshape_front md0) x x
-        [ "$1" = x ] && { echo 0; return; }
-        echo $(($2 * 2 * data_disks))
+# Sets $front to the kernel's live front in array sectors (mdstat: KiB
+# per member), with builtins only: the moment to catch is short.
+read_front() {
+        front=0
+        while read -r _l; do
+                case $_l in
+                *"reshape ="*)
+                        _l=${_l#*\(}
+                        front=$((${_l%%/*} * 2 * data_disks))
+                        return
+                        ;;
+                esac
+        done </proc/mdstat
 }
 
 sums() {
@@ -106,45 +113,62 @@ case $VM_BOOT in
           echo "exit status $?" >"$VM_OUT/start.status"; } |
                 while IFS= read -r line; do echo "[$(vm_now)] $line"; done >"$VM_OUT/start.log" &
 
-        # Past the first windows, keep a copy whose newest section the
-        # checkpoint has not passed; cut once the kernel runs beyond it (a
-        # window the copy lacks is then durable in the real backup, and
-        # being rewritten) while the checkpoint is still inside the copy's
-        # sections: restored from the copy, nothing of that window would
-        # be written back.
+        # Past the first windows, keep a copy of the backup; wait, reading
+        # sysfs without a fork, until sync_max is raised past the copy's
+        # newest section (a window the copy lacks is then durable in the
+        # real backup) with the checkpoint still inside the copy's
+        # sections, and the kernel's front is beyond them: it is rewriting
+        # that window, and a restore from the copy would write nothing of
+        # it back. Cut then. A moment missed takes a new copy.
         from=$(($(md_attr md0 component_size) * 2 * data_disks * 15 / 100))
-        copy_lo=0
-        copy_end=0
+        state=copy armed=no
         copies=0
-        n=0
         while :; do
-                n=$((n + 1))
-                [ $n -lt 3000 ] || vm_fail "no moment to cut found: $(md_snapshot md0)"
-                [ -f "$VM_OUT/start.status" ] && vm_fail "the reshape ended before a moment to cut: $(cat "$VM_OUT/start.status")"
-                read -r pos </sys/block/md0/md/reshape_position
-                case $pos in none) sleep 0.05; continue ;; esac
-                front=$(front_sectors)
-                if [ $copy_end -gt 0 ] && [ "$front" -gt $copy_end ] && [ "$pos" -le $copy_end ] &&
-                   [ "$pos" -ge $copy_lo ]; then
-                        # Read again, as late as can be: the checkpoint
-                        # moves to a window's middle soon after.
-                        read -r sync_max </sys/block/md0/md/sync_max
-                        read -r pos2 </sys/block/md0/md/reshape_position
-                        if [ "$pos2" = "$pos" ]; then
-                                echo "boot 1: cut with the kernel's front at array sector $front or beyond, past the copy's sections ($copy_lo-$copy_end), the checkpoint at $pos, sync_max $sync_max; copy $copies" \
-                                        >"$VM_OUT/cut.1.txt"
-                                vm_power_cut
-                        fi
-                        continue
+                if [ -f "$VM_OUT/start.status" ]; then
+                        rm -f "$VM_OUT/cut.1.txt" "$VM_OUT/power-cut.1"
+                        vm_fail "the reshape ended before a moment to cut ($copies copies): $(cat "$VM_OUT/start.status")"
                 fi
-                if [ "$front" -ge $from ] && { [ $copy_end = 0 ] || [ "$pos" -gt $copy_end ]; }; then
-                        if take_copy; then
+                read -r pos </sys/block/md0/md/reshape_position
+                case $pos in none) usleep 20000; continue ;; esac
+                read_front
+                if [ $state = copy ]; then
+                        if [ "$front" -ge $from ] && take_copy; then
                                 set -- $(sections_span "$stale")
-                                copy_lo=$1 copy_end=$2
+                                copy_lo=$1 copy_end=$2 state=wait
                                 copies=$((copies + 1))
                         fi
+                        usleep 10000
+                        continue
                 fi
-                sleep 0.02
+                read -r sync_max </sys/block/md0/md/sync_max
+                if [ "$sync_max" = max ]; then
+                        rm -f "$VM_OUT/cut.1.txt" "$VM_OUT/power-cut.1"
+                        vm_fail "sync_max is max before the reshape's end"
+                fi
+                if [ "$pos" -gt $copy_end ] || [ "$pos" -lt $copy_lo ]; then
+                        [ $armed = yes ] && rm -f "$VM_OUT/cut.1.txt" "$VM_OUT/power-cut.1"
+                        armed=no state=copy
+                        continue
+                fi
+                if [ $((sync_max * data_disks)) -le $copy_end ]; then
+                        usleep 2000
+                        continue
+                fi
+                # The files the runner and boot 2 need are written now, not
+                # at the cut: writes to $VM_OUT are slow, the moment short.
+                if [ $armed = no ]; then
+                        echo "boot 1: cut once the kernel's front passes the copy's sections ($copy_lo-$copy_end) with the checkpoint at $pos, sync_max $sync_max (array sector $((sync_max * data_disks))); copy $copies" \
+                                >"$VM_OUT/cut.1.txt"
+                        : >"$VM_OUT/power-cut.1"
+                        armed=yes
+                fi
+                [ "$front" -gt $copy_end ] || continue
+                read -r pos2 </sys/block/md0/md/reshape_position
+                [ "$pos2" = "$pos" ] || continue
+                echo "@@vm: power-cut@@" >/dev/kmsg
+                echo b >/proc/sysrq-trigger
+                sleep 60
+                vm_fail "still running after the power cut"
         done
         ;;
 2)
