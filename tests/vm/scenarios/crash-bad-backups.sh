@@ -48,6 +48,10 @@ sections_span() {
         echo "$_lo $_hi"
 }
 
+generation_of() {
+        reshaped inspect "$1" | sed -n 's/.*, generation \([0-9]*\),.*/\1/p'
+}
+
 header_sum() {
         head -c 512 "$1" | md5sum
 }
@@ -181,6 +185,7 @@ case $VM_BOOT in
         pos=$((pos * 2))
         vm_log "on disk: reshape position array sector $pos"
         reshaped inspect "$backup" || vm_fail "reshaped inspect $backup: exit status $?"
+        gen_cut=$(generation_of "$backup")
         vm_log "the stale copy verifies on its own:"
         reshaped inspect "$stale" || vm_fail "reshaped inspect $stale: exit status $?"
         ls -l "$RESHAPED_STATE_DIR"
@@ -245,6 +250,13 @@ case $VM_BOOT in
         t0=$(vm_now)
         # shellcheck disable=SC2046
         vm_restore_bg --max-window 4M /dev/md0 --backup-file "$backup" $(vm_disks 4)
+        vm_wait_restore_log 'supervising the reshape from' 60
+        # The supervisor's new file goes on from the generations before it,
+        # so that no copy of the old one can pass for newer.
+        gen_new=$(generation_of "$backup")
+        [ "$gen_new" -gt "$gen_cut" ] ||
+                vm_fail "the new backup's generation $gen_new is not above the replaced one's ($gen_cut)"
+        vm_log "the new backup's generation $gen_new continues from the replaced one's ($gen_cut)"
         vm_wait_restore_end 300
         [ "$restore_status" = "exit status 0" ] || vm_fail "reshaped restore ended with $restore_status"
         md_wait_idle md0 60
