@@ -56,13 +56,13 @@ header_sum() {
         head -c 512 "$1" | md5sum
 }
 
-# Copies the live backup to $stale (synced) when its header stays the same
-# across the copy: the sections it names are then whole in the copy
-# (a slot is rewritten only after a header has released it).
+# take_copy FROM TO: copies a live backup (synced) when its header stays
+# the same across the copy: the sections it names are then whole in the
+# copy (a slot is rewritten only after a header has released it).
 take_copy() {
-        _h1=$(header_sum "$backup")
-        dd if="$backup" of="$stale" bs=1M conv=fsync 2>/dev/null || return 1
-        [ "$_h1" = "$(header_sum "$backup")" ] && [ "$_h1" = "$(header_sum "$stale")" ]
+        _h1=$(header_sum "$1")
+        dd if="$1" of="$2" bs=1M conv=fsync 2>/dev/null || return 1
+        [ "$_h1" = "$(header_sum "$1")" ] && [ "$_h1" = "$(header_sum "$2")" ]
 }
 
 # Sets $front to the kernel's live front in array sectors (mdstat: KiB
@@ -93,14 +93,29 @@ flip() {
 md_fast
 case $VM_BOOT in
 1)
-        # The other array: 3 x 4 MiB, reshaped to its end.
+        # The other array: 3 x 4 MiB, its backup copied while reshaped
+        # supervises it (at the end the supervisor removes the file).
         vm_run mdadm --create /dev/md1 --run --quiet --chunk=64 --assume-clean --level=5 \
                 --metadata=0.90 --size=4096 --raid-devices=3 "$(vm_disk 4)" "$(vm_disk 5)" "$(vm_disk 6)"
         md_fast md1
+        md_set md1 sync_speed_min 1000
+        md_set md1 sync_speed_max 1000
         vm_timed vm-pattern fill /dev/md1 $((seed + 1))
-        vm_timed reshaped start /dev/md1 --backup-file "$other" --chunk 128K --max-window 4M
+        vm_log "+ reshaped start /dev/md1 --backup-file $VM_SCRATCH/md1.live --chunk 128K --max-window 4M"
+        reshaped start /dev/md1 --backup-file "$VM_SCRATCH/md1.live" --chunk 128K --max-window 4M \
+                >"$VM_OUT/start-md1.log" 2>&1 &
+        md1_pid=$!
+        n=0
+        until [ -f "$VM_SCRATCH/md1.live" ] && [ "$(sections_span "$VM_SCRATCH/md1.live")" != "0 0" ] &&
+              take_copy "$VM_SCRATCH/md1.live" "$other"; do
+                n=$((n + 1))
+                [ $n -lt 600 ] || vm_fail "md1's backup never held a section to copy"
+                usleep 20000
+        done
+        wait $md1_pid || vm_fail "reshaped start /dev/md1: exit status $?"
         md_wait_idle md1 60
         vm_run mdadm --stop /dev/md1
+        reshaped inspect "$other" >/dev/null || vm_fail "the copy of md1's backup does not verify"
 
         # shellcheck disable=SC2046
         vm_run mdadm --create /dev/md0 --run --quiet --chunk=64 --assume-clean --level=5 \
@@ -136,7 +151,7 @@ case $VM_BOOT in
                 case $pos in none) usleep 20000; continue ;; esac
                 read_front
                 if [ $state = copy ]; then
-                        if [ "$front" -ge $from ] && take_copy; then
+                        if [ "$front" -ge $from ] && take_copy "$backup" "$stale"; then
                                 set -- $(sections_span "$stale")
                                 copy_lo=$1 copy_end=$2 state=wait
                                 copies=$((copies + 1))
@@ -247,6 +262,10 @@ case $VM_BOOT in
         refused missing "$bad/missing" 'No such file' 'Pass the backup of this reshape with --backup-file'
         refused other-array "$other" 'belong to array' 'pass that array'"'"'s backup with --backup-file'
 
+        # Slow enough to look at the new backup while it is supervised (the
+        # supervisor removes it at the end).
+        echo $speed >/proc/sys/dev/raid/speed_limit_min
+        echo $speed >/proc/sys/dev/raid/speed_limit_max
         t0=$(vm_now)
         # shellcheck disable=SC2046
         vm_restore_bg --max-window 4M /dev/md0 --backup-file "$backup" $(vm_disks 4)
@@ -257,6 +276,7 @@ case $VM_BOOT in
         [ "$gen_new" -gt "$gen_cut" ] ||
                 vm_fail "the new backup's generation $gen_new is not above the replaced one's ($gen_cut)"
         vm_log "the new backup's generation $gen_new continues from the replaced one's ($gen_cut)"
+        md_fast md0
         vm_wait_restore_end 300
         [ "$restore_status" = "exit status 0" ] || vm_fail "reshaped restore ended with $restore_status"
         md_wait_idle md0 60
