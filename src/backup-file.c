@@ -544,6 +544,21 @@ int backup_file_set_resume(struct backup_file *bf, uint64_t array_sectors)
         return publish_header(bf, &h);
 }
 
+int backup_file_continue_generation(struct backup_file *bf, uint64_t after)
+{
+        struct backup_header h;
+        int r;
+
+        if (bf->header.generation > after)
+                return 0;
+        r = check_writable(bf, 0);
+        if (r < 0)
+                return r;
+        h = bf->header;
+        h.generation = after;
+        return publish_header(bf, &h);
+}
+
 bool backup_header_beyond(const struct backup_header *h, bool backwards,
                           uint64_t checkpoint_array_sectors)
 {

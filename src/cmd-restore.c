@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ struct restore_ctx {
         struct backup_report rep;
         struct restore_plan plan;
         struct reshape_geometry geo; /* the reshape the superblocks record */
+        bool ignore_token;           /* --ignore-generation-token */
 };
 
 static const char *parse_md_name(const char *spec)
@@ -136,18 +138,66 @@ static int refuse_other_reshape(const struct restore_ctx *c)
                                c->md_name, c->backup_path);
 }
 
+/* The generation the supervisor last made durable for the array, from its
+ * token; 0 (accept any) when there is none, as after older versions of
+ * reshaped or a reshape mdadm monitored. */
+static int token_generation(const struct restore_ctx *c, uint64_t *ret)
+{
+        char uuid[BACKUP_UUID_STRING_MAX], path[PATH_MAX];
+        int r;
+
+        backup_uuid_format(c->freshest->uuid, uuid);
+        *ret = 0;
+        if (record_token_path(uuid, path, sizeof(path)) < 0)
+                path[0] = '\0';
+        if (c->ignore_token) {
+                log_warning("%s: --ignore-generation-token: not checking whether %s is older than the newest backup the supervisor wrote (token %s).",
+                            c->md_name, c->backup_path, path);
+                return 0;
+        }
+        r = record_token_read(uuid, ret);
+        if (r == -ENOENT) {
+                log_info("%s: no generation token %s (written by the supervisor since this version; older records and reshapes mdadm monitored have none): whether %s is the newest backup cannot be checked.",
+                         c->md_name, path, c->backup_path);
+                return 0;
+        }
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot tell whether %s is the newest backup: the generation token %s is unreadable. Nothing was changed. If %s is the newest backup of array %s, pass --ignore-generation-token.",
+                                       c->md_name, c->backup_path, path, c->backup_path, uuid);
+        return 0;
+}
+
+static int refuse_stale(const struct restore_ctx *c, uint64_t token)
+{
+        char uuid[BACKUP_UUID_STRING_MAX], path[PATH_MAX];
+
+        backup_uuid_format(c->freshest->uuid, uuid);
+        if (record_token_path(uuid, path, sizeof(path)) < 0)
+                path[0] = '\0';
+        return log_error_errno(ESTALE,
+                               "%s: the backup %s is stale: its generation is %" PRIu64 ", but the supervisor had made generation %" PRIu64 " durable (token %s), and the kernel may have rewritten what this older copy lacks (%s). Nothing was changed. Find the newest backup of array %s (the path reshaped recorded, or a copy; 'reshaped inspect FILE' shows its generation) and pass it with --backup-file. Only if you know no newer copy survives, --ignore-generation-token restores this one, and whatever the kernel rewrote beyond it stays torn.",
+                               c->md_name, c->backup_path, c->rep.header.generation, token, path,
+                               backup_verify_reason_id(BACKUP_VERIFY_STALE_GENERATION), uuid);
+}
+
 /* Refuses, before anything touches the array, a backup that does not
- * verify, belongs to another array or was taken for another reshape than
- * the one the members' superblocks record. */
+ * verify, belongs to another array, was taken for another reshape than
+ * the one the members' superblocks record, or is older than the newest
+ * generation the supervisor recorded (its token). */
 static int verify_backup(struct restore_ctx *c)
 {
         const struct backup_verify *v = &c->rep.verdict;
         char a[BACKUP_UUID_STRING_MAX], b[BACKUP_UUID_STRING_MAX];
+        uint64_t token;
         int r;
 
-        r = backup_file_verify(c->backup_path, &c->freshest->identity, 0, &c->rep);
+        r = token_generation(c, &token);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the backup file %s: %m", c->backup_path);
+                return r;
+        r = backup_file_verify(c->backup_path, &c->freshest->identity, token, &c->rep);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot read the backup file %s: %m. Nothing was changed. Pass the backup of this reshape with --backup-file FILE (the path reshaped recorded is in the state directory, RESHAPED_STATE_DIR or /var/lib/reshaped).",
+                                       c->md_name, c->backup_path);
         /* The header's fields mean something only when it decoded. */
         if (!c->rep.header_read || (c->rep.header_verdict.reason != BACKUP_VERIFY_OK &&
                                     c->rep.header_verdict.reason != BACKUP_VERIFY_UNVERIFIED))
@@ -164,6 +214,8 @@ static int verify_backup(struct restore_ctx *c)
         if (v->reason == BACKUP_VERIFY_WRONG_UUID || v->reason == BACKUP_VERIFY_WRONG_GEOMETRY ||
             v->reason == BACKUP_VERIFY_WRONG_EVENTS)
                 return refuse_other_reshape(c);
+        if (v->reason == BACKUP_VERIFY_STALE_GENERATION)
+                return refuse_stale(c, token);
         if (v->reason == BACKUP_VERIFY_UNVERIFIED)
                 log_warning("%s: %s carries no checksums (mdadm wrote it); its data cannot be verified, nor which reshape it was taken for.",
                             c->md_name, c->backup_path);
@@ -452,6 +504,7 @@ static int run(int argc, char **argv)
                 { "backup-file",  required_argument, NULL, 'b' },
                 { "max-window",   required_argument, NULL, 'w' },
                 { "no-supervise", no_argument,       NULL, 'n' },
+                { "ignore-generation-token", no_argument, NULL, 'G' },
                 { "help",         no_argument,       NULL, 'h' },
                 {}
         };
@@ -474,6 +527,9 @@ static int run(int argc, char **argv)
                         break;
                 case 'n':
                         supervise = false;
+                        break;
+                case 'G':
+                        c.ignore_token = true;
                         break;
                 case 'h':
                         cmd_print_help(&cmd_restore);
@@ -535,7 +591,8 @@ const struct cmd cmd_restore = {
         .summary = "bring a reshaping array back after a crash and supervise it",
         .help =
         "Usage: reshaped restore DEVICE [--backup-file FILE] [--no-supervise]\n"
-        "                        [--max-window SIZE] [MEMBER...]\n"
+        "                        [--max-window SIZE] [--ignore-generation-token]\n"
+        "                        [MEMBER...]\n"
         "\n"
         "Starts an array whose reshape a crash or reboot interrupted, with nothing\n"
         "unprotected at any moment, and supervises the rest of the reshape:\n"
@@ -545,8 +602,10 @@ const struct cmd cmd_restore = {
         "     the backup file: header and section checksums, and that it was taken\n"
         "     for the reshape the superblocks record (array UUID, level, raid disks,\n"
         "     chunk and layout before and after, component size, direction, md\n"
-        "     event count). A backup that does not verify, or of another reshape,\n"
-        "     is refused, field by field, before anything touches the array.\n"
+        "     event count), and that it is not older than the newest generation\n"
+        "     the supervisor recorded in the state directory. A backup that does not\n"
+        "     verify, of another reshape, or stale is refused, field by field,\n"
+        "     before anything touches the array.\n"
         "  2. Checks that the backup holds every sector the kernel may have\n"
         "     rewritten beyond the on-disk checkpoint (or, holding no section, that\n"
         "     the kernel was held exactly there).\n"
@@ -562,6 +621,11 @@ const struct cmd cmd_restore = {
         "  -n, --no-supervise      stop after step 3, the reshape left frozen, and\n"
         "                          print the command that continues it\n"
         "  -w, --max-window SIZE   largest window while supervising (64M)\n"
+        "      --ignore-generation-token\n"
+        "                          restore the backup even when it is older than the\n"
+        "                          newest generation the supervisor recorded (see\n"
+        "                          GENERATION TOKEN in reshaped(8)); what the kernel\n"
+        "                          rewrote beyond it stays torn\n"
         "\n"
         "Exit status: 0 when the reshape finished (or, with --no-supervise, the\n"
         "array is up and frozen), 1 on failure, 2 on usage errors.\n",

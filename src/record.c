@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "reshaped/backup.h"
 #include "reshaped/fs-util.h"
 #include "reshaped/log.h"
 #include "reshaped/record.h"
@@ -112,10 +115,165 @@ static int remove_link(const char *key)
         return 0;
 }
 
+static int remove_token(const char *uuid)
+{
+        char path[PATH_MAX];
+        int r;
+
+        r = record_token_path(uuid, path, sizeof(path));
+        if (r < 0)
+                return r;
+        if (unlink(path) < 0 && errno != ENOENT)
+                return log_warning_errno(errno, "Failed to remove %s: %m", path);
+        return 0;
+}
+
 int record_remove(const char *uuid, const char *md_name)
 {
         int r = remove_link(uuid);
         int k = remove_link(md_name);
+        int t = remove_token(uuid);
 
-        return r < 0 ? r : k;
+        return r < 0 ? r : k < 0 ? k : t;
+}
+
+/* The token file: one block, far inside a sector, so that a write of it
+ * is never torn; its CRC32C catches whatever else damages it. */
+#define TOKEN_MAGIC        "reshaped-token-1"
+#define TOKEN_MAGIC_BYTES  16
+#define TOKEN_UUID_OFFSET  16
+#define TOKEN_GEN_OFFSET   (TOKEN_UUID_OFFSET + BACKUP_UUID_STRING_MAX)
+#define TOKEN_CRC_OFFSET   (TOKEN_GEN_OFFSET + 8)
+#define TOKEN_BYTES        (TOKEN_CRC_OFFSET + 4)
+
+struct record_token {
+        int fd;
+        bool synced_once;          /* the file's size and name are durable */
+        char uuid[BACKUP_UUID_STRING_MAX];
+        char path[PATH_MAX];
+};
+
+int record_token_path(const char *uuid, char *buf, size_t size)
+{
+        if (snprintf(buf, size, "%s/%s.generation", state_dir(), uuid) >= (int) size)
+                return log_error_errno(ENAMETOOLONG, "State path too long for %s.", uuid);
+        return 0;
+}
+
+static void token_encode(const char *uuid, uint64_t generation, uint8_t out[TOKEN_BYTES])
+{
+        uint64_t g = htole64(generation);
+        uint32_t crc;
+
+        memset(out, 0, TOKEN_BYTES);
+        memcpy(out, TOKEN_MAGIC, TOKEN_MAGIC_BYTES);
+        strncpy((char *) out + TOKEN_UUID_OFFSET, uuid, BACKUP_UUID_STRING_MAX - 1);
+        memcpy(out + TOKEN_GEN_OFFSET, &g, 8);
+        crc = htole32(backup_crc32c(0, out, TOKEN_CRC_OFFSET));
+        memcpy(out + TOKEN_CRC_OFFSET, &crc, 4);
+}
+
+int record_token_open(const char *uuid, struct record_token **ret)
+{
+        struct record_token *t;
+        int r;
+
+        if (strlen(uuid) >= BACKUP_UUID_STRING_MAX)
+                return log_error_errno(EINVAL, "Internal error: '%s' is not an array UUID.", uuid);
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        snprintf(t->uuid, sizeof(t->uuid), "%s", uuid);
+        r = record_token_path(uuid, t->path, sizeof(t->path));
+        if (r < 0)
+                goto fail;
+        if (mkdir(state_dir(), 0700) < 0 && errno != EEXIST) {
+                r = log_error_errno(errno, "Failed to create %s: %m", state_dir());
+                goto fail;
+        }
+        t->fd = open(t->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (t->fd < 0) {
+                r = log_error_errno(errno, "Failed to open the generation token %s: %m", t->path);
+                goto fail;
+        }
+        *ret = t;
+        return 0;
+fail:
+        free(t);
+        return r;
+}
+
+int record_token_write(struct record_token *t, uint64_t generation)
+{
+        uint8_t buf[TOKEN_BYTES];
+        ssize_t n;
+
+        token_encode(t->uuid, generation, buf);
+        n = pwrite(t->fd, buf, sizeof(buf), 0);
+        if (n < 0)
+                return log_error_errno(errno, "Failed to write the generation token %s: %m; check the filesystem of %s.",
+                                       t->path, state_dir());
+        if ((size_t) n != sizeof(buf))
+                return log_error_errno(EIO, "Short write to the generation token %s (%zd of %zu bytes); check the filesystem of %s.",
+                                       t->path, n, sizeof(buf), state_dir());
+        /* In place, at a fixed size: after the first time (which makes the
+         * size and the name durable) fdatasync() writes just the block. */
+        if (t->synced_once ? fdatasync(t->fd) < 0 : fsync(t->fd) < 0)
+                return log_error_errno(errno, "Failed to sync the generation token %s: %m; check the filesystem of %s.",
+                                       t->path, state_dir());
+        if (!t->synced_once) {
+                int r = fsync_parent_dir(t->path);
+
+                if (r < 0)
+                        return r;
+                t->synced_once = true;
+        }
+        return 0;
+}
+
+struct record_token *record_token_close(struct record_token *t)
+{
+        if (!t)
+                return NULL;
+        if (t->fd >= 0)
+                close(t->fd);
+        free(t);
+        return NULL;
+}
+
+int record_token_read(const char *uuid, uint64_t *ret_generation)
+{
+        uint8_t buf[TOKEN_BYTES + 1], want[TOKEN_BYTES];
+        char path[PATH_MAX];
+        uint64_t g;
+        ssize_t n;
+        int fd, r;
+
+        r = record_token_path(uuid, path, sizeof(path));
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return -ENOENT;
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open the generation token %s: %m", path);
+        n = pread(fd, buf, sizeof(buf), 0);
+        r = n < 0 ? -errno : 0;
+        close(fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the generation token %s: %m", path);
+        /* A file created but never written: no generation was recorded. */
+        if (n == 0)
+                return -ENOENT;
+        memcpy(&g, buf + TOKEN_GEN_OFFSET, 8);
+        token_encode(uuid, le64toh(g), want);
+        if (n != TOKEN_BYTES || memcmp(buf, want, TOKEN_BYTES) != 0)
+                return log_error_errno(EBADMSG, "The generation token %s does not verify (%zd bytes, %s).",
+                                       path, n,
+                                       n != TOKEN_BYTES ? "not its size" :
+                                       memcmp(buf, TOKEN_MAGIC, TOKEN_MAGIC_BYTES) ? "no token magic" :
+                                       strncmp((char *) buf + TOKEN_UUID_OFFSET, uuid, BACKUP_UUID_STRING_MAX) ? "it names another array" :
+                                       "checksum mismatch");
+        *ret_generation = le64toh(g);
+        return 0;
 }

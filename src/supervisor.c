@@ -59,6 +59,7 @@ struct sup {
         char uuid[BACKUP_UUID_STRING_MAX];
         struct planner plan;
         struct backup_file *bf;
+        struct record_token *token;  /* the newest durable generation, for restore */
         char *rename_from;        /* new backup file, until it replaces the old one */
         struct member_set *members;  /* the old layout's members, read for backups */
         int signal_fd;
@@ -84,6 +85,14 @@ struct sup {
         unsigned degraded;        /* members missing, as last seen */
         int stop_signal;
 };
+
+static uint64_t now_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
 
 static uint64_t now_ms(void)
 {
@@ -222,6 +231,44 @@ static int disk_position(struct sup *s, uint64_t *ret)
         return 0;
 }
 
+/* The generation in the header of the file at @path; 0 when it has none
+ * (no file, mdadm's, damaged). */
+static uint64_t file_generation(const char *path)
+{
+        uint8_t buf[BACKUP_HEADER_BYTES];
+        struct backup_header h;
+        struct backup_verify v;
+        ssize_t n;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        n = pread(fd, buf, sizeof(buf), 0);
+        close(fd);
+        if (n != (ssize_t) sizeof(buf))
+                return 0;
+        v = backup_header_decode(buf, &h);
+        return v.reason == BACKUP_VERIFY_OK ? h.generation : 0;
+}
+
+/* The new file's generations go on from the file it replaces and from the
+ * token (which a leftover of an earlier run may hold), so that restore,
+ * refusing generations below the token, never refuses it, and a copy of
+ * an older file never passes for it. */
+static int continue_generations(struct sup *s, uint64_t replaced_generation)
+{
+        uint64_t token = 0;
+        int r;
+
+        r = record_token_read(s->uuid, &token);
+        if (r < 0 && r != -ENOENT)
+                log_warning("%s: the generation token will be written anew.", md_name(s->md));
+        if (r < 0)
+                token = 0;
+        return backup_file_continue_generation(s->bf, token > replaced_generation ? token : replaced_generation);
+}
+
 /*
  * A file already at the path is replaced atomically (a new file, synced,
  * renamed over it) before the array is touched, never truncated in place:
@@ -235,11 +282,14 @@ static int open_backup(struct sup *s)
 {
         const char *path = s->o->backup_path;
         char *tmp = NULL;
-        uint64_t pos;
+        uint64_t pos, replaced_generation = 0;
         struct stat st;
         int r;
 
         r = disk_position(s, &pos);
+        if (r < 0)
+                return r;
+        r = record_token_open(s->uuid, &s->token);
         if (r < 0)
                 return r;
         if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -248,6 +298,7 @@ static int open_backup(struct sup *s)
                 r = backup_file_may_replace(path, s->id.uuid, md_devnode(s->md), s->geo.backwards, pos);
                 if (r < 0)
                         return r;
+                replaced_generation = file_generation(path);
                 if (asprintf(&tmp, "%s.new", path) < 0)
                         return log_error_errno(ENOMEM, "Out of memory.");
                 r = backup_file_create(tmp, &s->id, s->slot_bytes, BACKUP_CREATE_OVERWRITE, &s->bf);
@@ -259,6 +310,9 @@ static int open_backup(struct sup *s)
         }
         if (r < 0)
                 return r;
+        r = continue_generations(s, replaced_generation);
+        if (r < 0)
+                return r;
         /* The file it replaces may say the kernel is held at the checkpoint
          * (restore's emptied backup): so must this one, before it counts
          * (see set_resume()). */
@@ -267,7 +321,10 @@ static int open_backup(struct sup *s)
                 if (r < 0)
                         return r;
         }
-        return finish_rename(s);
+        r = finish_rename(s);
+        if (r < 0)
+                return r;
+        return record_token_write(s->token, backup_file_header(s->bf)->generation);
 }
 
 /* Writes are issued in pieces of this size as the reads bring them in. */
@@ -417,7 +474,7 @@ static int do_backup(struct sup *s, const struct plan_action *a, bool release_ot
 {
         uint64_t len = array_range_sectors(a->range);
         uint64_t bytes = sectors_to_bytes(len);
-        uint64_t t = now_ms(), read_wait_ms = 0, t_data;
+        uint64_t t = now_ms(), read_wait_ms = 0, t_data, t_token_us, token_us;
         struct array_read *rd;
         bool ahead;
         uint32_t crc = 0;
@@ -451,12 +508,21 @@ static int do_backup(struct sup *s, const struct plan_action *a, bool release_ot
         r = backup_file_commit(s->bf, a->slot, a->range.lo_array_sectors, len, crc, release_other);
         if (r < 0)
                 return r;
+        /* Before sync_max may pass the window: from now on a copy of the
+         * backup older than this header is stale, and restore knows it. */
+        t_token_us = now_us();
+        r = record_token_write(s->token, backup_file_header(s->bf)->generation);
+        if (r < 0)
+                return r;
+        token_us = now_us() - t_token_us;
         s->backed_up_bytes += bytes;
         s->backup_ms += now_ms() - t;
         log_debug("%s: backed up array sectors %" PRIu64 "-%" PRIu64 " into slot %u in %" PRIu64
-                  " ms (%s; the writes waited %" PRIu64 " ms for reads, the commit took %" PRIu64 " ms).",
+                  " ms (%s; the writes waited %" PRIu64 " ms for reads, the commit took %" PRIu64
+                  " ms, of which the generation token %.2f ms).",
                   md_name(s->md), a->range.lo_array_sectors, a->range.hi_array_sectors, a->slot,
-                  now_ms() - t, ahead ? "read ahead" : "read now", read_wait_ms, now_ms() - t_data);
+                  now_ms() - t, ahead ? "read ahead" : "read now", read_wait_ms, now_ms() - t_data,
+                  (double) token_us / 1000.0);
         return 0;
 }
 
@@ -1455,6 +1521,7 @@ static void cleanup(struct sup *s)
                 array_read_free(s->reads[i].rd);
         if (s->bf)
                 s->bf = backup_file_free(s->bf);
+        s->token = record_token_close(s->token);
         if (s->rename_from) {
                 (void) unlink(s->rename_from);
                 free(s->rename_from);

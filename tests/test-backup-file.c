@@ -721,6 +721,30 @@ static void test_inspect_cli(void **state)
         assert_contains(out, "Usage: reshaped inspect [--json] FILE");
 }
 
+/* A new file goes on from the generations before it: never below or at
+ * @after once it returns, one synced header when it has to move, none
+ * otherwise, and what it wrote is what a reopen reads. */
+static void test_continue_generation(void **state)
+{
+        struct fixture *f = *state;
+        struct backup_file *bf = NULL;
+
+        assert_int_equal(backup_file_create(f->path, &test_id, SLOT_BYTES, 0, &bf), 0);
+        assert_int_equal(backup_file_header(bf)->generation, 1);
+        assert_int_equal(backup_file_continue_generation(bf, 41), 0);
+        assert_int_equal(backup_file_header(bf)->generation, 42);
+        assert_int_equal(backup_file_continue_generation(bf, 41), 0);
+        assert_int_equal(backup_file_continue_generation(bf, 0), 0);
+        assert_int_equal(backup_file_header(bf)->generation, 42);
+        assert_int_equal(backup_file_continue_generation(bf, 42), 0);
+        assert_int_equal(backup_file_header(bf)->generation, 43);
+        assert_int_equal(backup_file_store(bf, 0, 0, 8, f->data0), 0);
+        assert_int_equal(backup_file_header(bf)->generation, 44);
+        backup_file_free(bf);
+        assert_int_equal(verify(f->path, &test_id, 44).reason, BACKUP_VERIFY_OK);
+        assert_int_equal(verify(f->path, &test_id, 45).reason, BACKUP_VERIFY_STALE_GENERATION);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -739,6 +763,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_truncation_at_every_sector, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_mdadm_file_reads_unverified, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_inspect_cli, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_continue_generation, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

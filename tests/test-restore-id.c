@@ -23,6 +23,7 @@
 #include "reshaped/backup.h"
 #include "reshaped/md-assemble.h"
 #include "reshaped/md.h"
+#include "reshaped/record.h"
 #include "reshaped/restore.h"
 
 static const uint8_t uuid_a[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
@@ -597,6 +598,109 @@ static void test_cli_duplicates_and_disagreement(void **state)
         assert_lacks(out, "will write back");
 }
 
+/* The supervisor's generation token for uuid_a, in the fixture's state
+ * directory (the one run_restore() hands the binary). */
+static void write_token(const struct fixture *f, uint64_t generation)
+{
+        struct record_token *t = NULL;
+
+        setenv("RESHAPED_STATE_DIR", f->dir, 1);
+        assert_int_equal(record_token_open("11223344:55667788:99aabbcc:ddeef001", &t), 0);
+        assert_int_equal(record_token_write(t, generation), 0);
+        record_token_close(t);
+}
+
+/* The arguments of a restore of the fixture's members from its backup,
+ * and the same with --ignore-generation-token. */
+static void restore_args(const struct fixture *f, const char *args[8], const char *ignoring[9])
+{
+        static char paths[5][128];
+        static const char *const names[] = { "backup", "m0", "m1", "m2", "m3" };
+
+        for (unsigned i = 0; i < 5; i++)
+                snprintf(paths[i], sizeof(paths[i]), "%s/%s", f->dir, names[i]);
+        args[0] = "--backup-file";
+        for (unsigned i = 0; i < 5; i++)
+                args[i + 1] = paths[i];
+        args[6] = NULL;
+        ignoring[0] = "--ignore-generation-token";
+        for (unsigned i = 0; i < 7; i++)
+                ignoring[i + 1] = args[i];
+}
+
+/* A self-consistent backup older than the generation the token names (a
+ * stale copy) is refused, naming both generations, the token file and
+ * what to do; the override restores it; equal or newer passes. The
+ * backup write_backup() makes has generation 2 (created 1, stored 2). */
+static void test_cli_stale_generation(void **state)
+{
+        struct fixture *f = *state;
+        struct backup_identity id = identity_of(&chunk_change, 10);
+        static char out[16384];
+        char want[256];
+        const char *args[8], *ignoring[9];
+
+        restore_args(f, args, ignoring);
+
+        write_members(f, &chunk_change);
+        write_backup(fpath(f, "backup"), &id);
+        write_token(f, 3);
+        assert_int_equal(run_restore(f, out, sizeof(out), args), 1);
+        assert_contains(out, "is stale: its generation is 2, but the supervisor had made generation 3 durable");
+        snprintf(want, sizeof(want), "(token %s/11223344:55667788:99aabbcc:ddeef001.generation", f->dir);
+        assert_contains(out, want);
+        assert_contains(out, "stale-generation");
+        assert_contains(out, "Find the newest backup of array 11223344:55667788:99aabbcc:ddeef001");
+        assert_contains(out, "--ignore-generation-token");
+        assert_contains(out, "Nothing was changed");
+        assert_lacks(out, "will write back");
+
+        assert_int_equal(run_restore(f, out, sizeof(out), ignoring), 1);
+        assert_contains(out, "--ignore-generation-token: not checking");
+        assert_contains(out, "will write back array sectors 0-128 from section 0");
+
+        write_token(f, 2);
+        assert_int_equal(run_restore(f, out, sizeof(out), args), 1);
+        assert_lacks(out, "stale");
+        assert_contains(out, "will write back array sectors 0-128 from section 0");
+}
+
+/* No token (older versions, mdadm's monitor) does not block a valid
+ * backup, and says what could not be checked; a damaged token refuses
+ * until the admin decides. */
+static void test_cli_token_missing_or_damaged(void **state)
+{
+        struct fixture *f = *state;
+        struct backup_identity id = identity_of(&chunk_change, 10);
+        static char out[16384];
+        char path[256];
+        int fd;
+        const char *args[8], *ignoring[9];
+
+        restore_args(f, args, ignoring);
+
+        write_members(f, &chunk_change);
+        write_backup(fpath(f, "backup"), &id);
+        assert_int_equal(run_restore(f, out, sizeof(out), args), 1);
+        assert_contains(out, "no generation token");
+        assert_contains(out, "cannot be checked");
+        assert_contains(out, "will write back array sectors 0-128 from section 0");
+
+        write_token(f, 1);
+        snprintf(path, sizeof(path), "%s/11223344:55667788:99aabbcc:ddeef001.generation", f->dir);
+        fd = open(path, O_WRONLY);
+        assert_true(fd >= 0);
+        assert_int_equal(pwrite(fd, "\xff", 1, 20), 1);
+        close(fd);
+        assert_int_equal(run_restore(f, out, sizeof(out), args), 1);
+        assert_contains(out, "the generation token");
+        assert_contains(out, "is unreadable. Nothing was changed.");
+        assert_contains(out, "pass --ignore-generation-token");
+        assert_lacks(out, "will write back");
+        assert_int_equal(run_restore(f, out, sizeof(out), ignoring), 1);
+        assert_contains(out, "will write back array sectors 0-128 from section 0");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -608,6 +712,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_cli_each_field, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cli_other_array, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cli_duplicates_and_disagreement, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cli_stale_generation, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cli_token_missing_or_damaged, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -242,6 +242,12 @@ const struct backup_header *backup_file_header(const struct backup_file *bf);
  * header (synced) so that it holds from now on. */
 int backup_file_set_resume(struct backup_file *bf, uint64_t array_sectors);
 
+/* Makes the header's generation greater than @after (one synced header
+ * write, none when it is already): a new file for an array continues the
+ * generations of the one it replaces and of the generation token, so
+ * that no copy of an older file can pass for newer. */
+int backup_file_continue_generation(struct backup_file *bf, uint64_t after);
+
 /*
  * The rule for the backup of record: every section in it beyond the
  * on-disk checkpoint equals the array, since `reshaped restore` writes

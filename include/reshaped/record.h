@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stddef.h>
+#include <stdint.h>
+
 /*
  * Where the backup of a running reshape lives, recorded on disk so that it
  * survives a reboot (mdadm keeps it only in /run). One symlink per array
@@ -13,5 +16,32 @@ int record_save(const char *uuid, const char *md_name, const char *backup_path);
 /* Finds the recorded backup path by UUID or md name; -ENOENT if none.
  * *ret is malloc'ed. */
 int record_lookup(const char *uuid_or_name, char **ret);
-/* Forgets the record of the array (both links). */
+/* Forgets the record of the array (both links and the generation token). */
 int record_remove(const char *uuid, const char *md_name);
+
+/*
+ * The generation token: the newest backup generation the supervisor has
+ * made durable for the array, kept outside the backup file so that
+ * restore can refuse a stale copy of it (self-consistent, but one window
+ * older: every checksum passes, and the kernel has already rewritten
+ * what it lacks). The supervisor writes it after a window's header is
+ * durable and before sync_max passes that window, so the token never
+ * names a generation the backup lacks, and the kernel never runs on a
+ * window the token does not name. One small file per array UUID
+ * (UUID.generation in the state directory), written in place and synced:
+ * one pwrite and one fdatasync per window. record_remove() removes it.
+ */
+struct record_token;
+
+/* Opens (creating it if needed) the token file of @uuid for writing. */
+int record_token_open(const char *uuid, struct record_token **ret);
+/* Records @generation; durable when it returns 0. */
+int record_token_write(struct record_token *t, uint64_t generation);
+/* Closes and frees; returns NULL. */
+struct record_token *record_token_close(struct record_token *t);
+/* Reads the token of @uuid: 0 with *ret_generation set; -ENOENT when
+ * there is none (records of older versions); -EBADMSG when it does not
+ * verify (logged, naming the file). */
+int record_token_read(const char *uuid, uint64_t *ret_generation);
+/* The token file's path, for messages. */
+int record_token_path(const char *uuid, char *buf, size_t size);
