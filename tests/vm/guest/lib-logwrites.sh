@@ -81,16 +81,3 @@ lw_cut() {
 lw_replay() {
         vm_run vm-logwrites-replay --zero "$1" "$2"
 }
-
-# lw_header_changes FILE SECONDS: returns once FILE's first 4 KiB (a
-# backup header) differ from what they were at the call, read with
-# O_DIRECT (what the disk holds, not the page cache); fails after SECONDS.
-lw_header_changes() {
-        _h0=$(dd if="$1" bs=4096 count=1 iflag=direct 2>/dev/null | md5sum)
-        _n=0
-        while [ "$(dd if="$1" bs=4096 count=1 iflag=direct 2>/dev/null | md5sum)" = "$_h0" ]; do
-                _n=$((_n + 1))
-                [ $_n -lt $(($2 * 50)) ] || vm_fail "the header of $1 did not change in $2 s"
-                sleep 0.02
-        done
-}
