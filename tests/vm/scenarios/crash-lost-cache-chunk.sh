@@ -4,11 +4,12 @@
 # (disks 0-3) and the backup disk (disk 4, ext4, which also holds
 # reshaped's record) behind dm-log-writes, logs on disks 5-9.
 #
-# Boot 1 fills the array with the pattern and starts the reshape. Past
-# 30%, when reshaped next raises sync_max (lets the kernel into a window),
-# the backup disk freezes (dm suspend: from then on nothing it is sent
-# completes, as on a disk that lost power first); the members run on
-# until the kernel is inside the new window (3 s at most), an
+# Boot 1 fills the array with the pattern and starts the reshape; from
+# 25% md runs at its lowest speed (a window takes the kernel seconds).
+# Past 30%, when reshaped next raises sync_max (lets the kernel into a
+# window), the backup disk freezes (dm suspend: from then on nothing it
+# is sent completes, as on a disk that lost power first); the members run
+# on until the kernel is 256 KiB per member into the window, an
 # application's fsync of /dev/md0 makes the members' writes so far
 # durable, and then the members freeze and the power goes. A supervisor
 # that let the kernel in before the window's backup header was durable
@@ -111,6 +112,12 @@ case $VM_BOOT in
           echo "exit status $?" >"$VM_OUT/start.status"; } |
                 while IFS= read -r line; do echo "[$(vm_now)] $line"; done >"$VM_OUT/start.log" &
 
+        # md's slowest speed from 25% on: a window then takes the kernel
+        # seconds, and the cut lands inside one. (md measures its speed
+        # over the last seconds, so it first stands still a while.)
+        wait_front 25
+        md_set md0 sync_speed_min 1000
+        md_set md0 sync_speed_max 1000
         wait_front 30
         # The instant: reshaped raises sync_max into the next window (the
         # kernel may now overwrite it: its backup header must be durable).
@@ -125,11 +132,12 @@ case $VM_BOOT in
         at_freeze=$(md_snapshot md0)
         vm_log "backup disk frozen when sync_max rose from $sm0: $at_freeze"
         [ "$sm" = max ] && vm_fail "sync_max went to max"
-        # Until the kernel is inside the new window (3 s at most).
+        # Until the kernel is 256 KiB per member into the new window (10 s
+        # at most).
         n=0
-        until front=$(md_reshape_front md0 | cut -d ' ' -f 2); [ -n "$front" ] && [ "$front" -gt $((sm0 / 2)) ]; do
+        until front=$(md_reshape_front md0 | cut -d ' ' -f 2); [ -n "$front" ] && [ "$front" -gt $((sm0 / 2 + 256)) ]; do
                 n=$((n + 1))
-                [ $n -lt 300 ] || break
+                [ $n -lt 1000 ] || break
                 sleep 0.01
         done
         vm_log "front at ${front:-?} KiB per member (the window began at $((sm0 / 2))); fsync of /dev/md0"
