@@ -1200,3 +1200,6 @@ vm_takeover_unbegun() {
         [ $ok = 0 ] || vm_fail "the kernel could overwrite data no backup held"
         vm_log "PASS: untouched reshape$([ "$2" = 1 ] && echo " (first page dirty)") taken over from its first unit, every byte verified, protection lag 0"
 }
+
+# The lost-cache crash model (dm-log-writes): lw_* functions.
+. "${VM_LIB%/*}/lib-logwrites.sh"
