@@ -27,3 +27,4 @@ extern const struct cmd cmd_inspect;
 extern const struct cmd cmd_start;
 extern const struct cmd cmd_supervise;
 extern const struct cmd cmd_restore;
+extern const struct cmd cmd_recover;

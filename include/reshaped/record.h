@@ -15,3 +15,7 @@ int record_save(const char *uuid, const char *md_name, const char *backup_path);
 int record_lookup(const char *uuid_or_name, char **ret);
 /* Forgets the record of the array (both links). */
 int record_remove(const char *uuid, const char *md_name);
+/* Calls @fn for every record (key: an array UUID or an md name) with the
+ * recorded backup path; stops at and returns @fn's first negative
+ * result. A missing state directory holds no record. */
+int record_foreach(int (*fn)(const char *key, const char *backup_path, void *userdata), void *userdata);
