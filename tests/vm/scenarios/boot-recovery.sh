@@ -33,12 +33,20 @@ if [ "$VM_BOOT" = 1 ]; then
         systemctl status mdadm-grow-continue@md0.service --no-pager | grep -q '/opt/vm/bin/reshaped supervise' ||
                 vm_fail "mdadm-grow-continue@md0 does not run reshaped supervise"
         ls -l /var/lib/reshaped
+        # mdadm's last resort (mdadm --run) must leave a recorded reshape alone.
+        systemctl cat mdadm-last-resort@md0.service | grep -qx 'ExecCondition=/opt/vm/bin/reshaped recover --leave-to-mdadm %i' ||
+                vm_fail "mdadm-last-resort@md0.service has no ExecCondition from reshaped's drop-in"
+        reshaped recover --leave-to-mdadm md0 && vm_fail "recover --leave-to-mdadm md0 lets mdadm start a recorded reshape"
         vm_power_cut_at md0 40
 fi
 
 cat "$VM_OUT/cut.1.txt"
 vm_log "no one types from here on; waiting for $unit"
-[ "$(systemctl show -P LoadState "$unit")" = loaded ] || vm_fail "$unit is not installed ($(systemctl show -P LoadState "$unit"))"
+if [ "$(systemctl show -P LoadState "$unit")" != loaded ]; then
+        sleep 5
+        cat /proc/mdstat
+        vm_fail "$unit is not installed ($(systemctl show -P LoadState "$unit")); md0 is $(md_attr md0 array_state 2>&1)"
+fi
 n=0
 while :; do
         [ "$(systemctl show -P ConditionResult "$unit")" = no ] &&
