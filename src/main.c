@@ -13,6 +13,7 @@ static const struct cmd *const commands[] = {
         &cmd_start,
         &cmd_supervise,
         &cmd_restore,
+        &cmd_recover,
         &cmd_inspect,
         &cmd_status,
 };

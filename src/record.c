@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <endian.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -276,4 +277,33 @@ int record_token_read(const char *uuid, uint64_t *ret_generation)
                                        "checksum mismatch");
         *ret_generation = le64toh(g);
         return 0;
+}
+
+int record_foreach(int (*fn)(const char *key, const char *backup_path, void *userdata), void *userdata)
+{
+        const char *suffix = ".backup";
+        size_t sl = strlen(suffix);
+        struct dirent *de;
+        int r = 0;
+        DIR *d;
+
+        d = opendir(state_dir());
+        if (!d)
+                return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", state_dir());
+        while (r >= 0 && (errno = 0, de = readdir(d))) {
+                size_t l = strlen(de->d_name);
+                char key[NAME_MAX + 1], *path = NULL;
+
+                if (l <= sl || strcmp(de->d_name + l - sl, suffix) != 0)
+                        continue;
+                snprintf(key, sizeof(key), "%.*s", (int) (l - sl), de->d_name);
+                if (record_lookup(key, &path) < 0)
+                        continue;
+                r = fn(key, path, userdata);
+                free(path);
+        }
+        if (r >= 0 && errno != 0)
+                r = log_error_errno(errno, "Failed to read %s: %m", state_dir());
+        closedir(d);
+        return r;
 }

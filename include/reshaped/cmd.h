@@ -38,3 +38,4 @@ extern const struct cmd cmd_start;
 extern const struct cmd cmd_supervise;
 extern const struct cmd cmd_restore;
 extern const struct cmd cmd_status;
+extern const struct cmd cmd_recover;

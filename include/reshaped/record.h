@@ -45,3 +45,7 @@ struct record_token *record_token_close(struct record_token *t);
 int record_token_read(const char *uuid, uint64_t *ret_generation);
 /* The token file's path, for messages. */
 int record_token_path(const char *uuid, char *buf, size_t size);
+/* Calls @fn for every record (key: an array UUID or an md name) with the
+ * recorded backup path; stops at and returns @fn's first negative
+ * result. A missing state directory holds no record. */
+int record_foreach(int (*fn)(const char *key, const char *backup_path, void *userdata), void *userdata);
