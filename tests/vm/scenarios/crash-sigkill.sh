@@ -1,18 +1,23 @@
 # vm: mode=busybox disks=4 size=128M scratch=512M timeout=900 needs=reshaped
 # SIGKILL of reshaped, the VM running on, at three instants picked from the
-# live state of a raid5 chunk change (64K -> 128K, 0.90, 4 x 127 MiB) under
-# `reshaped start`: while a window's backup is being written (the suspend
-# range reaches past every section of the header), right after a sync_max
-# raise, and in the last 5% right after a backup commit (the header then
-# holds a window beyond the on-disk checkpoint). After each kill the kernel must stay parked
-# within what the backup holds (sync_max, rounded up to the reshape unit,
-# maps to no array sector past the end of its sections, which reach back
-# to the checkpoint), writes must stay suspended, and the backup must
-# verify; `reshaped supervise` started again (no restore) continues. While
-# one runs, a second `supervise`, a `start` and a `restore` of the array
-# refuse and name its pid, and the lock the killed one left does not block
-# the restart. At the end every byte matches the pattern and the probe saw
-# the kernel within the backup all along (lag 0).
+# live state of a raid5 chunk change (64K -> 128K, 0.90, 4 x 127 MiB):
+#   1. `reshaped start`, while a window's backup is being written (its
+#      action logged, not yet committed);
+#   2. the `supervise` that continued, right after a sync_max raise;
+#   3. the `restore` that continued after the array was stopped, in the
+#      last 5% right after a backup commit (the header then holds a window
+#      beyond the on-disk checkpoint, which the restart must take over).
+# After each kill the kernel must stay parked within what the backup holds
+# (sync_max, rounded up to the reshape unit, maps to no array sector past
+# the end of its sections, which reach back to the checkpoint read at the
+# kill), writes must stay suspended over that stretch, and the backup must
+# verify; `reshaped supervise` started again continues without a restore,
+# over the lock file the killed one left. While one supervises, a second
+# `supervise`, a `start` and a `restore` of the array refuse and name its
+# pid. With the array stopped, `restore --dry-run` prints its plan and
+# writes nothing (sha256 of every member and of the backup before and
+# after). At the end every byte matches the pattern and the probes saw the
+# kernel within the backup all along (lag 0, nothing unprotected).
 . "$VM_LIB"
 set -u
 
@@ -212,7 +217,44 @@ check_refusals
 wait_percent 40
 kill_after_raise
 check_parked
-restart 2
+
+# The array stopped there: `restore --dry-run` says what it would do and
+# writes nothing (every member and the backup hash the same after), then
+# the real restore continues (and is the one killed next).
+# The probe is stopped first (it would take the stop for the end of the
+# reshape); what it saw up to here must be lag 0 too.
+kill -INT "$probe"
+wait "$probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
+vm_run mdadm --stop /dev/md0
+cat "$VM_OUT/probe.txt"
+grep -q 'lag_max=0 bytes unprotected_total=0 bytes' "$VM_OUT/probe.txt" ||
+        vm_fail "before the stop the kernel ran beyond the backup"
+mv "$VM_OUT/probe.txt" "$VM_OUT/probe.1.txt"
+mv "$VM_OUT/probe.csv" "$VM_OUT/probe.1.csv"
+sha256sum $(vm_disks 4) "$backup" >"$VM_OUT/sums.before"
+_st=0
+# shellcheck disable=SC2046
+reshaped restore /dev/md0 --dry-run --backup-file "$backup" $(vm_disks 4) >"$VM_OUT/dry-run.txt" 2>&1 || _st=$?
+cat "$VM_OUT/dry-run.txt"
+[ $_st = 0 ] || vm_fail "restore --dry-run exited $_st"
+grep -q "^backup: .*verified" "$VM_OUT/dry-run.txt" || vm_fail "the dry run gave no verdict"
+grep -q "^continue: from array sector [0-9]*, sync_max [0-9]*" "$VM_OUT/dry-run.txt" ||
+        vm_fail "the dry run did not say where the reshape would continue"
+sha256sum $(vm_disks 4) "$backup" >"$VM_OUT/sums.after"
+cmp -s "$VM_OUT/sums.before" "$VM_OUT/sums.after" ||
+        vm_fail "the dry run changed a member or the backup: $(diff "$VM_OUT/sums.before" "$VM_OUT/sums.after")"
+[ ! -e /sys/block/md0/md/array_state ] || [ "$(md_attr md0 array_state)" = clear ] ||
+        [ "$(md_attr md0 array_state)" = inactive ] || vm_fail "the dry run started the array"
+vm_log "restore --dry-run: 4 members and the backup hash the same before and after"
+_dead=$pid
+# shellcheck disable=SC2046
+run_bg restore.2 restore /dev/md0 --backup-file "$backup" --max-window 8M $(vm_disks 4)
+vm-probe --md md0 --csv "$VM_OUT/probe.csv" --backup "$backup" --interval-ms 20 \
+        >"$VM_OUT/probe.txt" 2>&1 &
+probe=$!
+vm_wait_log_of "$log" 'supervising the reshape from'
+[ "$(cat /run/reshaped/md0.lock)" = "$pid" ] || vm_fail "the restore did not take the lock the killed $_dead left"
+md_fast md0
 
 wait_percent 95
 kill_after_commit
@@ -234,4 +276,4 @@ cat "$VM_OUT/probe.txt"
 vm_probed_protected
 vm_log "probe: lag_max=$lag bytes, stall $stall"
 vm_timed vm-pattern verify /dev/md0 "$seed"
-vm_log "PASS: 3 SIGKILLs, each parked within the backup and resumed by supervise; every byte verified"
+vm_log "PASS: 3 SIGKILLs (start, supervise, restore), each parked within the backup and continued without a restore; dry run wrote nothing; every byte verified"
