@@ -249,6 +249,8 @@ vm_log "restore --dry-run: 4 members and the backup hash the same before and aft
 _dead=$pid
 # shellcheck disable=SC2046
 run_bg restore.2 restore /dev/md0 --backup-file "$backup" --max-window 8M $(vm_disks 4)
+# Once md runs it as raid5 (while restore assembles, level reads "5").
+vm_wait_log_of "$log" 'assembled, reshape frozen'
 vm-probe --md md0 --csv "$VM_OUT/probe.csv" --backup "$backup" --interval-ms 20 \
         >"$VM_OUT/probe.txt" 2>&1 &
 probe=$!
