@@ -28,6 +28,7 @@
 #include "reshaped/md.h"
 #include "reshaped/record.h"
 #include "reshaped/restore.h"
+#include "reshaped/supervise-lock.h"
 #include "reshaped/supervisor.h"
 
 struct restore_ctx {
@@ -448,6 +449,59 @@ out:
         return r;
 }
 
+/*
+ * --dry-run: what prepare() found and what the rest of a restore would do
+ * with it. The geometry comes from the superblocks, since the array is not
+ * running; the same conversions as hold_and_open()'s give where the
+ * reshape would continue.
+ */
+static int print_dry_run(const struct restore_ctx *c, bool supervise)
+{
+        const struct backup_identity *id = &c->freshest->identity;
+        uint64_t pos = c->freshest->reshape_position_array_sectors;
+        struct geometry_input in = {
+                .old_level = id->after.level, .new_level = id->after.level,
+                .old_raid_disks = id->before.raid_disks, .new_raid_disks = id->after.raid_disks,
+                .old_chunk_bytes = id->before.chunk_bytes, .new_chunk_bytes = id->after.chunk_bytes,
+                .component_kib = id->component_dev_sectors / 2,
+                .backwards = c->freshest->backwards,
+        };
+        struct reshape_geometry g;
+        const char *why = NULL;
+        uint64_t progress;
+        int r;
+
+        r = geometry_init(&g, &in, &why);
+        if (r < 0)
+                return log_error_errno(r, "Cannot restore the reshape of %s: %s.", c->md_name, why);
+        progress = geometry_align_down(&g, geometry_position_to_progress(&g, pos));
+
+        printf("%s: dry run; nothing was written.\n", c->devnode);
+        printf("backup: %s, generation %" PRIu64 ": %s\n", c->backup_path, c->rep.header.generation,
+               c->rep.verdict.reason == BACKUP_VERIFY_OK
+                       ? "verified (header and section checksums, array and reshape identity)"
+                       : "mdadm's format, no checksums: not verified");
+        printf("reshape: %s, checkpoint at array sector %" PRIu64 " (byte %" PRIu64 ")\n",
+               c->freshest->backwards ? "backwards" : "forwards", pos, sectors_to_bytes(pos));
+        if (c->plan.n_ranges == 0)
+                printf("write back: nothing (the kernel was held at the checkpoint)\n");
+        for (unsigned i = 0; i < c->plan.n_ranges; i++) {
+                const struct restore_range *rr = &c->plan.ranges[i];
+                struct dev_range d = geometry_old_layout_dev_rows(
+                        &g, (struct array_range) { rr->lo_array_sectors, rr->hi_array_sectors });
+
+                printf("write back: array bytes %" PRIu64 "-%" PRIu64 " (sectors %" PRIu64 "-%" PRIu64
+                       ") from section %u; member sectors %" PRIu64 "-%" PRIu64
+                       " from the data offset, on every member\n",
+                       sectors_to_bytes(rr->lo_array_sectors), sectors_to_bytes(rr->hi_array_sectors),
+                       rr->lo_array_sectors, rr->hi_array_sectors, rr->slot, d.lo_dev_sectors,
+                       d.hi_dev_sectors);
+        }
+        printf("continue: from array sector %" PRIu64 ", sync_max %" PRIu64 " (member sectors), %s\n", pos,
+               progress, supervise ? "supervised to the end" : "left frozen (--no-supervise)");
+        return 0;
+}
+
 static int block_stop_signals(void)
 {
         sigset_t mask;
@@ -505,6 +559,7 @@ static int run(int argc, char **argv)
                 { "max-window",   required_argument, NULL, 'w' },
                 { "no-supervise", no_argument,       NULL, 'n' },
                 { "ignore-generation-token", no_argument, NULL, 'G' },
+                { "dry-run",      no_argument,       NULL, 'D' },
                 { "help",         no_argument,       NULL, 'h' },
                 {}
         };
@@ -512,8 +567,9 @@ static int run(int argc, char **argv)
         struct supervisor_options o;
         const char *backup_option = NULL;
         struct md *md = NULL;
-        bool supervise = true;
-        int opt, r;
+        bool supervise = true, dry_run = false;
+        pid_t holder;
+        int opt, r, lock = -1;
 
         supervisor_options_init(&o);
         while ((opt = getopt_long(argc, argv, "b:w:nh", options, NULL)) != -1) {
@@ -530,6 +586,9 @@ static int run(int argc, char **argv)
                         break;
                 case 'G':
                         c.ignore_token = true;
+                        break;
+                case 'D':
+                        dry_run = true;
                         break;
                 case 'h':
                         cmd_print_help(&cmd_restore);
@@ -550,9 +609,20 @@ static int run(int argc, char **argv)
         }
         snprintf(c.devnode, sizeof(c.devnode), "/dev/%s", c.md_name);
 
+        /* A dry run writes nothing, not even the lock: it must not make a
+         * supervisor that starts meanwhile refuse. */
+        if (!dry_run) {
+                r = lock = supervise_lock_take(c.md_name, &holder);
+                if (r < 0)
+                        goto out;
+        }
         r = prepare(&c, backup_option, argv + optind + 1, (size_t) (argc - optind - 1));
         if (r < 0)
                 goto out;
+        if (dry_run) {
+                r = print_dry_run(&c, supervise);
+                goto out;
+        }
         /* From the assembly until the backup is emptied a signal would
          * leave a torn array running; the supervisor takes them from its
          * signalfd afterwards (a pending one stops it safely). */
@@ -583,6 +653,8 @@ out:
         md_close(md);
         md_member_supers_free(c.members, c.n_members);
         free(c.backup_path);
+        if (lock >= 0)
+                close(lock);
         return cmd_supervised_exit_status(r);
 }
 
@@ -591,7 +663,7 @@ const struct cmd cmd_restore = {
         .summary = "bring a reshaping array back after a crash and supervise it",
         .help =
         "Usage: reshaped restore DEVICE [--backup-file FILE] [--no-supervise]\n"
-        "                        [--max-window SIZE] [--ignore-generation-token]\n"
+        "                        [--dry-run] [--max-window SIZE] [--ignore-generation-token]\n"
         "                        [MEMBER...]\n"
         "\n"
         "Starts an array whose reshape a crash or reboot interrupted, with nothing\n"
@@ -620,6 +692,11 @@ const struct cmd cmd_restore = {
         "                          in /var/lib/reshaped, or RESHAPED_STATE_DIR)\n"
         "  -n, --no-supervise      stop after step 3, the reshape left frozen, and\n"
         "                          print the command that continues it\n"
+        "      --dry-run           do steps 1 and 2 only and print what the rest\n"
+        "                          would do: the backup's verdict, the ranges it\n"
+        "                          would write back (array bytes and member\n"
+        "                          sectors) and where the reshape would continue;\n"
+        "                          writes nothing anywhere\n"
         "  -w, --max-window SIZE   largest window while supervising (64M)\n"
         "      --ignore-generation-token\n"
         "                          restore the backup even when it is older than the\n"
@@ -628,6 +705,7 @@ const struct cmd cmd_restore = {
         "                          rewrote beyond it stays torn\n"
         "\n"
         "Exit status: 0 when the reshape finished (or, with --no-supervise, the\n"
-        "array is up and frozen), 1 on failure, 2 on usage errors.\n",
+        "array is up and frozen; with --dry-run, restore would go ahead), 1 on\n"
+        "failure (or refusal), 2 on usage errors.\n",
         .run = run,
 };

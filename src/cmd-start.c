@@ -15,6 +15,7 @@
 #include "reshaped/placement.h"
 #include "reshaped/record.h"
 #include "reshaped/reshape-shape.h"
+#include "reshaped/supervise-lock.h"
 #include "reshaped/supervisor.h"
 
 /* md's layout numbers (raid5.h ALGORITHM_*), by mdadm's names. */
@@ -358,7 +359,8 @@ static int run(int argc, char **argv)
         struct md *md = NULL;
         unsigned long n;
         char *end;
-        int opt, r, ret = EXIT_FAILURE_RUN;
+        pid_t holder;
+        int opt, r, lock = -1, ret = EXIT_FAILURE_RUN;
 
         supervisor_options_init(&o);
         while ((opt = getopt_long(argc, argv, "b:c:l:L:n:w:h", options, NULL)) != -1) {
@@ -416,6 +418,10 @@ static int run(int argc, char **argv)
         r = md_open(argv[optind], &md);
         if (r < 0)
                 return EXIT_FAILURE_RUN;
+        /* Held until the supervisor below, in this process, returns. */
+        lock = supervise_lock_take(md_name(md), &holder);
+        if (lock < 0)
+                goto out;
         r = md_get_geometry(md, &g);
         if (r < 0)
                 goto out;
@@ -470,6 +476,8 @@ static int run(int argc, char **argv)
         ret = cmd_supervised_exit_status(r);
 out:
         md_close(md);
+        if (lock >= 0)
+                close(lock);
         return ret;
 }
 

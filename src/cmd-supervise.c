@@ -11,6 +11,7 @@
 #include "reshaped/log.h"
 #include "reshaped/md.h"
 #include "reshaped/record.h"
+#include "reshaped/supervise-lock.h"
 #include "reshaped/supervisor.h"
 
 /* mdadm --grow records the backup path as a symlink here before it hands
@@ -39,7 +40,8 @@ static int run(int argc, char **argv)
         struct supervisor_options o;
         char *found = NULL;
         struct md *md = NULL;
-        int opt, r;
+        pid_t holder;
+        int opt, r, lock;
 
         supervisor_options_init(&o);
         while ((opt = getopt_long(argc, argv, "b:w:h", options, NULL)) != -1) {
@@ -66,6 +68,11 @@ static int run(int argc, char **argv)
         r = md_open(argv[optind], &md);
         if (r < 0)
                 return EXIT_FAILURE_RUN;
+        lock = supervise_lock_take(md_name(md), &holder);
+        if (lock < 0) {
+                md_close(md);
+                return EXIT_FAILURE_RUN;
+        }
         if (!o.backup_path) {
                 found = mdadm_backup_record(md_name(md));
                 if (!found && record_lookup(md_name(md), &found) < 0)
@@ -79,6 +86,7 @@ static int run(int argc, char **argv)
 
         r = supervisor_run(md, &o);
         md_close(md);
+        close(lock);
         free(found);
         return cmd_supervised_exit_status(r);
 }
@@ -109,6 +117,9 @@ const struct cmd cmd_supervise = {
         "\n"
         "On SIGTERM or SIGINT it lets the kernel reach the end of what is backed\n"
         "up, releases everything and exits; run it again to continue.\n"
+        "Only one reshaped supervises an array at a time: while one runs, another\n"
+        "'supervise', 'start' or 'restore' of the same array refuses and names\n"
+        "its pid (and systemd unit).\n"
         "Exit status: 0 when the reshape finished, 1 on failure, 2 on usage errors.\n",
         .run = run,
 };

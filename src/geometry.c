@@ -378,3 +378,15 @@ uint64_t geometry_risk_end(const struct reshape_geometry *g, uint64_t from_progr
                 return end;
         return first_park(g, lo, end, true);
 }
+
+struct dev_range geometry_old_layout_dev_rows(const struct reshape_geometry *g, struct array_range r)
+{
+        uint64_t row = g->old_chunk_sectors * g->old_data_disks;
+
+        if (r.hi_array_sectors <= r.lo_array_sectors)
+                return (struct dev_range) { 0, 0 };
+        return (struct dev_range) {
+                r.lo_array_sectors / row * g->old_chunk_sectors,
+                (r.hi_array_sectors + row - 1) / row * g->old_chunk_sectors,
+        };
+}

@@ -270,6 +270,74 @@ static int continue_generations(struct sup *s, uint64_t replaced_generation)
 }
 
 /*
+ * A supervisor killed with SIGKILL leaves its file with sections beyond the
+ * on-disk checkpoint (a window backed up ahead, the kernel parked short of
+ * it) and writes to them still suspended: the running array then holds
+ * exactly what those sections hold, and the take-over backs up again
+ * whatever the kernel rewrote past its checkpoint, so the file may be
+ * replaced without a restore. Restore's write-back cut short, or an array
+ * mdadm started torn, holds something else there; only then are the
+ * sections the only good copy. Returns 1 when every section beyond @pos
+ * of this array's reshaped-written file equals the array's content, 0 when
+ * not (or nothing to compare), <0 on errors.
+ */
+static int array_holds_backup(struct sup *s, const char *path, uint64_t pos)
+{
+        struct backup_file *bf = NULL;
+        void *file = NULL, *arr = NULL;
+        const struct backup_header *h;
+        int fd = -1, r;
+
+        if (backup_file_open(path, &bf) < 0)
+                return 0;
+        h = backup_file_header(bf);
+        r = 0;
+        if (!h->has_extension || memcmp(h->identity.uuid, s->id.uuid, 16) != 0 ||
+            !backup_header_beyond(h, s->geo.backwards, pos))
+                goto out;
+        fd = open(md_devnode(s->md), O_RDONLY | O_DIRECT | O_CLOEXEC);
+        if (fd < 0) {
+                r = log_error_errno(errno, "Failed to open %s: %m", md_devnode(s->md));
+                goto out;
+        }
+        for (unsigned i = 0; i < BACKUP_SLOTS; i++) {
+                const struct backup_section *sec = &h->sections[i];
+                size_t bytes = (size_t) sectors_to_bytes(sec->length_sectors);
+                ssize_t n;
+
+                if (!sec->length_sectors)
+                        continue;
+                free(file);
+                free(arr);
+                file = arr = NULL;
+                if (posix_memalign(&file, BACKUP_ALIGN_BYTES, bytes) != 0 ||
+                    posix_memalign(&arr, BACKUP_ALIGN_BYTES, bytes) != 0) {
+                        r = log_error_errno(ENOMEM, "Out of memory for a %zu-byte section.", bytes);
+                        goto out;
+                }
+                if (backup_file_read_section(bf, i, file) != 0)
+                        goto out;
+                n = pread(fd, arr, bytes, (off_t) sectors_to_bytes(sec->array_start_sectors));
+                if (n < 0) {
+                        r = log_error_errno(errno, "Failed to read %s: %m", md_devnode(s->md));
+                        goto out;
+                }
+                if ((size_t) n != bytes || memcmp(file, arr, bytes) != 0)
+                        goto out;
+        }
+        log_notice("%s: %s holds sections beyond the on-disk checkpoint (array sector %" PRIu64 "), and the array holds the same bytes there (a supervisor was killed): replacing it, no restore needed.",
+                   md_name(s->md), path, pos);
+        r = 1;
+out:
+        if (fd >= 0)
+                close(fd);
+        free(file);
+        free(arr);
+        backup_file_free(bf);
+        return r;
+}
+
+/*
  * A file already at the path is replaced atomically (a new file, synced,
  * renamed over it) before the array is touched, never truncated in place:
  * a crash in between leaves the one or the other, whole. A file of this
@@ -295,7 +363,9 @@ static int open_backup(struct sup *s)
         if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
                 r = backup_file_create(path, &s->id, s->slot_bytes, BACKUP_CREATE_OVERWRITE, &s->bf);
         } else {
-                r = backup_file_may_replace(path, s->id.uuid, md_devnode(s->md), s->geo.backwards, pos);
+                r = array_holds_backup(s, path, pos);
+                if (r == 0)
+                        r = backup_file_may_replace(path, s->id.uuid, md_devnode(s->md), s->geo.backwards, pos);
                 if (r < 0)
                         return r;
                 replaced_generation = file_generation(path);

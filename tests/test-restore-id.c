@@ -701,6 +701,171 @@ static void test_cli_token_missing_or_damaged(void **state)
         assert_contains(out, "will write back array sectors 0-128 from section 0");
 }
 
+/*
+ * restore --dry-run: prints the verdict, the ranges in array bytes and
+ * member sectors and where the reshape would continue, and writes nothing:
+ * every file in the fixture (members, backup, record, the fake sysfs) is
+ * byte for byte and inode for inode as it was, and no lock was made.
+ */
+struct file_snapshot {
+        char name[64];
+        struct stat st;
+        char *data;
+};
+
+static void snapshot_dir(const struct fixture *f, struct file_snapshot *snap, size_t max, size_t *n)
+{
+        char cmd[160], line[64];
+        FILE *ls;
+
+        /* Every entry below the fixture, the fake sysfs included. */
+        snprintf(cmd, sizeof(cmd), "cd '%s' && find . | sort", f->dir);
+        ls = popen(cmd, "r");
+        assert_non_null(ls);
+        *n = 0;
+        while (fgets(line, sizeof(line), ls)) {
+                struct file_snapshot *s = &snap[(*n)++];
+                FILE *in;
+
+                assert_true(*n <= max);
+                line[strcspn(line, "\n")] = '\0';
+                snprintf(s->name, sizeof(s->name), "%s", line);
+                assert_int_equal(lstat(fpath(f, s->name), &s->st), 0);
+                s->data = NULL;
+                if (!S_ISREG(s->st.st_mode))
+                        continue;
+                s->data = malloc((size_t) s->st.st_size + 1);
+                assert_non_null(s->data);
+                in = fopen(fpath(f, s->name), "re");
+                assert_non_null(in);
+                assert_int_equal(fread(s->data, 1, (size_t) s->st.st_size, in), (size_t) s->st.st_size);
+                fclose(in);
+        }
+        assert_int_equal(pclose(ls), 0);
+}
+
+static void assert_snapshots_equal(const struct file_snapshot *a, size_t na,
+                                   const struct file_snapshot *b, size_t nb)
+{
+        assert_int_equal(na, nb);
+        for (size_t i = 0; i < na; i++) {
+                assert_string_equal(a[i].name, b[i].name);
+                assert_int_equal(a[i].st.st_ino, b[i].st.st_ino);
+                assert_int_equal(a[i].st.st_size, b[i].st.st_size);
+                /* ctime moves on any write, truncation, chmod or rename. */
+                if (a[i].st.st_ctim.tv_sec != b[i].st.st_ctim.tv_sec ||
+                    a[i].st.st_ctim.tv_nsec != b[i].st.st_ctim.tv_nsec)
+                        fail_msg("%s was changed", a[i].name);
+                if (a[i].data && memcmp(a[i].data, b[i].data, (size_t) a[i].st.st_size) != 0)
+                        fail_msg("%s holds other bytes", a[i].name);
+        }
+}
+
+static void snapshots_free(struct file_snapshot *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(s[i].data);
+}
+
+/* Runs `reshaped restore ARGS...` with stdout and stderr in @out. */
+static int run_cli(const struct fixture *f, char *out, size_t out_size, const char *const *args)
+{
+        const char *bin = getenv("RESHAPED_TEST_BINARY");
+        char outpath[] = "/tmp/reshaped-test-out-XXXXXX";
+        const char *argv[16] = { bin, "restore" };
+        int fd, status;
+        ssize_t n;
+        pid_t pid;
+
+        assert_non_null(bin);
+        for (size_t i = 0; args[i]; i++)
+                argv[i + 2] = args[i];
+        fd = mkstemp(outpath);
+        assert_true(fd >= 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+                        _exit(127);
+                setenv("RESHAPED_SYSFS_ROOT", fpath(f, "sys"), 1);
+                setenv("RESHAPED_STATE_DIR", fpath(f, "state"), 1);
+                setenv("RESHAPED_RUN_DIR", fpath(f, "run"), 1);
+                execv(bin, (char *const *) argv);
+                _exit(127);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        n = pread(fd, out, out_size - 1, 0);
+        assert_true(n >= 0);
+        out[n] = '\0';
+        close(fd);
+        unlink(outpath);
+        assert_true(WIFEXITED(status));
+        return WEXITSTATUS(status);
+}
+
+static void test_cli_dry_run_writes_nothing(void **state)
+{
+        struct fixture *f = *state;
+        /* Checkpoint at array sector 768 (member sector 256, a park point:
+         * 3 data disks, unit 256); the backup holds 768-1536 beyond it,
+         * which the old layout (128-sector chunks, rows of 384 array
+         * sectors) keeps in member sectors 256-512. */
+        struct sb_spec at = chunk_change;
+        struct backup_identity id = identity_of(&chunk_change, 10);
+        static struct file_snapshot before[32], after[32];
+        struct backup_file *bf = NULL;
+        size_t nbefore, nafter;
+        static char out[16384];
+        void *data = NULL;
+        char link[160];
+        int r;
+
+        at.reshape_position = 768;
+        write_members(f, &at);
+        assert_int_equal(posix_memalign(&data, 4096, 393216), 0);
+        memset(data, 0xa5, 393216);
+        assert_int_equal(backup_file_create(fpath(f, "backup"), &id, 393216, BACKUP_CREATE_OVERWRITE, &bf), 0);
+        assert_int_equal(backup_file_store(bf, 1, 768, 768, data), 0);
+        backup_file_free(bf);
+        free(data);
+        /* The record restore would read (and a real restore keeps). */
+        assert_int_equal(mkdir(fpath(f, "state"), 0700), 0);
+        snprintf(link, sizeof(link), "%s/md0.backup", fpath(f, "state"));
+        assert_int_equal(symlink(fpath(f, "backup"), link), 0);
+
+        snapshot_dir(f, before, 32, &nbefore);
+        r = run_cli(f, out, sizeof(out), (const char *const[]) {
+                "/dev/md0", "--dry-run", fpath(f, "m0"), fpath(f, "m1"), fpath(f, "m2"), fpath(f, "m3"), NULL });
+        if (r != 0)
+                fail_msg("restore --dry-run exited %d:\n%s", r, out);
+        assert_contains(out, "dry run; nothing was written");
+        assert_contains(out, "verified (header and section checksums");
+        assert_contains(out, "checkpoint at array sector 768 (byte 393216)");
+        assert_contains(out, "write back: array bytes 393216-786432 (sectors 768-1536) from section 1; member sectors 256-512 from the data offset");
+        assert_contains(out, "continue: from array sector 768, sync_max 256 (member sectors), supervised to the end");
+        assert_lacks(out, "assembled");
+        snapshot_dir(f, after, 32, &nafter);
+        assert_snapshots_equal(before, nbefore, after, nafter);
+        /* No lock either: the run directory was never made. */
+        assert_int_equal(access(fpath(f, "run"), F_OK), -1);
+        snapshots_free(before, nbefore);
+        snapshots_free(after, nafter);
+
+        /* A backup that would be refused: the same verdict as restore's,
+         * exit 1, and still nothing written. */
+        at.reshape_position = 2304;
+        write_members(f, &at);
+        snapshot_dir(f, before, 32, &nbefore);
+        assert_int_equal(run_cli(f, out, sizeof(out), (const char *const[]) {
+                "/dev/md0", "--dry-run", fpath(f, "m0"), fpath(f, "m1"), fpath(f, "m2"), fpath(f, "m3"), NULL }), 1);
+        assert_contains(out, "Nothing was changed");
+        assert_lacks(out, "write back:");
+        snapshot_dir(f, after, 32, &nafter);
+        assert_snapshots_equal(before, nbefore, after, nafter);
+        snapshots_free(before, nbefore);
+        snapshots_free(after, nafter);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -714,6 +879,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_cli_duplicates_and_disagreement, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cli_stale_generation, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cli_token_missing_or_damaged, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cli_dry_run_writes_nothing, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -180,3 +180,14 @@ static inline uint64_t bytes_to_sectors(uint64_t bytes)
 {
         return bytes / 512;
 }
+
+/* Per-member sectors, counted from the data offset (every member alike). */
+struct dev_range {
+        uint64_t lo_dev_sectors;    /* inclusive */
+        uint64_t hi_dev_sectors;    /* exclusive */
+};
+
+/* The old layout's stripe rows that hold @r (raid4/5/6): the member
+ * sectors writing @r through the array rewrites, parity included, where
+ * the reshape has not been yet. */
+struct dev_range geometry_old_layout_dev_rows(const struct reshape_geometry *g, struct array_range r);
