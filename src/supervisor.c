@@ -1279,6 +1279,22 @@ static int freeze_checked(struct sup *s)
  * suspend range that matches it. Every store is checked, and the message
  * says the state read back.
  */
+/* Whether windows still held lie beyond the checkpoint the frozen kernel
+ * left on disk. When the drain could not forget them (the backup device
+ * failed), the kernel may still have passed them all: then a restart needs
+ * none of them, and nothing need stay suspended. */
+static bool held_needed(struct sup *s, struct array_range held)
+{
+        uint64_t pos;
+        bool active;
+
+        if (array_range_sectors(held) == 0)
+                return false;
+        if (md_read_disk_checkpoint(s->md, &active, &pos) < 0 || !active)
+                return true;
+        return s->geo.backwards ? held.lo_array_sectors < pos : held.hi_array_sectors > pos;
+}
+
 static void stop_safely(struct sup *s, const char *why)
 {
         uint64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
@@ -1304,6 +1320,8 @@ static void stop_safely(struct sup *s, const char *why)
         if (!s->plan.finished && (holds_any(s) || !s->plan.released))
                 rf = freeze_checked(s);
         held = s->plan.finished ? (struct array_range) { 0, 0 } : planner_held(&s->plan);
+        if (rf >= 0 && !held_needed(s, held))
+                held = (struct array_range) { 0, 0 };
         rs = md_set_suspend(s->md, held.lo_array_sectors, held.hi_array_sectors);
         describe_kernel(s, state, sizeof(state));
 

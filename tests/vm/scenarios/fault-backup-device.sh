@@ -25,8 +25,10 @@ sync
 dd if=/dev/zero of="$VM_SCRATCH/bk.img" bs=1M count=0 seek=128 2>/dev/null
 vm_run losetup /dev/loop0 "$VM_SCRATCH/bk.img"
 sectors=$(blockdev --getsz /dev/loop0)
-vm_run dmsetup create bk --table "0 $sectors linear /dev/loop0 0"
-vm_run mke2fs -q -F -t ext4 /dev/mapper/bk
+vm_run dmsetup create bk --noudevsync --table "0 $sectors linear /dev/loop0 0"
+# No udev in the busybox guest: dmsetup makes the node.
+dmsetup mknodes bk >/dev/null 2>&1
+vm_run /usr/sbin/mke2fs -q -F -t ext4 /dev/mapper/bk
 mkdir -p /mnt/bk
 vm_run mount -t ext4 /dev/mapper/bk /mnt/bk
 backup=/mnt/bk/md0.backup
@@ -44,9 +46,9 @@ while :; do
         kill -0 "$pid" 2>/dev/null || vm_fail "reshaped ended before 40%: $(cat "$VM_OUT/start.txt")"
         sleep 0.05
 done
-vm_run dmsetup suspend --noflush bk
-vm_run dmsetup load bk --table "0 $sectors error"
-vm_run dmsetup resume bk
+vm_run dmsetup suspend --noflush --noudevsync bk
+vm_run dmsetup reload bk --noudevsync --table "0 $sectors error"
+vm_run dmsetup resume bk --noudevsync
 vm_log "the backup device fails from here: $(md_snapshot md0)"
 status=0
 wait "$pid" || status=$?
@@ -67,7 +69,7 @@ vm_log "held: $(md_snapshot md0)"
 # A full filesystem for the new backup: refused before anything changes.
 mkdir -p /mnt/full
 dd if=/dev/zero of="$VM_SCRATCH/full.img" bs=1M count=0 seek=16 2>/dev/null
-vm_run mke2fs -q -F -t ext4 "$VM_SCRATCH/full.img"
+vm_run /usr/sbin/mke2fs -q -F -t ext4 "$VM_SCRATCH/full.img"
 vm_run mount -o loop -t ext4 "$VM_SCRATCH/full.img" /mnt/full
 dd if=/dev/zero of=/mnt/full/filler bs=1M 2>/dev/null
 before=$(md_snapshot md0)
