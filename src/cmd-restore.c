@@ -630,6 +630,10 @@ static int run(int argc, char **argv)
         if (r < 0)
                 goto out;
         r = md_assemble_readonly(c.md_name, c.members, c.n_members);
+        if (r == -EINVAL && c.geo.old_data_disks != c.geo.new_data_disks && !c.plan.kernel_guarded)
+                log_error("%s: md refuses to start a %s inside its critical units (the kernel log says \"reshape_position too early for auto-recovery\"): reshaped cannot yet move the position the superblocks record past them. Nothing was written; %s still holds them. Stop what was assembled (mdadm --stop %s), then try mdadm --assemble %s --backup-file %s, which restores such a section itself.",
+                          c.md_name, c.geo.backwards ? "shrink" : "grow", c.backup_path, c.devnode,
+                          c.devnode, c.backup_path);
         if (r < 0)
                 goto out;
         r = hold_and_open(&c, &md);
