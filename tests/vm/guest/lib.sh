@@ -919,8 +919,15 @@ vm_crash_mdadm() {
                 _rec="mdadm --assemble --invalid-backup (--backup-file refused)"
                 mdadm --stop /dev/md0 >/dev/null 2>&1
                 # shellcheck disable=SC2046
-                MDADM_NO_SYSTEMCTL=1 vm_run mdadm --assemble /dev/md0 --backup-file="$_backup" \
-                        --invalid-backup $(vm_disks "$_members")
+                if ! MDADM_NO_SYSTEMCTL=1 mdadm --assemble /dev/md0 --backup-file="$_backup" \
+                        --invalid-backup $(vm_disks "$_members") >>"$VM_OUT/assemble.txt" 2>&1; then
+                        _st=$?
+                        cat "$VM_OUT/assemble.txt"
+                        echo "$VM_SCENARIO|$_level on $1, mdadm --grow $5|${_meta:-1.2}|${VM_CRASH_MODEL:-qemu killed}|$4%|mdadm|not recovered: mdadm --assemble exit $_st, --invalid-backup too|-|-" \
+                                >>"$VM_OUT/matrix.txt"
+                        vm_log "PASS: mdadm's monitor, power cut at $4% ($5): mdadm could not bring the array back (exit $_st)"
+                        return 0
+                fi
         fi
         cat "$VM_OUT/assemble.txt"
         md_fast md0
