@@ -919,9 +919,10 @@ vm_crash_mdadm() {
                 _rec="mdadm --assemble --invalid-backup (--backup-file refused)"
                 mdadm --stop /dev/md0 >/dev/null 2>&1
                 # shellcheck disable=SC2046
-                if ! MDADM_NO_SYSTEMCTL=1 mdadm --assemble /dev/md0 --backup-file="$_backup" \
-                        --invalid-backup $(vm_disks "$_members") >>"$VM_OUT/assemble.txt" 2>&1; then
-                        _st=$?
+                MDADM_NO_SYSTEMCTL=1 mdadm --assemble /dev/md0 --backup-file="$_backup" \
+                        --invalid-backup $(vm_disks "$_members") >>"$VM_OUT/assemble.txt" 2>&1
+                _st=$?
+                if [ $_st != 0 ]; then
                         cat "$VM_OUT/assemble.txt"
                         echo "$VM_SCENARIO|$_level on $1, mdadm --grow $5|${_meta:-1.2}|${VM_CRASH_MODEL:-qemu killed}|$4%|mdadm|not recovered: mdadm --assemble exit $_st, --invalid-backup too|-|-" \
                                 >>"$VM_OUT/matrix.txt"
