@@ -395,19 +395,32 @@ static void test_dedup(void **state)
         }
 }
 
-/* Runs the built binary; returns its exit status, stderr in @out. */
-static int run_restore(const struct fixture *f, char *out, size_t out_size, const char *const *args)
+/* How run_reshaped() runs the binary in the fixture. */
+struct run_how {
+        const char *state_dir;       /* RESHAPED_STATE_DIR */
+        const char *run_dir;         /* RESHAPED_RUN_DIR, or NULL: unset */
+        bool stdout_too;             /* @out gets stdout as well as stderr */
+};
+
+/* Runs the built binary with @prefix then @args (both NULL-terminated)
+ * over the fixture's fake sysfs; returns its exit status, output in @out. */
+static int run_reshaped(const struct fixture *f, const struct run_how *how, char *out, size_t out_size,
+                        const char *const *prefix, const char *const *args)
 {
         const char *bin = getenv("RESHAPED_TEST_BINARY");
         char outpath[] = "/tmp/reshaped-test-out-XXXXXX";
-        const char *argv[16] = { bin, "restore", "/dev/md0", "--no-supervise" };
+        const char *argv[16] = { bin };
+        size_t n_args = 1;
         int fd, status;
         ssize_t n;
         pid_t pid;
 
         assert_non_null(bin);
+        for (size_t i = 0; prefix[i]; i++)
+                argv[n_args++] = prefix[i];
         for (size_t i = 0; args[i]; i++)
-                argv[i + 4] = args[i];
+                argv[n_args++] = args[i];
+        assert_true(n_args < sizeof(argv) / sizeof(argv[0]));
         fd = mkstemp(outpath);
         assert_true(fd >= 0);
         pid = fork();
@@ -415,10 +428,13 @@ static int run_restore(const struct fixture *f, char *out, size_t out_size, cons
         if (pid == 0) {
                 int null = open("/dev/null", O_WRONLY);
 
-                if (null < 0 || dup2(null, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+                if (null < 0 || dup2(how->stdout_too ? fd : null, STDOUT_FILENO) < 0 ||
+                    dup2(fd, STDERR_FILENO) < 0)
                         _exit(127);
                 setenv("RESHAPED_SYSFS_ROOT", fpath(f, "sys"), 1);
-                setenv("RESHAPED_STATE_DIR", f->dir, 1);
+                setenv("RESHAPED_STATE_DIR", how->state_dir, 1);
+                if (how->run_dir)
+                        setenv("RESHAPED_RUN_DIR", how->run_dir, 1);
                 execv(bin, (char *const *) argv);
                 _exit(127);
         }
@@ -430,6 +446,15 @@ static int run_restore(const struct fixture *f, char *out, size_t out_size, cons
         unlink(outpath);
         assert_true(WIFEXITED(status));
         return WEXITSTATUS(status);
+}
+
+/* `reshaped restore /dev/md0 --no-supervise ARGS...`; stderr in @out. */
+static int run_restore(const struct fixture *f, char *out, size_t out_size, const char *const *args)
+{
+        const struct run_how how = { .state_dir = f->dir };
+
+        return run_reshaped(f, &how, out, out_size,
+                            (const char *const[]) { "restore", "/dev/md0", "--no-supervise", NULL }, args);
 }
 
 #define assert_contains(haystack, needle) \
@@ -770,37 +795,12 @@ static void snapshots_free(struct file_snapshot *s, size_t n)
 /* Runs `reshaped restore ARGS...` with stdout and stderr in @out. */
 static int run_cli(const struct fixture *f, char *out, size_t out_size, const char *const *args)
 {
-        const char *bin = getenv("RESHAPED_TEST_BINARY");
-        char outpath[] = "/tmp/reshaped-test-out-XXXXXX";
-        const char *argv[16] = { bin, "restore" };
-        int fd, status;
-        ssize_t n;
-        pid_t pid;
+        /* fpath() keeps its last eight results apart. */
+        const struct run_how how = {
+                .state_dir = fpath(f, "state"), .run_dir = fpath(f, "run"), .stdout_too = true,
+        };
 
-        assert_non_null(bin);
-        for (size_t i = 0; args[i]; i++)
-                argv[i + 2] = args[i];
-        fd = mkstemp(outpath);
-        assert_true(fd >= 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
-                        _exit(127);
-                setenv("RESHAPED_SYSFS_ROOT", fpath(f, "sys"), 1);
-                setenv("RESHAPED_STATE_DIR", fpath(f, "state"), 1);
-                setenv("RESHAPED_RUN_DIR", fpath(f, "run"), 1);
-                execv(bin, (char *const *) argv);
-                _exit(127);
-        }
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        n = pread(fd, out, out_size - 1, 0);
-        assert_true(n >= 0);
-        out[n] = '\0';
-        close(fd);
-        unlink(outpath);
-        assert_true(WIFEXITED(status));
-        return WEXITSTATUS(status);
+        return run_reshaped(f, &how, out, out_size, (const char *const[]) { "restore", NULL }, args);
 }
 
 static void test_cli_dry_run_writes_nothing(void **state)
