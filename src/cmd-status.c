@@ -47,22 +47,11 @@ static void quiet_end(int level)
         log_set_max_level(level);
 }
 
-static char *read_link(const char *path)
-{
-        char target[PATH_MAX];
-        ssize_t n = readlink(path, target, sizeof(target) - 1);
-
-        if (n < 0)
-                return NULL;
-        target[n] = '\0';
-        return strdup(target);
-}
-
 /* Where the backup is: reshaped's record (by name, then by UUID), else
  * the link mdadm --grow leaves in /run. */
 static char *find_backup(const struct status_observed *o, const char **ret_source)
 {
-        char uuid[BACKUP_UUID_STRING_MAX], link[PATH_MAX];
+        char uuid[BACKUP_UUID_STRING_MAX];
         char *path = NULL;
 
         if (record_lookup(o->name, &path) == 0 ||
@@ -70,8 +59,7 @@ static char *find_backup(const struct status_observed *o, const char **ret_sourc
                 *ret_source = "reshaped's record";
                 return path;
         }
-        snprintf(link, sizeof(link), "/run/mdadm/backup_file-%s", o->name);
-        path = read_link(link);
+        path = record_mdadm_lookup(o->name);
         *ret_source = "mdadm's record";
         return path;
 }

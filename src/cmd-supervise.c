@@ -14,21 +14,6 @@
 #include "reshaped/supervise-lock.h"
 #include "reshaped/supervisor.h"
 
-/* mdadm --grow records the backup path as a symlink here before it hands
- * the reshape to mdadm-grow-continue@mdX.service. */
-static char *mdadm_backup_record(const char *md_name)
-{
-        char link[PATH_MAX], target[PATH_MAX];
-        ssize_t n;
-
-        snprintf(link, sizeof(link), "/run/mdadm/backup_file-%s", md_name);
-        n = readlink(link, target, sizeof(target) - 1);
-        if (n < 0)
-                return NULL;
-        target[n] = '\0';
-        return strdup(target);
-}
-
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -74,7 +59,7 @@ static int run(int argc, char **argv)
                 return EXIT_FAILURE_RUN;
         }
         if (!o.backup_path) {
-                found = mdadm_backup_record(md_name(md));
+                found = record_mdadm_lookup(md_name(md));
                 if (!found && record_lookup(md_name(md), &found) < 0)
                         found = NULL;
                 /* Without one, the supervisor refuses a reshape that needs a

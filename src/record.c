@@ -307,3 +307,21 @@ int record_foreach(int (*fn)(const char *key, const char *backup_path, void *use
         closedir(d);
         return r;
 }
+
+void record_mdadm_link(const char *md_name, char *buf, size_t size)
+{
+        snprintf(buf, size, "/run/mdadm/backup_file-%s", md_name);
+}
+
+char *record_mdadm_lookup(const char *md_name)
+{
+        char link[PATH_MAX], target[PATH_MAX];
+        ssize_t n;
+
+        record_mdadm_link(md_name, link, sizeof(link));
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0)
+                return NULL;
+        target[n] = '\0';
+        return strdup(target);
+}

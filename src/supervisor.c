@@ -1471,9 +1471,7 @@ static int place_backup(struct sup *s)
  * the next mdadm --grow fail) and ours. */
 static void forget_backup(struct sup *s)
 {
-        char link[64], target[PATH_MAX];
-        ssize_t n;
-
+        char link[PATH_MAX], *target;
         struct backup_report rep = {};
         bool ours = s->bf != NULL;
 
@@ -1488,14 +1486,11 @@ static void forget_backup(struct sup *s)
                         log_warning_errno(errno, "%s: failed to remove the backup %s after the reshape: %m",
                                           md_name(s->md), s->o->backup_path);
         }
-        snprintf(link, sizeof(link), "/run/mdadm/backup_file-%s", md_name(s->md));
-        n = readlink(link, target, sizeof(target) - 1);
-        if (n > 0) {
-                target[n] = '\0';
-                if (s->o->backup_path && strcmp(target, s->o->backup_path) == 0 && unlink(link) < 0)
-                        log_warning_errno(errno, "%s: failed to remove mdadm's record %s: %m",
-                                          md_name(s->md), link);
-        }
+        target = record_mdadm_lookup(md_name(s->md));
+        record_mdadm_link(md_name(s->md), link, sizeof(link));
+        if (target && s->o->backup_path && strcmp(target, s->o->backup_path) == 0 && unlink(link) < 0)
+                log_warning_errno(errno, "%s: failed to remove mdadm's record %s: %m", md_name(s->md), link);
+        free(target);
         (void) record_remove(s->uuid, md_name(s->md));
 }
 

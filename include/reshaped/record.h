@@ -49,3 +49,9 @@ int record_token_path(const char *uuid, char *buf, size_t size);
  * recorded backup path; stops at and returns @fn's first negative
  * result. A missing state directory holds no record. */
 int record_foreach(int (*fn)(const char *key, const char *backup_path, void *userdata), void *userdata);
+
+/* mdadm --grow records the backup path of a reshape it hands on as a
+ * symlink /run/mdadm/backup_file-MDNAME (gone at a reboot). The link's
+ * path, and its target (malloc'ed; NULL when there is none). */
+void record_mdadm_link(const char *md_name, char *buf, size_t size);
+char *record_mdadm_lookup(const char *md_name);
