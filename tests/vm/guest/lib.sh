@@ -673,25 +673,77 @@ vm_matrix_instants() {
         for _c in $1; do
                 case $_c in
                 backup) printf 'first window after restore' ;;
+                writeback) printf "during restore's write-back" ;;
+                resumed) printf '0.3 s after restore resumed' ;;
                 *) printf '%s%%' "$_c" ;;
                 esac
                 [ "$_c" = "$(echo $1 | awk '{ print $NF }')" ] || printf ', '
         done
 }
 
+# vm_crash_devs N: the first N devices of a crash case: its data disks,
+# or what VM_CRASH_DEVS lists (the lost-cache model's dm devices).
+vm_crash_devs() {
+        _n=$1
+        _out=
+        for _d in ${VM_CRASH_DEVS:-$VM_DISKS}; do
+                [ "$_n" -gt 0 ] || break
+                _out="${_out:+$_out }$_d"
+                _n=$((_n - 1))
+        done
+        [ "$_n" -eq 0 ] || vm_fail "only $(echo ${VM_CRASH_DEVS:-$VM_DISKS} | wc -w) devices, $1 wanted"
+        echo "$_out"
+}
+
+# vm_crash_degrade DISKS: with VM_CRASH_DEGRADED=1, fails, removes and
+# wipes the last of md0's DISKS members, so the reshape runs degraded.
+vm_crash_degrade() {
+        [ "${VM_CRASH_DEGRADED:-0}" = 1 ] || return 0
+        _gone=$(vm_crash_devs "$1" | awk '{ print $NF }')
+        vm_run mdadm /dev/md0 --fail "$_gone"
+        vm_run mdadm /dev/md0 --remove "$_gone"
+        vm_run mdadm --zero-superblock "$_gone"
+        vm_log "degraded: $(md_attr md0 degraded) member(s) missing"
+}
+
+# vm_crash_begin BACKUP: starts the reshape of a crash case in the
+# background: `reshaped start VM_CRASH_CHANGE` (its log $VM_OUT/start.log),
+# or with VM_CRASH_GROW set, `mdadm --grow VM_CRASH_GROW --backup-file
+# BACKUP` taken over at once by reshaped (vm_systemctl_runs_reshaped: log
+# $VM_OUT/supervise.1.log). Sets crash_log to the daemon's log.
+vm_crash_begin() {
+        if [ -n "${VM_CRASH_GROW:-}" ]; then
+                vm_systemctl_runs_reshaped -v
+                crash_log=$VM_OUT/supervise.$VM_BOOT.log
+                # shellcheck disable=SC2086
+                MDADM_NO_SYSTEMCTL=1 vm_run mdadm --grow /dev/md0 $VM_CRASH_GROW --backup-file="$1"
+                _monitor=$(pidof mdadm) || vm_fail "mdadm --grow left no monitor of its own"
+                kill -KILL $_monitor
+                vm_log "killed mdadm's monitor ($_monitor): $(md_snapshot md0)"
+                vm_run systemctl restart mdadm-grow-continue@md0.service
+                return 0
+        fi
+        crash_log=$VM_OUT/start.log
+        vm_log "+ reshaped -v start /dev/md0 --backup-file $1 ${VM_CRASH_CHANGE:---chunk 128K} --max-window 8M"
+        # shellcheck disable=SC2086
+        { reshaped -v start /dev/md0 --backup-file "$1" ${VM_CRASH_CHANGE:---chunk 128K} --max-window 8M 2>&1
+          echo "exit status $?" >"$VM_OUT/start.status"; } |
+                while IFS= read -r line; do echo "[$(vm_now)] $line"; done >"$crash_log" &
+}
+
 # vm_crash_array DISKS "CREATE ARGS" SEED: the array of a crash case:
-# /dev/md0 on the first DISKS disks (`mdadm --create CREATE ARGS`, chunk
+# /dev/md0 on the first DISKS devices (vm_crash_devs) (`mdadm --create CREATE ARGS`, chunk
 # 64K), VM_CRASH_SPARES more disks added as spares, reduced to what
 # VM_CRASH_ARRAY_DISKS data disks hold when set, its size in
 # $VM_OUT/array.txt, filled with pattern SEED and synced.
 vm_crash_array() {
         # shellcheck disable=SC2086
         vm_run mdadm --create /dev/md0 --run --quiet --chunk=64 --assume-clean $2 \
-                --raid-devices="$1" $(vm_disks "$1")
+                --raid-devices="$1" $(vm_crash_devs "$1")
         md_fast md0
         if [ "${VM_CRASH_SPARES:-0}" -gt 0 ]; then
                 # shellcheck disable=SC2046
-                vm_run mdadm /dev/md0 --add $(vm_disks $(($1 + VM_CRASH_SPARES)) | cut -d ' ' -f "$(($1 + 1))-")
+                vm_run mdadm /dev/md0 --add $(vm_crash_devs $(($1 + VM_CRASH_SPARES)) | cut -d ' ' -f "$(($1 + 1))-")
         fi
         if [ -n "${VM_CRASH_ARRAY_DISKS:-}" ]; then
                 vm_run mdadm --grow /dev/md0 \
@@ -735,18 +787,8 @@ vm_crash_start() {
         if [ "$VM_BOOT" = 1 ]; then
                 vm_log "cut points: $4 (percent); boot $((_ncuts + 1)) finishes"
                 vm_crash_array "$1" "$2" "$3"
-                if [ "${VM_CRASH_DEGRADED:-0}" = 1 ]; then
-                        _gone=$(vm_disk $(($1 - 1)))
-                        vm_run mdadm /dev/md0 --fail "$_gone"
-                        vm_run mdadm /dev/md0 --remove "$_gone"
-                        vm_run mdadm --zero-superblock "$_gone"
-                        vm_log "degraded: $(md_attr md0 degraded) member(s) missing"
-                fi
-                vm_log "+ reshaped -v start /dev/md0 --backup-file $_backup $VM_CRASH_CHANGE --max-window 8M"
-                # shellcheck disable=SC2086
-                { reshaped -v start /dev/md0 --backup-file "$_backup" $VM_CRASH_CHANGE --max-window 8M 2>&1
-                  echo "exit status $?" >"$VM_OUT/start.status"; } |
-                        while IFS= read -r line; do echo "[$(vm_now)] $line"; done >"$VM_OUT/start.log" &
+                vm_crash_degrade "$1"
+                vm_crash_begin "$_backup"
                 vm_power_cut_at md0 "$(echo $4 | cut -d ' ' -f 1)"
         fi
 
@@ -767,18 +809,38 @@ vm_crash_start() {
         vm_log "PASS: $_ncuts power cuts at $4 percent ($VM_CRASH_CHANGE), each restored by reshaped restore; every byte verified"
 }
 
-# vm_restore_cut T0 PERCENT: once the restore vm_restore_bg started at T0
-# supervises, shows what it wrote back and cuts the power when the
-# reshape's front reaches PERCENT, or, with "backup", right after the
-# supervisor's first durable window.
+# vm_restore_cut T0 INSTANT: cuts the power during the restore that
+# vm_restore_bg started at T0 (it shows what restore wrote back first).
+# INSTANT is a percent of the reshape's front, or
+#   writeback  as soon as restore has assembled the array and begins to
+#              write the backup back (the cut file says whether it had
+#              logged the end of the write-back by then);
+#   resumed    300 ms after restore let the kernel go on (supervising);
+#   backup     right after the supervisor's first durable window (a
+#              shrink's last units, slowed from 98% on with
+#              VM_CUT_SPEED_KIB, or it is over within a poll);
 vm_restore_cut() {
+        if [ "$2" = writeback ]; then
+                vm_wait_restore_log 'assembled, reshape frozen' 60
+                _done=no
+                grep -q 'wrote back\|emptied\|nothing to write back' "$VM_OUT/restore.$VM_BOOT.log" && _done=yes
+                echo "[$(vm_now)] boot $VM_BOOT: cut during restore's write-back (its end logged: $_done): $(md_snapshot md0)" \
+                        >"$VM_OUT/cut.$VM_BOOT.txt"
+                cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
+                vm_power_cut
+        fi
         vm_wait_restore_log 'supervising the reshape from' 60
         vm_log "supervising $(vm_since "$1") s after restore began: $(md_snapshot md0)"
         grep -E 'member|backup|section|write back|wrote back|nothing to|assembled' "$VM_OUT/restore.$VM_BOOT.log"
-        if [ "$2" = backup ]; then
-                # The first window this supervisor made durable: the kernel
-                # may be rewriting it (a shrink's last units, slowed from
-                # 98% on with VM_CUT_SPEED_KIB, or it is over within a poll).
+        case $2 in
+        resumed)
+                sleep 0.3
+                echo "[$(vm_now)] boot $VM_BOOT: cut 0.3 s after restore resumed the reshape: $(md_snapshot md0)" \
+                        >"$VM_OUT/cut.$VM_BOOT.txt"
+                cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
+                vm_power_cut
+                ;;
+        backup)
                 if [ -n "${VM_CUT_SPEED_KIB:-}" ]; then
                         _n=0
                         until set -- "$1" "$2" $(md_reshape_front md0) x x x
@@ -795,7 +857,8 @@ vm_restore_cut() {
                         >"$VM_OUT/cut.$VM_BOOT.txt"
                 cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
                 vm_power_cut
-        fi
+                ;;
+        esac
         vm_power_cut_at md0 "$2"
 }
 
