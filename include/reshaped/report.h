@@ -18,11 +18,6 @@
 #define REPORT_MID_LOCKSTEP  "5d7a3c9e1b4f4a2c8d6e0f9b3a7c5e14"
 #define REPORT_MID_FINISHED  "e1b5d9c3a7f2486e9c0d4b8a2f6e3d57"
 #define REPORT_MID_STOPPED   "9a4f2e8c6b1d4d3a8f7e5c2b0d9a6e13"
-#define REPORT_MID_PROTECTED "d6b84781eca54574a19cf7a12238acdc"
-#define REPORT_MID_PAUSED    "448200cdeb6a464f96992bbcb1f80fdf"
-#define REPORT_MID_RESUMED   "dc6c223c53114beea14c667ec738c9fb"
-#define REPORT_MID_BACKUP_ERROR "e6ad4f29c3b742bfad47ad32e8b44d3c"
-#define REPORT_MID_HELD      "fe9a1d9c0ef243908edbe7820162d329"
 
 struct report_progress {
         const char *array;              /* "md0" */
