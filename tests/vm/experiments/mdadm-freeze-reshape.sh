@@ -34,8 +34,7 @@ one() {
         pid=$!
         total=$(($(md_attr $md component_size) * 2))
         while :; do
-                d=$(md_attr $md sync_completed | cut -d ' ' -f 1)
-                case $d in none|delayed) d=0 ;; esac
+                d=$(md_progress $md)
                 [ "$d" -ge $((total / 4)) ] && break
                 sleep 0.05
         done

@@ -38,15 +38,21 @@ vm_disk() {
 
 # The first N data disks, space-separated.
 vm_disks() {
-        n=$1
-        out=
-        for d in $VM_DISKS; do
-                [ "$n" -gt 0 ] || break
-                out="${out:+$out }$d"
-                n=$((n - 1))
+        vm_first "$1" $VM_DISKS
+}
+
+# vm_first N WORD...: the first N WORDs; fails when there are fewer.
+vm_first() {
+        _n=$1
+        shift
+        [ $# -ge "$_n" ] || vm_fail "only $# devices, $_n wanted"
+        _out=
+        while [ "$_n" -gt 0 ]; do
+                _out="${_out:+$_out }$1"
+                shift
+                _n=$((_n - 1))
         done
-        [ "$n" -eq 0 ] || vm_fail "only $VM_DISK_COUNT disks, $1 wanted"
-        echo "$out"
+        echo "$_out"
 }
 
 # Cuts the power now: the kernel reboots without syncing (sysrq b), the
@@ -73,6 +79,14 @@ vm_wait_booted() {
 
 md_attr() {
         cat "/sys/block/$1/md/$2"
+}
+
+# md_progress MD: the kernel's sync_completed in per-member sectors, 0 before
+# the reshape has begun ("none" or "delayed").
+md_progress() {
+        _p=$(md_attr "$1" sync_completed | cut -d ' ' -f 1)
+        case $_p in none|delayed) _p=0 ;; esac
+        echo "$_p"
 }
 
 md_set() {
@@ -684,15 +698,8 @@ vm_matrix_instants() {
 # vm_crash_devs N: the first N devices of a crash case: its data disks,
 # or what VM_CRASH_DEVS lists (the lost-cache model's dm devices).
 vm_crash_devs() {
-        _n=$1
-        _out=
-        for _d in ${VM_CRASH_DEVS:-$VM_DISKS}; do
-                [ "$_n" -gt 0 ] || break
-                _out="${_out:+$_out }$_d"
-                _n=$((_n - 1))
-        done
-        [ "$_n" -eq 0 ] || vm_fail "only $(echo ${VM_CRASH_DEVS:-$VM_DISKS} | wc -w) devices, $1 wanted"
-        echo "$_out"
+        # shellcheck disable=SC2086
+        vm_first "$1" ${VM_CRASH_DEVS:-$VM_DISKS}
 }
 
 # vm_crash_degrade DISKS: with VM_CRASH_DEGRADED=1, fails, removes and

@@ -19,13 +19,6 @@ backup=$VM_SCRATCH/md0.backup
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 md_fast
 
-# progress: the kernel's sync_completed (per-member sectors), 0 before any.
-progress() {
-        _p=$(md_attr md0 sync_completed | cut -d ' ' -f 1)
-        case $_p in none|delayed) _p=0 ;; esac
-        echo "$_p"
-}
-
 # sigkill_reshaped WHAT: SIGKILL of the one reshaped process.
 sigkill_reshaped() {
         _pid=$(pidof reshaped) || vm_fail "no reshaped runs at the kill ($1)"
@@ -58,8 +51,8 @@ wait_log() {
 check_parked() {
         _last=-1
         _n=0
-        while [ "$(progress)" != "$_last" ] && [ $_n -lt 40 ]; do
-                _last=$(progress)
+        while [ "$(md_progress md0)" != "$_last" ] && [ $_n -lt 40 ]; do
+                _last=$(md_progress md0)
                 sleep 0.5
                 _n=$((_n + 1))
         done
@@ -101,7 +94,9 @@ case $VM_BOOT in
                         vm_fail "supervise refused without saying to restore"
                 vm_log "supervise refused the array a killed write-back left (as it must); restore again"
                 vm_run mdadm --stop /dev/md0
+                # The killed restore's exit file would end the wait below at once.
                 mv "$VM_OUT/restore.2.log" "$VM_OUT/restore.2a.log"
+                mv "$VM_OUT/restore.2.status" "$VM_OUT/restore.2a.status"
                 # shellcheck disable=SC2046
                 vm_restore_bg --max-window 8M /dev/md0 --backup-file "$backup" $(vm_disks 4)
                 wait_log "$VM_OUT/restore.2.log" "$VM_OUT/restore.2.status" 'supervising the reshape from'

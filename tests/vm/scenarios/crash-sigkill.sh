@@ -56,19 +56,13 @@ within() {
         awk -v a="$(vm_now)" -v b="$1" -v l="$2" 'BEGIN { exit !(a - b < l) }'
 }
 
-progress() {
-        _p=$(md_attr md0 sync_completed | cut -d ' ' -f 1)
-        case $_p in none|delayed) _p=0 ;; esac
-        echo "$_p"
-}
-
 alive_or_fail() {
         kill -0 "$pid" 2>/dev/null || vm_fail "reshaped ended before the kill point: $(tail -n 5 "$log")"
 }
 
 # Waits until the reshape has done $1 percent.
 wait_percent() {
-        while [ "$(progress)" -lt $((total * $1 / 100)) ]; do
+        while [ "$(md_progress md0)" -lt $((total * $1 / 100)) ]; do
                 alive_or_fail
                 sleep 0.02
         done
@@ -129,8 +123,8 @@ kill_after_raise() {
 check_parked() {
         _t0=$(vm_now)
         _last=-1
-        while [ "$(progress)" != "$_last" ]; do
-                _last=$(progress)
+        while [ "$(md_progress md0)" != "$_last" ]; do
+                _last=$(md_progress md0)
                 sleep 0.5
                 within "$_t0" 20 || break
         done

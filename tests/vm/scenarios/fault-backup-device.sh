@@ -40,8 +40,7 @@ md_set md0 sync_speed_min 1
 md_set md0 sync_speed_max 20000
 total=$(($(md_attr md0 component_size) * 2))
 while :; do
-        done_s=$(md_attr md0 sync_completed | cut -d ' ' -f 1)
-        case $done_s in none|delayed) done_s=0 ;; esac
+        done_s=$(md_progress md0)
         [ "$done_s" -ge $((total * 40 / 100)) ] && break
         kill -0 "$pid" 2>/dev/null || vm_fail "reshaped ended before 40%: $(cat "$VM_OUT/start.txt")"
         sleep 0.05

@@ -25,8 +25,7 @@ total=$(md_attr md0 component_size)
 total=$((total * 2))
 # Wait until a quarter of the reshape is done, then stop it.
 while :; do
-        done_s=$(md_attr md0 sync_completed | cut -d ' ' -f 1)
-        case $done_s in none|delayed) done_s=0 ;; esac
+        done_s=$(md_progress md0)
         [ "$done_s" -ge $((total / 4)) ] && break
         kill -0 "$pid" 2>/dev/null || vm_fail "reshaped ended before the stop point: $(cat "$VM_OUT/start.txt")"
         sleep 0.05
