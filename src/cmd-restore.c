@@ -28,6 +28,7 @@
 #include "reshaped/md.h"
 #include "reshaped/record.h"
 #include "reshaped/restore.h"
+#include "reshaped/restore-critical.h"
 #include "reshaped/supervise-lock.h"
 #include "reshaped/supervisor.h"
 
@@ -41,6 +42,9 @@ struct restore_ctx {
         struct backup_report rep;
         struct restore_plan plan;
         struct reshape_geometry geo; /* the reshape the superblocks record */
+        /* Non-zero: md will not restart from the checkpoint (a grow's first
+         * units), restore moves it here first (restore-critical.h). */
+        uint64_t critical_position;
         bool ignore_token;           /* --ignore-generation-token */
 };
 
@@ -226,6 +230,24 @@ static int verify_backup(struct restore_ctx *c)
         return 0;
 }
 
+/* Members at the freshest event count that record different positions:
+ * a restore that moved a grow's position (restore-critical.h) was cut
+ * between superblocks. Both positions are consistent with the data then,
+ * md may pick either, and restore goes on from the less advanced. */
+static void least_advanced(struct restore_ctx *c)
+{
+        for (size_t i = 0; i < c->n_members; i++) {
+                const struct md_member_super *m = &c->members[i], *f = c->freshest;
+                uint64_t mp = m->reshape_position_array_sectors, fp = f->reshape_position_array_sectors;
+
+                if (m->events != f->events || !m->reshape_active || mp == fp || (f->backwards ? mp < fp : mp > fp))
+                        continue;
+                log_warning("%s: %s records the reshape at array sector %" PRIu64 ", %s at %" PRIu64 " with the same event count; restoring from the less advanced.",
+                            c->md_name, m->devnode, mp, f->devnode, fp);
+                c->freshest = m;
+        }
+}
+
 /* Members md would assemble together must tell one story: one array, and
  * those at the freshest event count one reshape. */
 static int check_members(struct restore_ctx *c)
@@ -256,6 +278,7 @@ static int check_members(struct restore_ctx *c)
                                                m->reshape_active == f->reshape_active ? "; differs in " : "",
                                                m->reshape_active == f->reshape_active ? d[0].field : "");
         }
+        least_advanced(c);
         if (c->freshest->reshape_active)
                 log_info("%s: %zu member(s), metadata %u.%u, reshape %s at array sector %" PRIu64 " (events %" PRIu64 ").",
                          c->md_name, c->n_members, c->freshest->major, c->freshest->minor,
@@ -288,6 +311,77 @@ static int superblock_geometry(struct restore_ctx *c)
         return 0;
 }
 
+/* How far the backup holds the array from the checkpoint on. */
+static uint64_t backup_end(const struct restore_ctx *c)
+{
+        uint64_t pos = c->freshest->reshape_position_array_sectors, end = restore_plan_end(&c->plan);
+
+        return end > pos ? end : pos;
+}
+
+/*
+ * Whether md cannot take the reshape over from the checkpoint: it refuses
+ * to restart from it, or the write-back would go to an old-layout stripe
+ * the checkpoint splits (a grow's first or a shrink's last units, where
+ * the kernel checkpoints on new stripes), and raid5 holds every request
+ * to such a stripe until the reshape has passed it: for ever, frozen.
+ */
+static bool inside_critical_units(const struct restore_ctx *c)
+{
+        uint64_t pos = c->freshest->reshape_position_array_sectors;
+
+        if (!geometry_kernel_restarts(&c->geo, pos))
+                return true;
+        return c->plan.verdict == RESTORE_OK && c->plan.n_ranges > 0 &&
+               pos % (c->geo.old_chunk_sectors * c->geo.old_data_disks) != 0;
+}
+
+/* Plans to finish a grow's first units up to a position md restarts from
+ * and guards, before assembling (restore-critical.h). */
+static int decide_critical(struct restore_ctx *c)
+{
+        uint64_t pos = c->freshest->reshape_position_array_sectors;
+        const char *why = NULL;
+        int r;
+
+        for (size_t i = 0; i < c->n_members; i++)
+                if (c->members[i].events != c->freshest->events)
+                        return log_error_errno(EINVAL, "%s: md cannot take this %s over from array sector %" PRIu64 ", inside its critical units, and %s is stale (events %" PRIu64 ", not %" PRIu64 "): finishing its first units needs every member current. Nothing was changed.",
+                                               c->md_name, c->geo.backwards ? "shrink" : "grow", pos,
+                                               c->members[i].devnode, c->members[i].events, c->freshest->events);
+        if (c->plan.verdict == RESTORE_OK && !c->plan.kernel_guarded)
+                r = geometry_critical_restart(&c->geo, pos, backup_end(c), &c->critical_position, &why);
+        else
+                r = -ERANGE, why = "the backup holds nothing beyond the checkpoint";
+        if (r < 0)
+                return log_error_errno(r, "%s: md cannot take this %s over from array sector %" PRIu64 ", inside its critical units, and reshaped cannot finish them from %s: %s. Nothing was changed; try mdadm --assemble %s --backup-file %s.",
+                                       c->md_name, c->geo.backwards ? "shrink" : "grow", pos, c->backup_path, why,
+                                       c->devnode, c->backup_path);
+        log_info("%s: md cannot take this grow over from array sector %" PRIu64 ", inside its first units: will write array sectors %" PRIu64 "-%" PRIu64 " in the new layout (from the backup%s) and record the reshape at %" PRIu64 ".",
+                 c->md_name, pos, pos, c->critical_position,
+                 backup_end(c) < c->critical_position ? " and the old layout beyond it" : "",
+                 c->critical_position);
+        return 0;
+}
+
+/* Does what decide_critical() planned. Then every member records the new
+ * position, beyond the backup, where the kernel guards itself: nothing is
+ * left to write back, and the backup is emptied with that position. */
+static int finish_critical(struct restore_ctx *c)
+{
+        uint64_t pos = c->freshest->reshape_position_array_sectors;
+        int r;
+
+        r = restore_critical_finish(&c->geo, &c->freshest->identity, c->members, c->n_members,
+                                    c->backup_path, &c->plan, pos, c->critical_position);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_members; i++)
+                c->members[i].reshape_position_array_sectors = c->critical_position;
+        c->plan = (struct restore_plan) { .verdict = RESTORE_OK, .kernel_guarded = true };
+        return 0;
+}
+
 static int decide(struct restore_ctx *c)
 {
         uint64_t pos = c->freshest->reshape_position_array_sectors;
@@ -313,6 +407,8 @@ static int decide(struct restore_ctx *c)
                 log_info("%s: will write back array sectors %" PRIu64 "-%" PRIu64 " from section %u.",
                          c->md_name, c->plan.ranges[i].lo_array_sectors, c->plan.ranges[i].hi_array_sectors,
                          c->plan.ranges[i].slot);
+        if (c->freshest->reshape_active && inside_critical_units(c))
+                return decide_critical(c);
         return 0;
 }
 
@@ -483,9 +579,15 @@ static int print_dry_run(const struct restore_ctx *c, bool supervise)
                        : "mdadm's format, no checksums: not verified");
         printf("reshape: %s, checkpoint at array sector %" PRIu64 " (byte %" PRIu64 ")\n",
                c->freshest->backwards ? "backwards" : "forwards", pos, sectors_to_bytes(pos));
-        if (c->plan.n_ranges == 0)
+        if (c->critical_position) {
+                printf("finish first units: array sectors %" PRIu64 "-%" PRIu64 " written in the new layout to every member, then every superblock records the reshape at %" PRIu64 " (md does not restart from %" PRIu64 ")\n",
+                       pos, c->critical_position, c->critical_position, pos);
+                pos = c->critical_position;
+                progress = geometry_align_down(&g, geometry_position_to_progress(&g, pos));
+        } else if (c->plan.n_ranges == 0) {
                 printf("write back: nothing (the kernel was held at the checkpoint)\n");
-        for (unsigned i = 0; i < c->plan.n_ranges; i++) {
+        }
+        for (unsigned i = 0; i < c->plan.n_ranges && !c->critical_position; i++) {
                 const struct restore_range *rr = &c->plan.ranges[i];
                 struct dev_range d = geometry_old_layout_dev_rows(
                         &g, (struct array_range) { rr->lo_array_sectors, rr->hi_array_sectors });
@@ -629,11 +731,12 @@ static int run(int argc, char **argv)
         r = block_stop_signals();
         if (r < 0)
                 goto out;
+        if (c.critical_position) {
+                r = finish_critical(&c);
+                if (r < 0)
+                        goto out;
+        }
         r = md_assemble_readonly(c.md_name, c.members, c.n_members);
-        if (r == -EINVAL && c.geo.old_data_disks != c.geo.new_data_disks && !c.plan.kernel_guarded)
-                log_error("%s: md refuses to start a %s inside its critical units (the kernel log says \"reshape_position too early for auto-recovery\"): reshaped cannot yet move the position the superblocks record past them. Nothing was written; %s still holds them. Stop what was assembled (mdadm --stop %s), then try mdadm --assemble %s --backup-file %s, which restores such a section itself.",
-                          c.md_name, c.geo.backwards ? "shrink" : "grow", c.backup_path, c.devnode,
-                          c.devnode, c.backup_path);
         if (r < 0)
                 goto out;
         r = hold_and_open(&c, &md);

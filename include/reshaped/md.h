@@ -255,6 +255,15 @@ int md_super_parse(const void *buf, size_t size, unsigned major, unsigned minor,
 /* Reads the superblock of a member device (or an image file) at path. */
 int md_super_read_device(const char *path, unsigned major, unsigned minor,
                          uint8_t uuid[16], uint64_t *ret_events);
+/* Records @position_array_sectors as the reshape position of a superblock
+ * md_super_parse() took (MD_SUPER_READ_BYTES at its offset), checksum
+ * included: what md's own superblock writes do for a checkpoint. */
+int md_super_set_reshape_position(void *buf, unsigned major, uint64_t position_array_sectors);
+/* The same on the superblock of the member at @path, written around the
+ * page cache and flushed: only for members of an array that is not
+ * running (md would overwrite it). */
+int md_super_write_reshape_position(const char *path, unsigned major, unsigned minor,
+                                    uint64_t position_array_sectors);
 
 /*
  * md-checkpoint.c: the reshape checkpoint on disk. Reads the superblock of
