@@ -117,12 +117,13 @@ static int fill_from_old_layout(const struct stripe_layout *old, const struct me
 }
 
 /*
- * Makes [checkpoint, position) durable in an empty slot of the backup
- * before the members are written: the new rows overwrite old rows whose
- * content, past the backup's end, nothing else holds. The generation
+ * Makes [from, position), which only the old layout holds, durable in an
+ * empty slot of the backup before the members are written: the new rows
+ * overwrite old rows holding it. It starts where the backup's section
+ * ends, so the two cover the units without overlapping. The generation
  * token follows, so no copy of the file from before counts as newest.
  */
-static int save_to_backup(const char *backup_path, const uint8_t uuid[16], uint64_t checkpoint,
+static int save_to_backup(const char *backup_path, const uint8_t uuid[16], uint64_t from,
                           uint64_t position, const void *buf)
 {
         char uuid_s[BACKUP_UUID_STRING_MAX];
@@ -139,10 +140,10 @@ static int save_to_backup(const char *backup_path, const uint8_t uuid[16], uint6
         slot = h->sections[0].length_sectors == 0 ? 0 : 1;
         if (h->sections[slot].length_sectors) {
                 r = log_error_errno(EBUSY, "Both slots of %s hold sections: there is no room to save array sectors %" PRIu64 "-%" PRIu64 " before they are rewritten. Nothing was changed.",
-                                    backup_path, checkpoint, position);
+                                    backup_path, from, position);
                 goto out;
         }
-        r = backup_file_store(bf, slot, checkpoint, position - checkpoint, buf);
+        r = backup_file_store(bf, slot, from, position - from, buf);
         if (r < 0)
                 goto out;
         r = record_token_open(backup_uuid_format(uuid, uuid_s), &t);
@@ -154,7 +155,7 @@ static int save_to_backup(const char *backup_path, const uint8_t uuid[16], uint6
                                 backup_file_header(bf)->generation, backup_path);
         else
                 log_info("Saved array sectors %" PRIu64 "-%" PRIu64 " into slot %u of %s (generation %" PRIu64 ").",
-                         checkpoint, position, slot, backup_path, backup_file_header(bf)->generation);
+                         from, position, slot, backup_path, backup_file_header(bf)->generation);
 out:
         backup_file_free(bf);
         return r;
@@ -208,7 +209,8 @@ int restore_critical_finish(const struct reshape_geometry *g, const struct backu
                 r = fill_from_old_layout(&old, old_src, g->array_sectors, backup_end, position,
                                          (uint8_t *) buf + sectors_to_bytes(backup_end - checkpoint));
                 if (r >= 0)
-                        r = save_to_backup(backup_path, id->uuid, checkpoint, position, buf);
+                        r = save_to_backup(backup_path, id->uuid, backup_end, position,
+                                           (uint8_t *) buf + sectors_to_bytes(backup_end - checkpoint));
         }
         if (r >= 0)
                 r = write_new_layout(&new, new_src, checkpoint, position, buf);

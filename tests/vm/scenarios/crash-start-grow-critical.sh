@@ -1,11 +1,12 @@
 # vm: mode=busybox disks=4 size=128M scratch=512M timeout=900 needs=reshaped
-# Crash matrix, a known gap: a power cut inside a grow's critical units
-# (raid5 1.2, 3 -> 4 disks under reshaped start, the kernel slowed to 256
-# KiB/s, cut as soon as it shows a front). The backup holds the units, but
-# md refuses to start a grow whose reshape_position lies in them ("too
-# early for auto-recovery"), and reshaped restore cannot yet move the
-# position the superblocks record; it says so and points at mdadm
-# --assemble --backup-file. Fails until it can.
+# A power cut inside a grow's critical units (raid5 1.2, 3 -> 4 disks under
+# reshaped start, the kernel slowed to 256 KiB/s, cut as soon as it shows
+# a front). md will not take such a checkpoint over ("reshape_position too
+# early for auto-recovery", or a write-back that hangs on the old stripe
+# the checkpoint splits): reshaped restore saves what only the old layout
+# holds into the backup, writes the units up to a position md restarts
+# from in the new layout, and records it in every superblock, as mdadm's
+# Grow_restart does. Every byte verified.
 . "$VM_LIB"
 set -u
 
