@@ -79,7 +79,7 @@ static const char *name_after(const char *s, const char *prefix)
         return s + n;
 }
 
-static char *path_join(const char *a, const char *b, const char *c)
+static char *md_path_join(const char *a, const char *b, const char *c)
 {
         char *p;
 
@@ -89,7 +89,7 @@ static char *path_join(const char *a, const char *b, const char *c)
 }
 
 /* The last component of a symlink target like "../../devices/.../sda". */
-static int link_basename(const char *target, char **ret)
+static int md_link_basename(const char *target, char **ret)
 {
         size_t len = strlen(target);
         const char *slash;
@@ -107,7 +107,7 @@ static int link_basename(const char *target, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-static int readlinkat_malloc(int dir_fd, const char *path, char **ret)
+static int md_readlinkat_malloc(int dir_fd, const char *path, char **ret)
 {
         char buf[PATH_MAX];
         ssize_t n;
@@ -123,7 +123,7 @@ static int readlinkat_malloc(int dir_fd, const char *path, char **ret)
 }
 
 /* Reads a small file whole; the caller's buffer holds at most size - 1. */
-static int read_small_fd(int fd, char *buf, size_t size)
+static int md_read_small_fd(int fd, char *buf, size_t size)
 {
         ssize_t n;
 
@@ -147,13 +147,13 @@ static int read_small_fileat(int dir_fd, const char *path, char *buf, size_t siz
         while (fd < 0 && errno == EINTR);
         if (fd < 0)
                 return -errno;
-        r = read_small_fd(fd, buf, size);
+        r = md_read_small_fd(fd, buf, size);
         close(fd);
         return r;
 }
 
 /* Logs a value md.c cannot parse; passes other results through. */
-static int parsed(struct md *md, const char *attr, const char *value, int r)
+static int md_parsed(struct md *md, const char *attr, const char *value, int r)
 {
         if (r >= 0)
                 return r;
@@ -174,10 +174,10 @@ static int resolve_fake(const char *spec, char **ret_name)
         }
         name = name_after(spec, "/dev/md/");
         if (name) {
-                link = path_join(root, "dev/md", name);
+                link = md_path_join(root, "dev/md", name);
                 if (!link)
                         return log_error_errno(ENOMEM, "Out of memory.");
-                r = readlinkat_malloc(AT_FDCWD, link, &target);
+                r = md_readlinkat_malloc(AT_FDCWD, link, &target);
                 if (r < 0) {
                         log_error_errno(r, "Cannot resolve %s: reading symlink %s failed: %m",
                                         spec, link);
@@ -185,7 +185,7 @@ static int resolve_fake(const char *spec, char **ret_name)
                         return r;
                 }
                 free(link);
-                r = link_basename(target, ret_name);
+                r = md_link_basename(target, ret_name);
                 free(target);
                 if (r < 0)
                         return log_error_errno(r, "Cannot resolve %s: %m", spec);
@@ -279,9 +279,9 @@ static int open_real(struct md *md, const char *spec)
         if (devnode)
                 md->devnode = strdup(devnode);
         else if (md->name)
-                md->devnode = path_join("/dev", md->name, NULL);
+                md->devnode = md_path_join("/dev", md->name, NULL);
         md->devnum = udev_device_get_devnum(d);
-        md_dir = path_join(udev_device_get_syspath(d), "md", NULL);
+        md_dir = md_path_join(udev_device_get_syspath(d), "md", NULL);
         udev_device_unref(d);
         if (!md->name || !md->devnode || !md_dir) {
                 free(md_dir);
@@ -315,7 +315,7 @@ static int open_fake(struct md *md, const char *spec)
         if (r < 0)
                 return r;
 
-        md->devnode = path_join(root, "dev", md->name);
+        md->devnode = md_path_join(root, "dev", md->name);
         if (!md->devnode || asprintf(&md_dir, "%s/block/%s/md", root, md->name) < 0)
                 return log_error_errno(ENOMEM, "Out of memory.");
 
@@ -338,7 +338,7 @@ static int open_fake(struct md *md, const char *spec)
                 return 0;
         if (r < 0)
                 return log_error_errno(r, "Failed to read dev of %s: %m", md->name);
-        return parsed(md, "dev", buf, md_parse_devnum(buf, &md->devnum));
+        return md_parsed(md, "dev", buf, md_parse_devnum(buf, &md->devnum));
 }
 
 int md_open(const char *spec, struct md **ret)
@@ -393,7 +393,7 @@ dev_t md_devnum(const struct md *md)
         return md->devnum;
 }
 
-static int read_attr(struct md *md, const char *attr, char *buf, size_t size, bool missing_ok)
+static int md_attr_read(struct md *md, const char *attr, char *buf, size_t size, bool missing_ok)
 {
         int r;
 
@@ -410,7 +410,7 @@ static int read_attr(struct md *md, const char *attr, char *buf, size_t size, bo
 
 int md_read_attr(struct md *md, const char *attr, char *buf, size_t size)
 {
-        return read_attr(md, attr, buf, size, false);
+        return md_attr_read(md, attr, buf, size, false);
 }
 
 int md_write_attr(struct md *md, const char *attr, const char *value)
@@ -468,7 +468,7 @@ static int get_u64(struct md *md, const char *attr, uint64_t *ret)
         r = md_read_attr(md, attr, buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return parsed(md, attr, buf, md_parse_u64(buf, ret));
+        return md_parsed(md, attr, buf, md_parse_u64(buf, ret));
 }
 
 int md_get_sync_action(struct md *md, enum md_sync_action *ret)
@@ -479,7 +479,7 @@ int md_get_sync_action(struct md *md, enum md_sync_action *ret)
         r = md_read_attr(md, "sync_action", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return parsed(md, "sync_action", buf, md_parse_sync_action(buf, ret));
+        return md_parsed(md, "sync_action", buf, md_parse_sync_action(buf, ret));
 }
 
 int md_set_sync_action(struct md *md, enum md_sync_action action)
@@ -499,7 +499,7 @@ int md_get_sync_completed(struct md *md, struct md_sync_completed *ret)
         r = md_read_attr(md, "sync_completed", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return parsed(md, "sync_completed", buf, md_parse_sync_completed(buf, ret));
+        return md_parsed(md, "sync_completed", buf, md_parse_sync_completed(buf, ret));
 }
 
 int md_get_reshape_position(struct md *md, uint64_t *ret_array_sectors)
@@ -510,7 +510,7 @@ int md_get_reshape_position(struct md *md, uint64_t *ret_array_sectors)
         r = md_read_attr(md, "reshape_position", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return parsed(md, "reshape_position", buf, md_parse_reshape_position(buf, ret_array_sectors));
+        return md_parsed(md, "reshape_position", buf, md_parse_reshape_position(buf, ret_array_sectors));
 }
 
 int md_get_sync_max(struct md *md, uint64_t *ret_dev_sectors)
@@ -521,7 +521,7 @@ int md_get_sync_max(struct md *md, uint64_t *ret_dev_sectors)
         r = md_read_attr(md, "sync_max", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return parsed(md, "sync_max", buf, md_parse_sync_max(buf, ret_dev_sectors));
+        return md_parsed(md, "sync_max", buf, md_parse_sync_max(buf, ret_dev_sectors));
 }
 
 int md_set_sync_max(struct md *md, uint64_t dev_sectors)
@@ -591,7 +591,7 @@ int md_get_array_state(struct md *md, enum md_array_state *ret)
         r = md_read_attr(md, "array_state", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return parsed(md, "array_state", buf, md_parse_array_state(buf, ret));
+        return md_parsed(md, "array_state", buf, md_parse_array_state(buf, ret));
 }
 
 int md_get_degraded(struct md *md, unsigned *ret)
@@ -602,7 +602,7 @@ int md_get_degraded(struct md *md, unsigned *ret)
         r = md_read_attr(md, "degraded", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return parsed(md, "degraded", buf, md_parse_unsigned(buf, ret));
+        return md_parsed(md, "degraded", buf, md_parse_unsigned(buf, ret));
 }
 
 static int get_new_old(struct md *md, const char *attr, uint32_t *ret_new, uint32_t *ret_old)
@@ -617,7 +617,7 @@ static int get_new_old(struct md *md, const char *attr, uint32_t *ret_new, uint3
         if (r == -ENODATA)
                 return log_error_errno(r, "%s of %s is empty: the array has no disks yet.",
                                        attr, md->name);
-        return parsed(md, attr, buf, r);
+        return md_parsed(md, attr, buf, r);
 }
 
 static int get_reshape_direction(struct md *md, enum md_reshape_direction *ret)
@@ -625,14 +625,14 @@ static int get_reshape_direction(struct md *md, enum md_reshape_direction *ret)
         char buf[ATTR_BUF_SIZE];
         int r;
 
-        r = read_attr(md, "reshape_direction", buf, sizeof(buf), true);
+        r = md_attr_read(md, "reshape_direction", buf, sizeof(buf), true);
         if (r == -ENOENT) {
                 *ret = MD_RESHAPE_DIRECTION_UNKNOWN;
                 return 0;
         }
         if (r < 0)
                 return r;
-        return parsed(md, "reshape_direction", buf, md_parse_reshape_direction(buf, ret));
+        return md_parsed(md, "reshape_direction", buf, md_parse_reshape_direction(buf, ret));
 }
 
 int md_get_geometry(struct md *md, struct md_geometry *ret)
@@ -645,7 +645,7 @@ int md_get_geometry(struct md *md, struct md_geometry *ret)
         r = md_read_attr(md, "level", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        r = parsed(md, "level", buf, md_parse_level(buf, &g.level));
+        r = md_parsed(md, "level", buf, md_parse_level(buf, &g.level));
         if (r < 0)
                 return r;
 
@@ -670,7 +670,7 @@ int md_get_geometry(struct md *md, struct md_geometry *ret)
         r = md_read_attr(md, "metadata_version", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        r = parsed(md, "metadata_version", buf, md_parse_metadata_version(buf, &g.metadata));
+        r = md_parsed(md, "metadata_version", buf, md_parse_metadata_version(buf, &g.metadata));
         if (r < 0)
                 return r;
 
@@ -686,7 +686,7 @@ static int get_sync_speed(struct md *md, const char *attr, struct md_sync_speed 
         r = md_read_attr(md, attr, buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return parsed(md, attr, buf, md_parse_sync_speed(buf, ret));
+        return md_parsed(md, attr, buf, md_parse_sync_speed(buf, ret));
 }
 
 int md_get_sync_speed_min(struct md *md, struct md_sync_speed *ret)
@@ -731,12 +731,12 @@ static int member_devnode(struct md *md, struct md_member *m)
         const char *node;
 
         if (!md->udev) {
-                m->devnode = path_join(md_get_sysfs_root(), "dev", m->name);
+                m->devnode = md_path_join(md_get_sysfs_root(), "dev", m->name);
                 return m->devnode ? 0 : -ENOMEM;
         }
         d = udev_device_new_from_devnum(md->udev, 'b', m->devnum);
         node = d ? udev_device_get_devnode(d) : NULL;
-        m->devnode = node ? strdup(node) : path_join("/dev", m->name, NULL);
+        m->devnode = node ? strdup(node) : md_path_join("/dev", m->name, NULL);
         if (d)
                 udev_device_unref(d);
         return m->devnode ? 0 : -ENOMEM;
@@ -744,7 +744,7 @@ static int member_devnode(struct md *md, struct md_member *m)
 
 static int member_attr(struct md *md, const char *dir, const char *attr, char *buf, size_t size)
 {
-        char *path = path_join(dir, attr, NULL);
+        char *path = md_path_join(dir, attr, NULL);
         int r;
 
         if (!path)
@@ -781,14 +781,14 @@ static int read_member(struct md *md, const char *dir, struct md_member *m)
         char *path, *target;
         int r;
 
-        path = path_join(dir, "block", NULL);
+        path = md_path_join(dir, "block", NULL);
         if (!path)
                 return log_error_errno(ENOMEM, "Out of memory.");
-        r = readlinkat_malloc(md->dir_fd, path, &target);
+        r = md_readlinkat_malloc(md->dir_fd, path, &target);
         free(path);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s/block of %s: %m", dir, md->name);
-        r = link_basename(target, &m->name);
+        r = md_link_basename(target, &m->name);
         free(target);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s/block of %s: %m", dir, md->name);
@@ -903,10 +903,10 @@ static int consume(struct md *md, int fd, struct md_sync_completed *ret)
 
         /* sysfs shows the attribute afresh and re-arms poll only on a read
          * from offset 0. */
-        r = read_small_fd(fd, buf, sizeof(buf));
+        r = md_read_small_fd(fd, buf, sizeof(buf));
         if (r < 0)
                 return log_error_errno(r, "Failed to read sync_completed of %s: %m", md->name);
-        return parsed(md, "sync_completed", buf, md_parse_sync_completed(buf, ret));
+        return md_parsed(md, "sync_completed", buf, md_parse_sync_completed(buf, ret));
 }
 
 int md_sync_completed_fd(struct md *md)
@@ -921,7 +921,7 @@ int md_sync_completed_fd(struct md *md)
         if (fd < 0)
                 return log_error_errno(errno, "Failed to open sync_completed of %s: %m", md->name);
         /* Poll wakes for changes after the last read of this fd. */
-        r = read_small_fd(fd, buf, sizeof(buf));
+        r = md_read_small_fd(fd, buf, sizeof(buf));
         if (r < 0) {
                 log_error_errno(r, "Failed to read sync_completed of %s: %m", md->name);
                 close(fd);
