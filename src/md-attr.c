@@ -7,6 +7,7 @@
 #include "reshaped/md-parse.h"
 #include "reshaped/md.h"
 #include "md-internal.h"
+
 static int write_u64(struct md *md, const char *attr, uint64_t value)
 {
         char buf[24];
@@ -15,26 +16,9 @@ static int write_u64(struct md *md, const char *attr, uint64_t value)
         return md_write_attr(md, attr, buf);
 }
 
-static int get_u64(struct md *md, const char *attr, uint64_t *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, attr, buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return md_parsed(md, attr, buf, md_parse_u64(buf, ret));
-}
-
 int md_get_sync_action(struct md *md, enum md_sync_action *ret)
 {
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "sync_action", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return md_parsed(md, "sync_action", buf, md_parse_sync_action(buf, ret));
+        return MD_GET_PARSED(md, "sync_action", md_parse_sync_action, ret);
 }
 
 int md_set_sync_action(struct md *md, enum md_sync_action action)
@@ -48,35 +32,17 @@ int md_set_sync_action(struct md *md, enum md_sync_action action)
 
 int md_get_sync_completed(struct md *md, struct md_sync_completed *ret)
 {
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "sync_completed", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return md_parsed(md, "sync_completed", buf, md_parse_sync_completed(buf, ret));
+        return MD_GET_PARSED(md, "sync_completed", md_parse_sync_completed, ret);
 }
 
 int md_get_reshape_position(struct md *md, uint64_t *ret_array_sectors)
 {
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "reshape_position", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return md_parsed(md, "reshape_position", buf, md_parse_reshape_position(buf, ret_array_sectors));
+        return MD_GET_PARSED(md, "reshape_position", md_parse_reshape_position, ret_array_sectors);
 }
 
 int md_get_sync_max(struct md *md, uint64_t *ret_dev_sectors)
 {
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "sync_max", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return md_parsed(md, "sync_max", buf, md_parse_sync_max(buf, ret_dev_sectors));
+        return MD_GET_PARSED(md, "sync_max", md_parse_sync_max, ret_dev_sectors);
 }
 
 int md_set_sync_max(struct md *md, uint64_t dev_sectors)
@@ -93,7 +59,7 @@ int md_set_sync_max_unlimited(struct md *md)
 
 int md_get_sync_min(struct md *md, uint64_t *ret_dev_sectors)
 {
-        return get_u64(md, "sync_min", ret_dev_sectors);
+        return MD_GET_PARSED(md, "sync_min", md_parse_u64, ret_dev_sectors);
 }
 
 int md_set_sync_min(struct md *md, uint64_t dev_sectors)
@@ -106,10 +72,10 @@ int md_get_suspend(struct md *md, uint64_t *ret_lo_array_sectors, uint64_t *ret_
         uint64_t lo, hi;
         int r;
 
-        r = get_u64(md, "suspend_lo", &lo);
+        r = MD_GET_PARSED(md, "suspend_lo", md_parse_u64, &lo);
         if (r < 0)
                 return r;
-        r = get_u64(md, "suspend_hi", &hi);
+        r = MD_GET_PARSED(md, "suspend_hi", md_parse_u64, &hi);
         if (r < 0)
                 return r;
         *ret_lo_array_sectors = lo;
@@ -140,24 +106,12 @@ int md_set_suspend(struct md *md, uint64_t lo_array_sectors, uint64_t hi_array_s
 
 int md_get_array_state(struct md *md, enum md_array_state *ret)
 {
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "array_state", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return md_parsed(md, "array_state", buf, md_parse_array_state(buf, ret));
+        return MD_GET_PARSED(md, "array_state", md_parse_array_state, ret);
 }
 
 int md_get_degraded(struct md *md, unsigned *ret)
 {
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "degraded", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return md_parsed(md, "degraded", buf, md_parse_unsigned(buf, ret));
+        return MD_GET_PARSED(md, "degraded", md_parse_unsigned, ret);
 }
 
 static int get_new_old(struct md *md, const char *attr, uint32_t *ret_new, uint32_t *ret_old)
@@ -193,14 +147,10 @@ static int get_reshape_direction(struct md *md, enum md_reshape_direction *ret)
 int md_get_geometry(struct md *md, struct md_geometry *ret)
 {
         struct md_geometry g = {};
-        char buf[ATTR_BUF_SIZE];
         uint32_t raid_disks_new, raid_disks_old;
         int r;
 
-        r = md_read_attr(md, "level", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        r = md_parsed(md, "level", buf, md_parse_level(buf, &g.level));
+        r = MD_GET_PARSED(md, "level", md_parse_level, &g.level);
         if (r < 0)
                 return r;
 
@@ -215,17 +165,14 @@ int md_get_geometry(struct md *md, struct md_geometry *ret)
         r = get_new_old(md, "layout", &g.layout_new, &g.layout_old);
         if (r < 0)
                 return r;
-        r = get_u64(md, "component_size", &g.component_kib);
+        r = MD_GET_PARSED(md, "component_size", md_parse_u64, &g.component_kib);
         if (r < 0)
                 return r;
         r = get_reshape_direction(md, &g.direction);
         if (r < 0)
                 return r;
 
-        r = md_read_attr(md, "metadata_version", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        r = md_parsed(md, "metadata_version", buf, md_parse_metadata_version(buf, &g.metadata));
+        r = MD_GET_PARSED(md, "metadata_version", md_parse_metadata_version, &g.metadata);
         if (r < 0)
                 return r;
 
@@ -233,25 +180,14 @@ int md_get_geometry(struct md *md, struct md_geometry *ret)
         return 0;
 }
 
-static int get_sync_speed(struct md *md, const char *attr, struct md_sync_speed *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, attr, buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return md_parsed(md, attr, buf, md_parse_sync_speed(buf, ret));
-}
-
 int md_get_sync_speed_min(struct md *md, struct md_sync_speed *ret)
 {
-        return get_sync_speed(md, "sync_speed_min", ret);
+        return MD_GET_PARSED(md, "sync_speed_min", md_parse_sync_speed, ret);
 }
 
 int md_get_sync_speed_max(struct md *md, struct md_sync_speed *ret)
 {
-        return get_sync_speed(md, "sync_speed_max", ret);
+        return MD_GET_PARSED(md, "sync_speed_max", md_parse_sync_speed, ret);
 }
 
 static int set_sync_speed(struct md *md, const char *attr, unsigned kib_per_sec)

@@ -36,3 +36,16 @@ int md_parsed(struct md *md, const char *attr, const char *value, int r);
 /* md_read_attr(), but an absent attribute returns -ENOENT unlogged when
  * missing_ok. */
 int md_attr_read(struct md *md, const char *attr, char *buf, size_t size, bool missing_ok);
+
+/*
+ * The typed reader: reads attr (a path below md/, "dev-sda/state" too) and
+ * parses it with parse, an md_parse_*() whose result type the compiler
+ * checks against ret. md_read_attr() logs a failed read, md_parsed() a
+ * value that does not parse.
+ */
+#define MD_GET_PARSED(md, attr, parse, ret) ({                                  \
+        const char *a_ = (attr);                                                \
+        char buf_[ATTR_BUF_SIZE];                                               \
+        int r_ = md_read_attr((md), a_, buf_, sizeof(buf_));                    \
+        r_ < 0 ? r_ : md_parsed((md), a_, buf_, parse(buf_, (ret)));            \
+})

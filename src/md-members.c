@@ -2,7 +2,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <libudev.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +13,10 @@
 #include "reshaped/md-parse.h"
 #include "reshaped/md.h"
 #include "md-internal.h"
+
+/* A directory name (at most NAME_MAX) and the longest attribute. */
+#define MEMBER_ATTR_MAX (NAME_MAX + 16)
+
 static bool startswith(const char *s, const char *prefix)
 {
         return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -42,50 +48,20 @@ static int member_devnode(struct md *md, struct md_member *m)
         return m->devnode ? 0 : -ENOMEM;
 }
 
-static int member_attr(struct md *md, const char *dir, const char *attr, char *buf, size_t size)
+/* What md_read_attr() calls the attribute attr of member directory dir. */
+static const char *member_attr(char path[static MEMBER_ATTR_MAX], const char *dir, const char *attr)
 {
-        char *path = md_path_join(dir, attr, NULL);
-        int r;
-
-        if (!path)
-                return log_error_errno(ENOMEM, "Out of memory.");
-        r = md_read_attr(md, path, buf, size);
-        free(path);
-        return r;
-}
-
-static int member_parsed(struct md *md, const char *dir, const char *attr, const char *value, int r)
-{
-        if (r >= 0)
-                return r;
-        return log_error_errno(r, "Unexpected %s/%s of %s: \"%.*s\" (kernel newer than reshaped?)",
-                               dir, attr, md->name, (int) strcspn(value, "\n"), value);
-}
-
-/* A member attribute holding one number. */
-static int member_u64(struct md *md, const char *dir, const char *attr, uint64_t *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = member_attr(md, dir, attr, buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return member_parsed(md, dir, attr, buf, md_parse_u64(buf, ret));
+        snprintf(path, MEMBER_ATTR_MAX, "%s/%s", dir, attr);
+        return path;
 }
 
 /* dir is "dev-sda": its "block" link names the member device. */
 static int read_member(struct md *md, const char *dir, struct md_member *m)
 {
-        char buf[ATTR_BUF_SIZE];
-        char *path, *target;
+        char path[MEMBER_ATTR_MAX], *target;
         int r;
 
-        path = md_path_join(dir, "block", NULL);
-        if (!path)
-                return log_error_errno(ENOMEM, "Out of memory.");
-        r = md_readlinkat_malloc(md->dir_fd, path, &target);
-        free(path);
+        r = md_readlinkat_malloc(md->dir_fd, member_attr(path, dir, "block"), &target);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s/block of %s: %m", dir, md->name);
         r = md_link_basename(target, &m->name);
@@ -93,36 +69,24 @@ static int read_member(struct md *md, const char *dir, struct md_member *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s/block of %s: %m", dir, md->name);
 
-        r = member_attr(md, dir, "block/dev", buf, sizeof(buf));
+        r = MD_GET_PARSED(md, member_attr(path, dir, "block/dev"), md_parse_devnum, &m->devnum);
         if (r < 0)
                 return r;
-        r = member_parsed(md, dir, "block/dev", buf, md_parse_devnum(buf, &m->devnum));
+        r = MD_GET_PARSED(md, member_attr(path, dir, "state"), md_parse_member_state, &m->state);
         if (r < 0)
                 return r;
-
-        r = member_attr(md, dir, "state", buf, sizeof(buf));
+        r = MD_GET_PARSED(md, member_attr(path, dir, "slot"), md_parse_slot, &m->slot);
         if (r < 0)
                 return r;
-        r = member_parsed(md, dir, "state", buf, md_parse_member_state(buf, &m->state));
+        r = MD_GET_PARSED(md, member_attr(path, dir, "offset"), md_parse_u64,
+                          &m->data_offset_dev_sectors);
         if (r < 0)
                 return r;
-
-        r = member_attr(md, dir, "slot", buf, sizeof(buf));
+        r = MD_GET_PARSED(md, member_attr(path, dir, "new_offset"), md_parse_u64,
+                          &m->new_data_offset_dev_sectors);
         if (r < 0)
                 return r;
-        r = member_parsed(md, dir, "slot", buf, md_parse_slot(buf, &m->slot));
-        if (r < 0)
-                return r;
-
-        r = member_u64(md, dir, "offset", &m->data_offset_dev_sectors);
-        if (r < 0)
-                return r;
-
-        r = member_u64(md, dir, "new_offset", &m->new_data_offset_dev_sectors);
-        if (r < 0)
-                return r;
-
-        r = member_u64(md, dir, "size", &m->size_kib);
+        r = MD_GET_PARSED(md, member_attr(path, dir, "size"), md_parse_u64, &m->size_kib);
         if (r < 0)
                 return r;
 

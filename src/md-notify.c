@@ -10,6 +10,7 @@
 #include "reshaped/md-parse.h"
 #include "reshaped/md.h"
 #include "md-internal.h"
+
 static int consume(struct md *md, int fd, struct md_sync_completed *ret)
 {
         char buf[ATTR_BUF_SIZE];

@@ -241,6 +241,18 @@ static int resolve_udev(struct udev *udev, const char *spec, struct udev_device 
         return 0;
 }
 
+/* md_dir is the array's .../md directory, spec what the user named. */
+static int open_md_dir(struct md *md, const char *spec, const char *md_dir)
+{
+        md->dir_fd = open(md_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (md->dir_fd >= 0)
+                return 0;
+        if (errno == ENOENT)
+                return log_error_errno(ENOENT, "%s is not an md array (%s does not exist).",
+                                       spec, md_dir);
+        return log_error_errno(errno, "Cannot open %s: %m", md_dir);
+}
+
 static int open_real(struct md *md, const char *spec)
 {
         struct udev_device *d = NULL;
@@ -269,17 +281,9 @@ static int open_real(struct md *md, const char *spec)
                 return log_error_errno(ENOMEM, "Out of memory.");
         }
 
-        md->dir_fd = open(md_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (md->dir_fd < 0) {
-                r = -errno;
-                if (r == -ENOENT)
-                        log_error_errno(r, "%s is not an md array (%s does not exist).",
-                                        spec, md_dir);
-                else
-                        log_error_errno(r, "Cannot open %s: %m", md_dir);
-        }
+        r = open_md_dir(md, spec, md_dir);
         free(md_dir);
-        return md->dir_fd < 0 ? r : 0;
+        return r;
 }
 
 static int open_fake(struct md *md, const char *spec)
@@ -300,18 +304,10 @@ static int open_fake(struct md *md, const char *spec)
         if (!md->devnode || asprintf(&md_dir, "%s/block/%s/md", root, md->name) < 0)
                 return log_error_errno(ENOMEM, "Out of memory.");
 
-        md->dir_fd = open(md_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (md->dir_fd < 0) {
-                r = -errno;
-                if (r == -ENOENT)
-                        log_error_errno(r, "%s is not an md array (%s does not exist).",
-                                        spec, md_dir);
-                else
-                        log_error_errno(r, "Cannot open %s: %m", md_dir);
-                free(md_dir);
-                return r;
-        }
+        r = open_md_dir(md, spec, md_dir);
         free(md_dir);
+        if (r < 0)
+                return r;
 
         /* The fake tree may leave out "dev": the device number is then 0. */
         r = read_small_fileat(md->dir_fd, "../dev", buf, sizeof(buf));
