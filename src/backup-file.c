@@ -33,7 +33,7 @@ struct backup_file {
         uint8_t *header_area;  /* BACKUP_HEADER_AREA_BYTES, aligned */
 };
 
-static bool aligned(const void *p, uint64_t off, size_t n)
+static bool backup_io_aligned(const void *p, uint64_t off, size_t n)
 {
         return (uintptr_t) p % BACKUP_ALIGN_BYTES == 0 && off % BACKUP_ALIGN_BYTES == 0 &&
                n % BACKUP_ALIGN_BYTES == 0;
@@ -43,7 +43,7 @@ static bool aligned(const void *p, uint64_t off, size_t n)
  * then goes to the device, not into a page cache that fdatasync must
  * flush. (Asking at open() would create the file before failing with
  * EINVAL, and a retry with O_EXCL would then find it.) */
-static int open_maybe_direct(const char *path, int flags, mode_t mode, bool *direct)
+static int backup_io_open(const char *path, int flags, mode_t mode, bool *direct)
 {
         int fd, fl;
 
@@ -60,7 +60,7 @@ static int open_maybe_direct(const char *path, int flags, mode_t mode, bool *dir
 
 /* Some filesystems accept O_DIRECT at open and refuse it per request,
  * and misaligned requests cannot use it at all. */
-static int drop_direct(int fd, const char *path, bool *direct)
+static int backup_io_drop_direct(int fd, const char *path, bool *direct)
 {
         int flags = fcntl(fd, F_GETFL);
 
@@ -72,14 +72,14 @@ static int drop_direct(int fd, const char *path, bool *direct)
 }
 
 /* Reads up to @n bytes; fewer only at end of file. Returns the count. */
-static ssize_t pread_full(int fd, const char *path, bool *direct, void *buf, size_t n,
-                          uint64_t off)
+static ssize_t backup_io_pread(int fd, const char *path, bool *direct, void *buf, size_t n,
+                               uint64_t off)
 {
         size_t done = 0;
         int r;
 
-        if (*direct && !aligned(buf, off, n)) {
-                r = drop_direct(fd, path, direct);
+        if (*direct && !backup_io_aligned(buf, off, n)) {
+                r = backup_io_drop_direct(fd, path, direct);
                 if (r < 0)
                         return r;
         }
@@ -89,7 +89,7 @@ static ssize_t pread_full(int fd, const char *path, bool *direct, void *buf, siz
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0 && errno == EINVAL && *direct) {
-                        r = drop_direct(fd, path, direct);
+                        r = backup_io_drop_direct(fd, path, direct);
                         if (r < 0)
                                 return r;
                         continue;
@@ -115,7 +115,7 @@ static int pwrite_full(struct backup_file *bf, const void *buf, size_t n, uint64
                         break;
         }
         if (k < 0 && errno == EINVAL && bf->direct) {
-                r = drop_direct(bf->fd, bf->path, &bf->direct);
+                r = backup_io_drop_direct(bf->fd, bf->path, &bf->direct);
                 if (r < 0)
                         return r;
                 return pwrite_full(bf, buf, n, off);
@@ -238,7 +238,7 @@ static int preallocate(struct backup_file *bf, uint64_t bytes)
         return zero_fill(bf, bytes);
 }
 
-static int file_size(int fd, const char *path, uint64_t *ret)
+static int backup_io_file_size(int fd, const char *path, uint64_t *ret)
 {
         struct stat st;
 
@@ -259,8 +259,8 @@ static int create_file(struct backup_file *bf, const struct backup_identity *id,
         uint64_t size;
         int fd, r;
 
-        fd = open_maybe_direct(bf->path, O_RDWR | O_CREAT | (overwrite ? 0 : O_EXCL), 0600,
-                               &bf->direct);
+        fd = backup_io_open(bf->path, O_RDWR | O_CREAT | (overwrite ? 0 : O_EXCL), 0600,
+                            &bf->direct);
         if (fd == -EEXIST)
                 return log_error_errno(EEXIST, "Backup file %s already exists; remove it, "
                                        "inspect it with 'reshaped inspect', or choose another path",
@@ -271,7 +271,7 @@ static int create_file(struct backup_file *bf, const struct backup_identity *id,
         bf->writable = true;
         *ours = !overwrite;
 
-        r = file_size(fd, bf->path, &size);
+        r = backup_io_file_size(fd, bf->path, &size);
         if (r < 0)
                 return r;
         r = lock_file(bf);
@@ -324,10 +324,10 @@ int backup_file_create(const char *path, const struct backup_identity *id,
 }
 
 /* Reads the header block; returns the bytes read (< 512: truncated). */
-static ssize_t read_header_area(int fd, const char *path, bool *direct, uint8_t *area)
+static ssize_t backup_io_read_header_area(int fd, const char *path, bool *direct, uint8_t *area)
 {
         memset(area, 0, BACKUP_HEADER_AREA_BYTES);
-        return pread_full(fd, path, direct, area, BACKUP_HEADER_AREA_BYTES, 0);
+        return backup_io_pread(fd, path, direct, area, BACKUP_HEADER_AREA_BYTES, 0);
 }
 
 static int open_file(struct backup_file *bf)
@@ -337,9 +337,9 @@ static int open_file(struct backup_file *bf)
         ssize_t n;
         int fd, r;
 
-        fd = open_maybe_direct(bf->path, O_RDWR, 0, &bf->direct);
+        fd = backup_io_open(bf->path, O_RDWR, 0, &bf->direct);
         if (fd == -EROFS || fd == -EACCES)
-                fd = open_maybe_direct(bf->path, O_RDONLY, 0, &bf->direct);
+                fd = backup_io_open(bf->path, O_RDONLY, 0, &bf->direct);
         else if (fd >= 0)
                 bf->writable = true;
         if (fd < 0)
@@ -352,10 +352,10 @@ static int open_file(struct backup_file *bf)
                         return r;
         }
 
-        r = file_size(fd, bf->path, &size);
+        r = backup_io_file_size(fd, bf->path, &size);
         if (r < 0)
                 return r;
-        n = read_header_area(fd, bf->path, &bf->direct, bf->header_area);
+        n = backup_io_read_header_area(fd, bf->path, &bf->direct, bf->header_area);
         if (n < 0)
                 return (int) n;
 
@@ -656,8 +656,8 @@ int backup_file_read_section(struct backup_file *bf, unsigned slot, void *buf)
                 return -ENODATA;
 
         bytes = (size_t) (s->length_sectors * 512);
-        n = pread_full(bf->fd, bf->path, &bf->direct, buf, bytes,
-                       backup_section_offset_bytes(&bf->header, slot));
+        n = backup_io_pread(bf->fd, bf->path, &bf->direct, buf, bytes,
+                            backup_section_offset_bytes(&bf->header, slot));
         if (n < 0)
                 return (int) n;
         if ((size_t) n != bytes)
@@ -704,7 +704,7 @@ static int crc_section(int fd, const char *path, bool *direct, uint8_t *buf, siz
 
         while (bytes > 0) {
                 size_t n = bytes < buf_bytes ? (size_t) bytes : buf_bytes;
-                ssize_t k = pread_full(fd, path, direct, buf, n, off);
+                ssize_t k = backup_io_pread(fd, path, direct, buf, n, off);
 
                 if (k < 0)
                         return (int) k;
@@ -726,7 +726,7 @@ static int verify_header(int fd, const char *path, bool *direct, struct backup_r
 
         if (posix_memalign((void **) &area, BACKUP_ALIGN_BYTES, BACKUP_HEADER_AREA_BYTES) != 0)
                 return log_error_errno(ENOMEM, "Out of memory");
-        n = read_header_area(fd, path, direct, area);
+        n = backup_io_read_header_area(fd, path, direct, area);
         if (n >= 0 && n < (ssize_t) BACKUP_HEADER_BYTES)
                 out->header_verdict = (struct backup_verify) { BACKUP_VERIFY_TRUNCATED_HEADER, -1 };
         else if (n >= 0) {
@@ -798,7 +798,7 @@ static int verify_fd(int fd, const char *path, bool *direct, const struct backup
 {
         int r;
 
-        r = file_size(fd, path, &out->file_bytes);
+        r = backup_io_file_size(fd, path, &out->file_bytes);
         if (r < 0)
                 return r;
         r = verify_header(fd, path, direct, out);
@@ -818,7 +818,7 @@ int backup_file_verify(const char *path, const struct backup_identity *expect,
         int fd, r;
 
         *out = (struct backup_report) {};
-        fd = open_maybe_direct(path, O_RDONLY, 0, &direct);
+        fd = backup_io_open(path, O_RDONLY, 0, &direct);
         if (fd < 0)
                 return log_error_errno(fd, "Failed to open backup file %s: %m", path);
         r = verify_fd(fd, path, &direct, expect, min_generation, out);
