@@ -133,37 +133,35 @@ static int expand_partition(struct gathered *g, const char *dir, const char *lab
         return placement_add_device(g, disk, prefix, depth + 1);
 }
 
-static int expand_slaves(struct gathered *g, const char *dir, const char *label, unsigned depth)
+int placement_add_devices_in(struct gathered *g, const char *dir, bool missing_ok,
+                             const char *prefix, unsigned depth)
 {
-        char path[PATH_MAX], entry[PATH_MAX], prefix[PLACEMENT_CHAIN_MAX];
+        char entry[PATH_MAX];
         struct dirent *de;
         dev_t devno;
         DIR *d;
         int r = 0;
 
-        if ((size_t) snprintf(path, sizeof(path), "%s/slaves", dir) >= sizeof(path))
-                return placement_set_verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG, "%s: %m.", dir);
-        d = opendir(path);
+        d = opendir(dir);
         if (!d) {
-                if (errno == ENOENT)
+                if (errno == ENOENT && missing_ok)
                         return 0;
-                return placement_set_verdict(g->out, PLACEMENT_CANNOT_CHECK, -errno, "Cannot open %s: %m.", path);
+                return placement_set_verdict(g->out, PLACEMENT_CANNOT_CHECK, -errno, "Cannot open %s: %m.", dir);
         }
-        placement_chain_format(prefix, "%s, which is built on ", label);
         for (;;) {
                 errno = 0;
                 de = readdir(d);
                 if (!de) {
                         if (errno != 0)
                                 r = placement_set_verdict(g->out, PLACEMENT_CANNOT_CHECK, -errno,
-                                                          "Cannot list %s: %m.", path);
+                                                          "Cannot list %s: %m.", dir);
                         break;
                 }
                 if (de->d_name[0] == '.')
                         continue;
-                if ((size_t) snprintf(entry, sizeof(entry), "%s/%s", path, de->d_name) >= sizeof(entry)) {
+                if ((size_t) snprintf(entry, sizeof(entry), "%s/%s", dir, de->d_name) >= sizeof(entry)) {
                         r = placement_set_verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG,
-                                                  "Cannot inspect %s/%s: %m.", path, de->d_name);
+                                                  "Cannot inspect %s/%s: %m.", dir, de->d_name);
                         break;
                 }
                 r = placement_read_devno(entry, &devno);
@@ -171,12 +169,22 @@ static int expand_slaves(struct gathered *g, const char *dir, const char *label,
                         placement_set_verdict(g->out, PLACEMENT_CANNOT_CHECK, r, "Cannot read %s/dev: %m.", entry);
                         break;
                 }
-                r = placement_add_device(g, devno, prefix, depth + 1);
+                r = placement_add_device(g, devno, prefix, depth);
                 if (r < 0)
                         break;
         }
         closedir(d);
         return r;
+}
+
+static int expand_slaves(struct gathered *g, const char *dir, const char *label, unsigned depth)
+{
+        char path[PATH_MAX], prefix[PLACEMENT_CHAIN_MAX];
+
+        if ((size_t) snprintf(path, sizeof(path), "%s/slaves", dir) >= sizeof(path))
+                return placement_set_verdict(g->out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG, "%s: %m.", dir);
+        placement_chain_format(prefix, "%s, which is built on ", label);
+        return placement_add_devices_in(g, path, true, prefix, depth + 1);
 }
 
 /* A loop device's bytes land wherever its backing file's do. The kernel

@@ -52,6 +52,10 @@ void placement_chain_format(char *chain, const char *format, ...) __attribute__(
 /* Adds the device devno to g->targets and follows it down; prefix says how
  * the backup reaches it ("" for right under it). */
 int placement_add_device(struct gathered *g, dev_t devno, const char *prefix, unsigned depth);
+/* Adds, as placement_add_device() does, the device each entry of dir is
+ * (a directory with "dev"). A missing dir has none when missing_ok. */
+int placement_add_devices_in(struct gathered *g, const char *dir, bool missing_ok,
+                             const char *prefix, unsigned depth);
 /* Refuses a place more than PLACEMENT_MAX_DEPTH steps down. */
 int placement_too_deep(struct gathered *g, const char *label);
 /* The filesystem holding path, and the devices under it. */

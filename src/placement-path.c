@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libmount/libmount.h>
@@ -109,13 +108,10 @@ static int add_btrfs_devices(struct gathered *g, const char *path, const char *p
                              unsigned depth)
 {
         struct btrfs_ioctl_fs_info_args info = {};
-        char dir[PATH_MAX], dev_dir[PATH_MAX];
-        struct dirent *de;
-        DIR *d;
+        char dir[PATH_MAX];
         const char *sysfs_root = g->sysfs_root;
         struct placement_verdict *out = g->out;
         int fd, r = 0;
-        dev_t devno;
         size_t len;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -139,36 +135,7 @@ static int add_btrfs_devices(struct gathered *g, const char *path, const char *p
                 return placement_set_verdict(out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG,
                                              "Sysfs root %s: %m.", sysfs_root);
 
-        d = opendir(dir);
-        if (!d)
-                return placement_set_verdict(out, PLACEMENT_CANNOT_CHECK, -errno, "Cannot open %s: %m.", dir);
-        for (;;) {
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                r = placement_set_verdict(out, PLACEMENT_CANNOT_CHECK, -errno,
-                                                          "Cannot list %s: %m.", dir);
-                        break;
-                }
-                if (de->d_name[0] == '.')
-                        continue;
-                if ((size_t) snprintf(dev_dir, sizeof(dev_dir), "%s/%s", dir, de->d_name) >= sizeof(dev_dir)) {
-                        r = placement_set_verdict(out, PLACEMENT_CANNOT_CHECK, -ENAMETOOLONG,
-                                                  "Cannot inspect %s/%s: %m.", dir, de->d_name);
-                        break;
-                }
-                r = placement_read_devno(dev_dir, &devno);
-                if (r < 0) {
-                        placement_set_verdict(out, PLACEMENT_CANNOT_CHECK, r, "Cannot read %s/dev: %m.", dev_dir);
-                        break;
-                }
-                r = placement_add_device(g, devno, prefix, depth);
-                if (r < 0)
-                        break;
-        }
-        closedir(d);
-        return r;
+        return placement_add_devices_in(g, dir, false, prefix, depth);
 }
 
 /* The mount's source, when it is a device node, names the real device
