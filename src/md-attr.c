@@ -134,7 +134,7 @@ static int get_reshape_direction(struct md *md, enum md_reshape_direction *ret)
         char buf[ATTR_BUF_SIZE];
         int r;
 
-        r = md_attr_read(md, "reshape_direction", buf, sizeof(buf), true);
+        r = md_read_attr_if_present(md, "reshape_direction", buf, sizeof(buf));
         if (r == -ENOENT) {
                 *ret = MD_RESHAPE_DIRECTION_UNKNOWN;
                 return 0;

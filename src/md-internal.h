@@ -8,7 +8,6 @@
  * they go through reshaped/md.h.
  */
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -33,9 +32,8 @@ int md_readlinkat_malloc(int dir_fd, const char *path, char **ret);
 int md_read_small_fd(int fd, char *buf, size_t size);
 /* Logs a value that md cannot parse (r < 0); passes other results through. */
 int md_parsed(struct md *md, const char *attr, const char *value, int r);
-/* md_read_attr(), but an absent attribute returns -ENOENT unlogged when
- * missing_ok. */
-int md_attr_read(struct md *md, const char *attr, char *buf, size_t size, bool missing_ok);
+/* md_read_attr(), but an absent attribute returns -ENOENT, unlogged. */
+int md_read_attr_if_present(struct md *md, const char *attr, char *buf, size_t size);
 
 /*
  * The typed reader: reads attr (a path below md/, "dev-sda/state" too) and

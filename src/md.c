@@ -370,7 +370,7 @@ dev_t md_devnum(const struct md *md)
         return md->devnum;
 }
 
-int md_attr_read(struct md *md, const char *attr, char *buf, size_t size, bool missing_ok)
+static int read_attr(struct md *md, const char *attr, char *buf, size_t size, bool missing_ok)
 {
         int r;
 
@@ -387,7 +387,12 @@ int md_attr_read(struct md *md, const char *attr, char *buf, size_t size, bool m
 
 int md_read_attr(struct md *md, const char *attr, char *buf, size_t size)
 {
-        return md_attr_read(md, attr, buf, size, false);
+        return read_attr(md, attr, buf, size, false);
+}
+
+int md_read_attr_if_present(struct md *md, const char *attr, char *buf, size_t size)
+{
+        return read_attr(md, attr, buf, size, true);
 }
 
 int md_write_attr(struct md *md, const char *attr, const char *value)
