@@ -1168,12 +1168,17 @@ static void progress(struct sup *s, bool force)
         report_progress(&p, t, force);
 }
 
+static void pause_take_pending(struct sup *s);
+
 /* Carries out actions until the planner waits; 1 when the reshape is done. */
 static int run_actions(struct sup *s)
 {
         for (;;) {
-                struct plan_action a = planner_next(&s->plan);
+                struct plan_action a;
                 int r;
+
+                pause_take_pending(s);
+                a = planner_next(&s->plan);
 
                 if (a.kind == PLAN_WAIT || a.kind == PLAN_DONE)
                         return a.kind == PLAN_DONE;
@@ -1695,6 +1700,21 @@ static void pause_confirm(struct sup *s)
                            h.position_array_sectors, md_devnode(s->md));
         if (supervise_held_write(md_name(s->md), &h) == 0)
                 s->pause_confirmed = true;
+}
+
+/* A pause asked for while actions run (a backup takes a while) takes
+ * effect before the next one, not after the raise that follows it. */
+static void pause_take_pending(struct sup *s)
+{
+        struct timespec zero = { 0, 0 };
+        sigset_t pending, one;
+
+        if (s->plan.draining || sigpending(&pending) < 0 || !sigismember(&pending, SUPERVISE_PAUSE_SIGNAL))
+                return;
+        sigemptyset(&one);
+        sigaddset(&one, SUPERVISE_PAUSE_SIGNAL);
+        if (sigtimedwait(&one, NULL, &zero) == SUPERVISE_PAUSE_SIGNAL)
+                pause_refresh(s);
 }
 
 static uint64_t wait_timeout_ms(const struct sup *s)
