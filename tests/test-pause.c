@@ -342,8 +342,10 @@ static void test_supervised(void **state)
         assert_false(paused());
         stop_stand_in(f);
 
-        /* One that never answers: a timeout, said as such. */
+        /* One that answers no more: a timeout, said as such; its answer
+         * to the pause before is not taken for one to this one. */
         start_stand_in(f, false);
+        assert_run(0, f, "pause", "--timeout", "10", MD);
         assert_int_equal(kill(f->stand_in, SIGSTOP), 0);
         assert_run(1, f, "pause", "--timeout", "1", MD);
         assert_contains(err, "has not confirmed the hold in 1 s");
