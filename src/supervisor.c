@@ -1674,6 +1674,9 @@ static void pause_refresh(struct sup *s)
         else if (!s->paused && was) {
                 supervise_held_remove(md_name(s->md));
                 s->pause_confirmed = false;
+                /* The pause is not time the kernel waited for backups. */
+                if (s->parked_since_ms)
+                        s->parked_since_ms = now_ms();
                 log_notice("%s: resumed at %.1f%%; supervision goes on.", md_name(s->md),
                            progress_percent(s, s->plan.completed));
         }
