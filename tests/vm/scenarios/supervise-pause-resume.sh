@@ -4,8 +4,8 @@
 # (reshape_position and sync_completed) stays still for 10 s with sync_max
 # a number, no write suspended, and a read and a write (of the bytes that
 # are there) go through both behind and ahead of the kernel; `status` says
-# PAUSED. The supervisor SIGKILLed and `supervise` started again: still
-# paused, the position still the same. `resume`: the reshape finishes,
+# PAUSED. The supervisor SIGKILLed: still PAUSED, nobody supervising; and
+# `supervise` started again: still paused, the position still the same. `resume`: the reshape finishes,
 # every byte matches the pattern, and the probe saw the kernel within the
 # backup all along.
 . "$VM_LIB"
@@ -83,6 +83,12 @@ vm_log "the position stayed at '$held' for $(vm_since "$t_pause") s"
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 vm_log "SIGKILLed reshaped start: $(md_snapshot md0)"
+still "after the SIGKILL"
+reshaped status md0 >"$VM_OUT/status-killed.txt" 2>&1
+st=$?
+cat "$VM_OUT/status-killed.txt"
+[ $st = 1 ] && grep -q '^  State: *PAUSED: nobody supervises it: the kernel stops at' "$VM_OUT/status-killed.txt" ||
+        vm_fail "reshaped status (exit status $st) does not say PAUSED with nobody supervising"
 reshaped supervise /dev/md0 >"$VM_OUT/supervise.log" 2>&1 &
 pid=$!
 n=0
