@@ -1615,7 +1615,6 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
         return set_resume(s, *ckpt);
 }
 
-
 /*
  * reshaped pause / resume. The pause lives in the record (record.h), so a
  * supervisor started on a paused array (supervise, restore, recover, a

@@ -1,6 +1,7 @@
 # vm: mode=busybox disks=4 size=128M scratch=512M timeout=600 needs=reshaped
 # reshaped pause / resume on raid5 (0.90, 4 x 127 MiB), chunk 64K -> 128K
-# under `reshaped start`: paused at ~30%, the kernel's position
+# under `reshaped start`: asked at ~30% (the kernel is held at the end of
+# the window backed up when the supervisor sees it), the kernel's position
 # (reshape_position and sync_completed) stays still for 10 s with sync_max
 # a number, no write suspended, and a read and a write (of the bytes that
 # are there) go through both behind and ahead of the kernel; `status` says
