@@ -319,6 +319,9 @@ static int create_backup(struct md *md, const struct md_geometry *planned, const
         backup_file_free(bf);
         if (r >= 0)
                 r = record_save(backup_uuid_format(id.uuid, uuid), md_name(md), o->backup_path);
+        /* A new reshape: a pause left by an earlier one is not its. */
+        if (r >= 0)
+                r = record_pause_clear(uuid);
         if (r < 0)
                 (void) unlink(o->backup_path);
         return r;

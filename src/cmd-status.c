@@ -22,6 +22,7 @@
 #include "reshaped/md.h"
 #include "reshaped/record.h"
 #include "reshaped/status.h"
+#include "reshaped/supervise-lock.h"
 
 /* Documented in `reshaped help status` and reshaped(8). */
 enum {
@@ -223,6 +224,27 @@ static int observe_reshape(struct md *md, struct observation *ob)
         return read_speed(md, o);
 }
 
+/* The pause record, and the running supervisor's confirmation of it. */
+static void observe_pause(struct status_observed *o)
+{
+        char uuid[BACKUP_UUID_STRING_MAX];
+        struct supervise_held h;
+        uint64_t request = 0;
+        int r, q;
+
+        if (o->super_error != 0)
+                return;
+        q = quiet_begin();
+        r = record_pause_get(backup_uuid_format(o->uuid, uuid), &request);
+        o->paused = r == 0 || r == -EBADMSG;
+        if (o->paused && o->supervisor_pid > 0 && supervise_held_read(o->name, &h) == 0 &&
+            h.request == request && h.pid == o->supervisor_pid && !h.final_window) {
+                o->pause_held = true;
+                o->pause_held_progress = h.progress_sectors;
+        }
+        quiet_end(q);
+}
+
 static int observe(struct md *md, struct observation *ob)
 {
         struct status_observed *o = &ob->o;
@@ -266,6 +288,7 @@ static int observe(struct md *md, struct observation *ob)
                 o->supervisor_unit = ob->unit = unit_of(o->supervisor_pid);
         else
                 o->mdadm_pid = find_process(o->name, "mdadm", (const char *const[]) { "--grow", "-G", NULL });
+        observe_pause(o);
         return 0;
 }
 
@@ -430,9 +453,9 @@ const struct cmd cmd_status = {
         "\n"
         "Exit status:\n"
         "  0  every array shown is protected, not at risk, or not reshaping\n"
-        "  1  some array is unprotected, held (nobody supervises it), being\n"
-        "     taken over, inactive (named only), or in a state this tool\n"
-        "     cannot judge\n"
+        "  1  some array is unprotected, held (nobody supervises it), paused\n"
+        "     (reshaped pause), being taken over, inactive (named only), or in\n"
+        "     a state this tool cannot judge\n"
         "  2  an error: a DEVICE that does not exist or is not an md array, state\n"
         "     that cannot be read, or a bad command line\n",
         .run = run_status,
