@@ -24,6 +24,7 @@
 
 #include "reshaped/backup.h"
 #include "reshaped/cmd.h"
+#include "reshaped/cli-util.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
 #include "reshaped/record.h"
@@ -47,20 +48,6 @@ struct target {
         struct reshape_geometry geo;
 };
 
-static const char *open_error(int r)
-{
-        switch (r) {
-        case -ENOENT:
-                return "not an md array";
-        case -ENODEV:
-                return "no such device";
-        case -ENOTBLK:
-                return "not a block device";
-        default:
-                return strerror(-r);
-        }
-}
-
 /* Opens @spec as a reshaping array with a readable UUID; the exit status
  * when it is not one (logged), -1 when it is. */
 static int open_target(const char *spec, const char *verb, struct target *t)
@@ -80,7 +67,7 @@ static int open_target(const char *spec, const char *verb, struct target *t)
         r = md_open(spec, &t->md);
         log_set_max_level(level);
         if (r < 0) {
-                log_error("%s: %s; give an md array such as /dev/md0 (see /proc/mdstat).", spec, open_error(r));
+                log_error("%s: %s; give an md array such as /dev/md0 (see /proc/mdstat).", spec, cli_md_open_strerror(r));
                 return PAUSE_EXIT_ERROR;
         }
         r = md_get_array_state(t->md, &st);

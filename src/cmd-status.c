@@ -18,6 +18,7 @@
 #include "reshaped/backup-verdict.h"
 #include "reshaped/backup.h"
 #include "reshaped/cmd.h"
+#include "reshaped/cli-util.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
 #include "reshaped/record.h"
@@ -292,20 +293,6 @@ static int observe(struct md *md, struct observation *ob)
         return 0;
 }
 
-static const char *open_error(int r)
-{
-        switch (r) {
-        case -ENOENT:
-                return "not an md array";
-        case -ENODEV:
-                return "no such device";
-        case -ENOTBLK:
-                return "not a block device";
-        default:
-                return strerror(-r);
-        }
-}
-
 /* Reports one array; returns its exit status. @listing: an array found
  * in sysfs, shown only when it reshapes. */
 static int status_one(const char *spec, bool json, bool listing, bool *first)
@@ -323,7 +310,7 @@ static int status_one(const char *spec, bool json, bool listing, bool *first)
                 if (listing && r == -ENOENT)
                         return STATUS_EXIT_OK;
                 snprintf(msg, sizeof(msg), "%s: %s; give an md array such as /dev/md0 (see /proc/mdstat)",
-                         spec, open_error(r));
+                         spec, cli_md_open_strerror(r));
         } else {
                 r = observe(md, &ob);
                 if (r < 0)

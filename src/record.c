@@ -341,35 +341,16 @@ int record_pause_path(const char *uuid, char *buf, size_t size)
 
 int record_pause_set(const char *uuid, uint64_t request)
 {
-        char path[PATH_MAX], tmp[PATH_MAX], line[64];
-        int fd, len, r;
+        char path[PATH_MAX], line[64];
+        int len, r;
 
         r = record_pause_path(uuid, path, sizeof(path));
         if (r < 0)
                 return r;
-        if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp))
-                return log_error_errno(ENAMETOOLONG, "State path too long: %s", path);
         if (mkdir(state_dir(), 0700) < 0 && errno != EEXIST)
                 return log_error_errno(errno, "Failed to create %s: %m", state_dir());
         len = snprintf(line, sizeof(line), PAUSE_MAGIC " %" PRIu64 "\n", request);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to create %s: %m", tmp);
-        errno = 0;
-        if (write(fd, line, (size_t) len) != len || fsync(fd) < 0) {
-                r = log_error_errno(errno ? errno : EIO, "Failed to write %s: %m; check the filesystem of %s.",
-                                    tmp, state_dir());
-                close(fd);
-                (void) unlink(tmp);
-                return r;
-        }
-        close(fd);
-        if (rename(tmp, path) < 0) {
-                r = log_error_errno(errno, "Failed to rename %s to %s: %m", tmp, path);
-                (void) unlink(tmp);
-                return r;
-        }
-        return fsync_parent_dir(path);
+        return fs_replace_file(path, line, (size_t) len, 0600, true);
 }
 
 int record_pause_get(const char *uuid, uint64_t *ret_request)

@@ -13,6 +13,7 @@
 
 #include <systemd/sd-login.h>
 
+#include "reshaped/fs-util.h"
 #include "reshaped/log.h"
 #include "reshaped/supervise-lock.h"
 
@@ -146,35 +147,16 @@ static int held_path(const char *md_name, const char *suffix, char *buf, size_t 
 
 int supervise_held_write(const char *md_name, const struct supervise_held *h)
 {
-        char path[PATH_MAX], tmp[PATH_MAX], line[160];
-        int fd, len, r;
+        char path[PATH_MAX], line[160];
+        int len, r;
 
         r = held_path(md_name, "", path, sizeof(path));
-        if (r < 0)
-                return r;
-        r = held_path(md_name, ".tmp", tmp, sizeof(tmp));
         if (r < 0)
                 return r;
         len = snprintf(line, sizeof(line), "%" PRIu64 " %d %" PRIu64 " %" PRIu64 " %s\n", h->request,
                        (int) h->pid, h->progress_sectors, h->position_array_sectors,
                        h->final_window ? "final" : "held");
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to create %s: %m", tmp);
-        errno = 0;
-        if (write(fd, line, (size_t) len) != len) {
-                r = log_error_errno(errno ? errno : EIO, "Failed to write %s: %m", tmp);
-                close(fd);
-                (void) unlink(tmp);
-                return r;
-        }
-        close(fd);
-        if (rename(tmp, path) < 0) {
-                r = log_error_errno(errno, "Failed to rename %s to %s: %m", tmp, path);
-                (void) unlink(tmp);
-                return r;
-        }
-        return 0;
+        return fs_replace_file(path, line, (size_t) len, 0644, false);
 }
 
 int supervise_held_read(const char *md_name, struct supervise_held *ret)
