@@ -22,6 +22,7 @@
 #include "reshaped/fs-util.h"
 #include "reshaped/geometry.h"
 #include "reshaped/log.h"
+#include "reshaped/md-assemble.h"
 #include "reshaped/md.h"
 #include "reshaped/member-read.h"
 #include "reshaped/placement.h"
@@ -1309,6 +1310,30 @@ static bool held_needed(struct sup *s, struct array_range held)
         return s->geo.backwards ? held.lo_array_sectors < pos : held.hi_array_sectors > pos;
 }
 
+/*
+ * The array was stopped under us (mdadm --stop: md checkpointed on the
+ * way down and removed its attributes). Nothing is left to drain or
+ * freeze; the backup keeps what lies beyond the checkpoint for restore.
+ */
+static bool array_stopped(struct sup *s)
+{
+        bool running = true;
+
+        if (md_array_is_running(md_name(s->md), &running) < 0 || running)
+                return false;
+        if (s->geo.relocates)
+                report_event(REPORT_MID_STOPPED, md_name(s->md),
+                             "%s: the array was stopped (mdadm --stop) at %.1f%%; nothing is at risk (raid10 writes its new layout at a new data offset). Once it is assembled again (mdadm --assemble), continue with: reshaped supervise %s",
+                             md_name(s->md), 100.0 * (double) s->plan.checkpoint / (double) s->geo.end_progress_sectors,
+                             md_devnode(s->md));
+        else
+                report_event(REPORT_MID_STOPPED, md_name(s->md),
+                             "%s: the array was stopped (mdadm --stop) at %.1f%%; %s keeps what lies beyond its checkpoint. Continue with: reshaped restore %s --backup-file %s (at boot, reshaped-recover.service does it)",
+                             md_name(s->md), 100.0 * (double) s->plan.checkpoint / (double) s->geo.end_progress_sectors,
+                             s->o->backup_path, md_devnode(s->md), s->o->backup_path);
+        return true;
+}
+
 static void stop_safely(struct sup *s, const char *why)
 {
         uint64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
@@ -1877,6 +1902,11 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                         snprintf(why, sizeof(why), "stopping: someone else froze the reshape");
                 else
                         snprintf(why, sizeof(why), "stopping after an error (%s)", strerror(-r));
+                if (array_stopped(&s)) {
+                        /* As stopped on request: held safely, not a failure. */
+                        r = -EINTR;
+                        goto out;
+                }
                 stop_safely(&s, why);
                 goto out;
         }

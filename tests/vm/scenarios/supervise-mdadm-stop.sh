@@ -3,8 +3,9 @@
 # raid5 (1.2, 4 x 127 MiB) chunk change under `reshaped start`, stopped
 # with mdadm at a quarter. The stop must succeed within 2 s (reshaped
 # holds /dev/md0 open only while it reads), reshaped must leave on its own
-# within 2 s more with the backup verified, and the array, assembled again
-# with `reshaped restore`, must finish with every byte matching.
+# within 2 s more, exit 3 (stopped, held safely) and say how to continue,
+# the backup verified, and the array, assembled again with `reshaped
+# restore`, must finish with every byte matching.
 . "$VM_LIB"
 set -u
 
@@ -47,7 +48,9 @@ status=0
 wait "$pid" || status=$?
 vm_log "reshaped left $(vm_since "$t0") s after the stop began, exit status $status"
 tail -n 8 "$VM_OUT/start.txt"
-[ "$status" != 0 ] || vm_fail "reshaped exited 0 although the reshape did not finish"
+[ "$status" = 3 ] || vm_fail "reshaped exited $status after mdadm --stop, not 3 (stopped, held safely)"
+grep -q "the array was stopped (mdadm --stop) at .*Continue with: reshaped restore /dev/md0 --backup-file $backup" "$VM_OUT/start.txt" ||
+        vm_fail "reshaped did not say that the array was stopped and how to continue"
 reshaped inspect "$backup" >"$VM_OUT/inspect.txt" 2>&1 ||
         vm_fail "the backup left behind does not verify: $(cat "$VM_OUT/inspect.txt")"
 [ ! -e /sys/block/md0/md/array_state ] || [ "$(md_attr md0 array_state)" = clear ] ||
