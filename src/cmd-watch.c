@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +21,6 @@
 #include "reshaped/cmd.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
-#include "reshaped/report.h"
 #include "reshaped/status-observe.h"
 #include "reshaped/status.h"
 #include "reshaped/watch.h"
@@ -161,10 +161,9 @@ static int wait_event(struct md *md, int sfd, struct watch *w, struct status_obs
 static void print_finished(const struct status_observed *o)
 {
         const char *level = md_level_to_string(o->mdg.level);
-        char chunk[32];
 
-        printf("%s: the reshape finished: %s, %u disks, chunk %s.\n", o->name, level ? level : "unknown level",
-               o->mdg.raid_disks_new, report_bytes(o->mdg.chunk_bytes_new, chunk, sizeof(chunk)));
+        printf("%s: the reshape finished: %s, %u disks, chunk %" PRIu32 " KiB.\n", o->name,
+               level ? level : "unknown level", o->mdg.raid_disks_new, o->mdg.chunk_bytes_new / 1024);
 }
 
 static int watch_loop(struct md *md, int sfd, struct status_observation *ob, struct status_view *v)
@@ -188,7 +187,6 @@ static int watch_loop(struct md *md, int sfd, struct status_observation *ob, str
                         print_finished(&ob->o);
                         return WATCH_EXIT_FINISHED;
                 case WATCH_STOPPED:
-                        draw(&out, &w, &ob->o, v);
                         end_line(&out);
                         printf("%s: %s; see 'reshaped status %s'.\n", ob->o.name, why, ob->o.devnode);
                         return WATCH_EXIT_STOPPED;
@@ -238,11 +236,11 @@ static int watch_loop(struct md *md, int sfd, struct status_observation *ob, str
         }
 }
 
-static const char *open_error(int r)
+static const char *open_error(const char *spec, int r)
 {
         switch (r) {
         case -ENOENT:
-                return "not an md array";
+                return strchr(spec, '/') && access(spec, F_OK) < 0 ? "no such device" : "not an md array";
         case -ENODEV:
                 return "no such device";
         case -ENOTBLK:
@@ -264,7 +262,7 @@ static int watch_one(const char *spec)
         log_set_max_level(q);
         if (r < 0) {
                 log_error("%s: %s; give an md array that is reshaping, such as /dev/md0 "
-                          "(see /proc/mdstat or 'reshaped status').", spec, open_error(r));
+                          "(see /proc/mdstat or 'reshaped status').", spec, open_error(spec, r));
                 return WATCH_EXIT_ERROR;
         }
         sfd = open_signals();
@@ -280,13 +278,12 @@ static int watch_one(const char *spec)
         }
         status_decide(&ob.o, &v);
         if (v.state == STATUS_NO_RESHAPE) {
-                char chunk[32];
                 const char *level = md_level_to_string(ob.o.mdg.level);
 
-                log_error("%s: no reshape in progress (%s, %u disks, chunk %s): nothing to watch; "
+                log_error("%s: no reshape in progress (%s, %u disks, chunk %" PRIu32 " KiB): nothing to watch; "
                           "'reshaped status' lists the arrays that reshape.", md_devnode(md),
                           level ? level : "unknown level", ob.o.mdg.raid_disks_new,
-                          report_bytes(ob.o.mdg.chunk_bytes_new, chunk, sizeof(chunk)));
+                          ob.o.mdg.chunk_bytes_new / 1024);
                 ret = WATCH_EXIT_NO_RESHAPE;
                 goto out;
         }
