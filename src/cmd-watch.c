@@ -166,7 +166,9 @@ static void print_finished(const struct status_observed *o)
                level ? level : "unknown level", o->mdg.raid_disks_new, o->mdg.chunk_bytes_new / 1024);
 }
 
-static int watch_loop(struct md *md, int sfd, struct status_observation *ob, struct status_view *v)
+/* @observed_from, @observed_to: when the first full observation ran. */
+static int watch_loop(struct md *md, int sfd, struct status_observation *ob, struct status_view *v,
+                      int64_t observed_from, int64_t observed_to)
 {
         struct out out = { .tty = isatty(STDOUT_FILENO) == 1 };
         double last_percent = v->progress_known ? v->percent : -1;
@@ -174,7 +176,8 @@ static int watch_loop(struct md *md, int sfd, struct status_observation *ob, str
         char why[256];
         int r;
 
-        watch_init(&w, now_ms());
+        watch_init(&w, observed_to);
+        watch_full_done(&w, observed_from, observed_to);
         for (;;) {
                 int64_t now = now_ms();
 
@@ -215,7 +218,7 @@ static int watch_loop(struct md *md, int sfd, struct status_observation *ob, str
 
                         r = observe(md, ob, full);
                         if (full)
-                                watch_full_done(&w, now);
+                                watch_full_done(&w, now, now_ms());
                 }
                 if (gone(r)) {
                         end_line(&out);
@@ -256,6 +259,7 @@ static int watch_one(const char *spec)
         struct status_view v;
         struct md *md = NULL;
         int r, q, sfd = -1, ret;
+        int64_t t0;
 
         q = quiet_begin();
         r = md_open(spec, &md);
@@ -270,6 +274,7 @@ static int watch_one(const char *spec)
                 ret = WATCH_EXIT_ERROR;
                 goto out;
         }
+        t0 = now_ms();
         r = observe(md, &ob, true);
         if (r < 0) {
                 log_error_errno(r, "%s: cannot read its state from sysfs: %m", md_devnode(md));
@@ -292,7 +297,7 @@ static int watch_one(const char *spec)
                 ret = WATCH_EXIT_STOPPED;
                 goto out;
         }
-        ret = watch_loop(md, sfd, &ob, &v);
+        ret = watch_loop(md, sfd, &ob, &v, t0, now_ms());
         if (fflush(stdout) != 0) {
                 log_error_errno(errno, "Failed to write the progress of %s: %m", md_name(md));
                 ret = WATCH_EXIT_ERROR;

@@ -13,6 +13,7 @@ void watch_init(struct watch *w, int64_t now_ms)
         *w = (struct watch) {
                 .last_draw_ms = now_ms,
                 .last_full_ms = now_ms,
+                .full_gap_ms = WATCH_FULL_MS,
                 .printed_percent = -1,
         };
 }
@@ -36,12 +37,16 @@ bool watch_draw_due(const struct watch *w, int64_t now_ms)
 
 bool watch_full_due(const struct watch *w, int64_t now_ms)
 {
-        return now_ms - w->last_full_ms >= WATCH_FULL_MS;
+        return now_ms - w->last_full_ms >= w->full_gap_ms;
 }
 
-void watch_full_done(struct watch *w, int64_t now_ms)
+void watch_full_done(struct watch *w, int64_t start_ms, int64_t end_ms)
 {
-        w->last_full_ms = now_ms;
+        int64_t spent = end_ms > start_ms ? end_ms - start_ms : 0;
+
+        w->last_full_ms = end_ms;
+        w->full_gap_ms = spent * (WATCH_FULL_SHARE - 1) > WATCH_FULL_MS ? spent * (WATCH_FULL_SHARE - 1)
+                                                                         : WATCH_FULL_MS;
 }
 
 void watch_drawn(struct watch *w, int64_t now_ms)

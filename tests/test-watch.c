@@ -133,8 +133,14 @@ static void test_redraw_decision(void **state)
         watch_init(&w, 0);
         assert_false(watch_full_due(&w, WATCH_FULL_MS - 1));
         assert_true(watch_full_due(&w, WATCH_FULL_MS));
-        watch_full_done(&w, WATCH_FULL_MS);
-        assert_false(watch_full_due(&w, WATCH_FULL_MS + 1000));
+        watch_full_done(&w, WATCH_FULL_MS, WATCH_FULL_MS + 10);
+        assert_false(watch_full_due(&w, 2 * WATCH_FULL_MS + 9));
+        assert_true(watch_full_due(&w, 2 * WATCH_FULL_MS + 10));
+        /* A full look that took 3 s: the next 27 s after it, not 2 s. */
+        watch_full_done(&w, 10000, 13000);
+        assert_false(watch_full_due(&w, 13000 + WATCH_FULL_MS));
+        assert_false(watch_full_due(&w, 13000 + 26999));
+        assert_true(watch_full_due(&w, 13000 + 27000));
 }
 
 static void test_end_detection(void **state)

@@ -22,7 +22,8 @@
 
 #define WATCH_MIN_REDRAW_MS   250    /* at most 4 redraws a second */
 #define WATCH_FALLBACK_MS     1000   /* redraw (and look) without a notification */
-#define WATCH_FULL_MS         2000   /* re-read superblocks, backup, supervisor */
+#define WATCH_FULL_MS         2000   /* re-read superblocks, backup, supervisor ... */
+#define WATCH_FULL_SHARE      10     /* ... but spend at most 1/10 of the time on it */
 #define WATCH_STOPPED_MS      10000  /* not running this long: it stopped */
 
 enum watch_end {
@@ -34,7 +35,8 @@ enum watch_end {
 struct watch {
         bool drawn;               /* anything drawn yet */
         int64_t last_draw_ms;
-        int64_t last_full_ms;     /* the last full observation */
+        int64_t last_full_ms;     /* the end of the last full observation */
+        int64_t full_gap_ms;      /* from there to the next */
         bool wanted;              /* a notification or timeout since the last draw */
         bool idle;                /* not running at the last look ... */
         int64_t idle_since_ms;    /* ... since then */
@@ -51,9 +53,11 @@ int watch_wait_ms(const struct watch *w, int64_t now_ms);
 /* A notification came, or poll() timed out. */
 void watch_woke(struct watch *w);
 bool watch_draw_due(const struct watch *w, int64_t now_ms);
-/* Whether the draw due now should read everything again. */
+/* Whether the draw due now should read everything again: every
+ * WATCH_FULL_MS, or less often when that takes long (verifying a backup
+ * of large windows under load). */
 bool watch_full_due(const struct watch *w, int64_t now_ms);
-void watch_full_done(struct watch *w, int64_t now_ms);
+void watch_full_done(struct watch *w, int64_t start_ms, int64_t end_ms);
 void watch_drawn(struct watch *w, int64_t now_ms);
 
 /* Judges the observation of @now_ms; on an end, @why says how it ended
