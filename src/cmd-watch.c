@@ -196,6 +196,7 @@ static int watch_loop(struct md *md, int sfd, struct status_observation *ob, str
                 case WATCH_GOES_ON:
                         break;
                 }
+                log_debug("%s: drawn at %" PRId64 " ms.", ob->o.name, now);
                 draw(&out, &w, &ob->o, v);
                 watch_drawn(&w, now);
                 if (v->progress_known)

@@ -40,9 +40,11 @@ until [ "$(md_attr md0 reshape_position)" != none ]; do
         sleep 0.05
 done
 t0=$(vm_now)
-script -q -e -c "reshaped watch /dev/md0" /dev/null </dev/null >"$VM_OUT/watch-tty.raw" 2>&1 &
+# -v logs each redraw's time (on stderr, kept out of the line).
+script -q -e -c "reshaped -v watch /dev/md0 2>$VM_OUT/watch-tty.log" /dev/null </dev/null \
+        >"$VM_OUT/watch-tty.raw" 2>&1 &
 tty_job=$!
-reshaped watch /dev/md0 >"$VM_OUT/watch-plain.txt" 2>&1 &
+reshaped -v watch /dev/md0 >"$VM_OUT/watch-plain.txt" 2>"$VM_OUT/watch-plain.log" &
 plain_job=$!
 wait $tty_job
 tty_rc=$?
@@ -70,6 +72,15 @@ newlines=$(grep -c '' "$VM_OUT/watch-tty.raw")
 # kernel's notifications.
 [ "$redraws" -le $(( (${tty_wall%.*} + 1) * 4 + 1 )) ] ||
         vm_fail "$redraws redraws in ${tty_wall}s: more than 4 a second"
+# min_gap LOG: the shortest time between two redraws, in ms.
+min_gap() {
+        sed -n 's/.*: drawn at \([0-9]*\) ms\.$/\1/p' "$1" |
+                awk 'NR > 1 && (m == "" || $1 - p < m) { m = $1 - p } { p = $1 } END { print m == "" ? 0 : m }'
+}
+tty_gap=$(min_gap "$VM_OUT/watch-tty.log")
+plain_gap=$(min_gap "$VM_OUT/watch-plain.log")
+[ "$tty_gap" -ge 250 ] && [ "$plain_gap" -ge 250 ] ||
+        vm_fail "redraws ${tty_gap} ms (terminal) and ${plain_gap} ms (pipe) apart: under 250 ms"
 # Redrawn in place: the only newline ends the last line.
 [ "$newlines" = 1 ] || vm_fail "$newlines lines on the terminal, not 1 redrawn line"
 grep -q 'PROTECTED by reshaped pid [1-9]' "$VM_OUT/watch-tty.txt" ||
@@ -95,8 +106,9 @@ cat <<SUMMARY
 Summary
   What ran:   'reshaped start' of raid5 on 4 x 256 MiB, chunk 64K -> 128K,
               watched by 'reshaped watch' on a pseudo-terminal and on a pipe.
-  Terminal:   $redraws redraws of one line in ${tty_wall}s (at most 4 a second), exit 0.
-  Pipe:       $lines lines, $distinct whole percents, increasing, exit 0.
+  Terminal:   $redraws redraws of one line in ${tty_wall}s, at least ${tty_gap} ms apart, exit 0.
+  Pipe:       $lines lines, $distinct whole percents, increasing (looks at least
+              ${plain_gap} ms apart), exit 0.
   Errors:     no reshape 4, a disk that is not md 2, no such device 2.
 SUMMARY
 vm_log "PASS: watch redrew on the terminal, printed increasing lines on the pipe, exited 0 at the end"
