@@ -92,6 +92,15 @@ static void end_line(struct out *out)
         out->open_line = false;
 }
 
+/* Whether the supervisor of the last full look has exited: the line
+ * must not go on saying PROTECTED until the next one. */
+static bool supervisor_exited(const struct status_observed *o)
+{
+        pid_t pid = o->supervisor_pid > 0 ? o->supervisor_pid : o->mdadm_pid;
+
+        return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
 static int observe(struct md *md, struct status_observation *ob, bool full)
 {
         int q = quiet_begin(), r;
@@ -215,7 +224,7 @@ static int watch_loop(struct md *md, int sfd, struct status_observation *ob, str
                 } while (!watch_draw_due(&w, now));
 
                 if (r >= 0) {
-                        bool full = watch_full_due(&w, now);
+                        bool full = watch_full_due(&w, now) || supervisor_exited(&ob->o);
 
                         r = observe(md, ob, full);
                         if (full)

@@ -443,6 +443,15 @@ static bool drain(struct child *c, int ms)
         }
 }
 
+/* Reads until @text has come, for at most @ms; whether it came. */
+static bool drain_until(struct child *c, const char *text, int ms)
+{
+        for (int waited = 0; !strstr(c->out, text) && waited < ms; waited += 50)
+                if (!drain(c, 50))
+                        break;
+        return strstr(c->out, text) != NULL;
+}
+
 static int finish(struct child *c)
 {
         int status;
@@ -606,6 +615,70 @@ static void test_cli_errors(void **state)
         assert_contains(out, "  4  DEVICE has no reshape in progress");
 }
 
+/* A process whose command line is what a supervisor's would be (as in
+ * test-status.c); it ends with the test, whatever happens. */
+static pid_t start_stand_in(int *ret_fd)
+{
+        char path[64], line[4096];
+        int fds[2];
+        pid_t pid;
+
+        assert_int_equal(pipe(fds), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY);
+
+                if (null < 0 || dup2(fds[0], STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+                    dup2(null, STDERR_FILENO) < 0)
+                        _exit(127);
+                close(fds[1]);
+                execl("/bin/sh", "reshaped", "-c", "read x", "supervise", "/dev/" MD, (char *) NULL);
+                _exit(127);
+        }
+        close(fds[0]);
+        *ret_fd = fds[1];
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        for (int i = 0; i < 500; i++) {
+                FILE *p = fopen(path, "re");
+                size_t n = p ? fread(line, 1, sizeof(line) - 1, p) : 0;
+
+                if (p)
+                        fclose(p);
+                if (n > 0 && strcmp(line, "reshaped") == 0)
+                        return pid;
+                usleep(10000);
+        }
+        fail_msg("the stand-in supervisor did not start");
+        return -1;
+}
+
+static void test_cli_supervisor_exits(void **state)
+{
+        struct fixture *f = *state;
+        char expect[128];
+        struct child c;
+        int fd, rc;
+        pid_t pid;
+
+        pid = start_stand_in(&fd);
+        spawn(f, MD, false, &c);
+        snprintf(expect, sizeof(expect), "TAKING OVER by reshaped pid %d\n", (int) pid);
+        if (!drain_until(&c, expect, 5000))
+                fail_msg("watch did not name the supervisor:\n%s", c.out);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        close(fd);
+        /* At the next look (the fallback, 1 s after the first), not at the
+         * next full one (2 s after the first). */
+        if (!drain_until(&c, "UNPROTECTED: see 'reshaped status", 1500))
+                fail_msg("watch still trusts the supervisor that exited:\n%s", c.out);
+        set_finished(f);
+        rc = finish(&c);
+        if (rc != 0)
+                fail_msg("watch exited %d, not 0:\n%s", rc, c.out);
+}
+
 static void test_cli_interrupted(void **state)
 {
         struct fixture *f = *state;
@@ -633,6 +706,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_cli_stopped, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cli_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cli_interrupted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cli_supervisor_exits, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
