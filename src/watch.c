@@ -43,10 +43,12 @@ bool watch_full_due(const struct watch *w, int64_t now_ms)
 void watch_full_done(struct watch *w, int64_t start_ms, int64_t end_ms)
 {
         int64_t spent = end_ms > start_ms ? end_ms - start_ms : 0;
+        int64_t gap = spent * (WATCH_FULL_SHARE - 1);
 
+        /* A protection figure shown stale for long misleads; reading the
+         * backup more often than that is the lesser cost. */
         w->last_full_ms = end_ms;
-        w->full_gap_ms = spent * (WATCH_FULL_SHARE - 1) > WATCH_FULL_MS ? spent * (WATCH_FULL_SHARE - 1)
-                                                                         : WATCH_FULL_MS;
+        w->full_gap_ms = gap < WATCH_FULL_MS ? WATCH_FULL_MS : gap > WATCH_FULL_MAX_MS ? WATCH_FULL_MAX_MS : gap;
 }
 
 void watch_drawn(struct watch *w, int64_t now_ms)

@@ -136,11 +136,15 @@ static void test_redraw_decision(void **state)
         watch_full_done(&w, WATCH_FULL_MS, WATCH_FULL_MS + 10);
         assert_false(watch_full_due(&w, 2 * WATCH_FULL_MS + 9));
         assert_true(watch_full_due(&w, 2 * WATCH_FULL_MS + 10));
-        /* A full look that took 3 s: the next 27 s after it, not 2 s. */
-        watch_full_done(&w, 10000, 13000);
-        assert_false(watch_full_due(&w, 13000 + WATCH_FULL_MS));
-        assert_false(watch_full_due(&w, 13000 + 26999));
-        assert_true(watch_full_due(&w, 13000 + 27000));
+        /* A full look that took 0.5 s: the next 4.5 s after it, not 2 s. */
+        watch_full_done(&w, 10000, 10500);
+        assert_false(watch_full_due(&w, 10500 + WATCH_FULL_MS));
+        assert_false(watch_full_due(&w, 10500 + 4499));
+        assert_true(watch_full_due(&w, 10500 + 4500));
+        /* One that took 3 s: never more than WATCH_FULL_MAX_MS after it. */
+        watch_full_done(&w, 20000, 23000);
+        assert_false(watch_full_due(&w, 23000 + WATCH_FULL_MAX_MS - 1));
+        assert_true(watch_full_due(&w, 23000 + WATCH_FULL_MAX_MS));
 }
 
 static void test_end_detection(void **state)

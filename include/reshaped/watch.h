@@ -23,7 +23,8 @@
 #define WATCH_MIN_REDRAW_MS   250    /* at most 4 redraws a second */
 #define WATCH_FALLBACK_MS     1000   /* redraw (and look) without a notification */
 #define WATCH_FULL_MS         2000   /* re-read superblocks, backup, supervisor ... */
-#define WATCH_FULL_SHARE      10     /* ... but spend at most 1/10 of the time on it */
+#define WATCH_FULL_SHARE      10     /* ... spending at most 1/10 of the time on it, */
+#define WATCH_FULL_MAX_MS     10000  /* ... but never older than this */
 #define WATCH_STOPPED_MS      10000  /* not running this long: it stopped */
 
 enum watch_end {

@@ -4,7 +4,8 @@
 # pseudo-terminal (util-linux script) and on a pipe. On the terminal the
 # line is redrawn in place, more than once and at most 4 times a second;
 # on the pipe one line per percent, increasing; both exit 0 when it ends.
-# Before and after: no reshape exits 4; not an md array, no such device 2.
+# Before and after: no reshape exits 4; not an md array, no such device 2;
+# a reshape whose supervisor is killed and which is then frozen exits 1.
 . "$VM_LIB"
 set -u
 
@@ -101,6 +102,34 @@ tail -n 1 "$VM_OUT/watch-plain.txt" | grep -q '^md0: the reshape finished: raid5
 
 expect_watch 4 "/dev/md0: no reshape in progress (raid5, 4 disks, chunk 128 KiB)" md0
 
+# A reshape that stops without finishing: its supervisor killed (the
+# kernel waits at sync_max: HELD, watch goes on), then frozen: exit 1
+# once it has not run for 10 s.
+reshaped start /dev/md0 --backup-file "$VM_SCRATCH/md0-2.backup" --chunk 256K >"$VM_OUT/start2.txt" 2>&1 &
+start_job=$!
+i=0
+until [ "$(md_attr md0 reshape_position)" != none ] && [ "$(md_progress md0)" -gt 0 ]; do
+        i=$((i + 1)) && [ $i -lt 600 ] || vm_fail "the second reshape did not begin: $(cat "$VM_OUT/start2.txt")"
+        sleep 0.05
+done
+reshaped watch /dev/md0 >"$VM_OUT/watch-stop.txt" 2>&1 &
+stop_job=$!
+sleep 2
+kill -9 $start_job
+wait $start_job
+sleep 2
+echo frozen >/sys/block/md0/md/sync_action
+t0=$(vm_now)
+wait $stop_job
+stop_rc=$?
+stop_wall=$(vm_since "$t0")
+cat "$VM_OUT/watch-stop.txt"
+[ "$stop_rc" = 1 ] || vm_fail "watch of the frozen reshape exited $stop_rc, not 1"
+grep -q 'HELD at [0-9.]*%, nobody supervises it$' "$VM_OUT/watch-stop.txt" ||
+        vm_fail "watch did not say HELD once the supervisor was killed"
+grep -q '^md0: the reshape stopped at [0-9.]*%: not running (sync_action frozen) for 1[0-9]s; see .reshaped status /dev/md0.\.$' \
+        "$VM_OUT/watch-stop.txt" || vm_fail "watch did not say how the reshape stopped"
+
 cat <<SUMMARY
 
 Summary
@@ -109,6 +138,7 @@ Summary
   Terminal:   $redraws redraws of one line in ${tty_wall}s, at least ${tty_gap} ms apart, exit 0.
   Pipe:       $lines lines, $distinct whole percents, increasing (looks at least
               ${plain_gap} ms apart), exit 0.
+  Stopped:    supervisor killed: HELD; then frozen: exit 1 after ${stop_wall}s.
   Errors:     no reshape 4, a disk that is not md 2, no such device 2.
 SUMMARY
 vm_log "PASS: watch redrew on the terminal, printed increasing lines on the pipe, exited 0 at the end"
