@@ -224,7 +224,9 @@ static int watch_loop(struct md *md, int sfd, struct status_observation *ob, str
                 } while (!watch_draw_due(&w, now));
 
                 if (r >= 0) {
-                        bool full = watch_full_due(&w, now) || supervisor_exited(&ob->o);
+                        bool stale = v->progress_known && ob->o.sync_max_progress != MD_SYNC_MAX_UNLIMITED &&
+                                     v->front_progress > ob->o.sync_max_progress;
+                        bool full = watch_full_due(&w, now, stale) || supervisor_exited(&ob->o);
 
                         r = observe(md, ob, full);
                         if (full)

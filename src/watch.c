@@ -35,9 +35,9 @@ bool watch_draw_due(const struct watch *w, int64_t now_ms)
         return !w->drawn || (w->wanted && now_ms - w->last_draw_ms >= WATCH_MIN_REDRAW_MS);
 }
 
-bool watch_full_due(const struct watch *w, int64_t now_ms)
+bool watch_full_due(const struct watch *w, int64_t now_ms, bool stale)
 {
-        return now_ms - w->last_full_ms >= w->full_gap_ms;
+        return now_ms - w->last_full_ms >= (stale ? WATCH_FULL_MS : w->full_gap_ms);
 }
 
 void watch_full_done(struct watch *w, int64_t start_ms, int64_t end_ms)

@@ -131,20 +131,23 @@ static void test_redraw_decision(void **state)
 
         /* Everything is read again every WATCH_FULL_MS, progress in between. */
         watch_init(&w, 0);
-        assert_false(watch_full_due(&w, WATCH_FULL_MS - 1));
-        assert_true(watch_full_due(&w, WATCH_FULL_MS));
+        assert_false(watch_full_due(&w, WATCH_FULL_MS - 1, false));
+        assert_true(watch_full_due(&w, WATCH_FULL_MS, false));
         watch_full_done(&w, WATCH_FULL_MS, WATCH_FULL_MS + 10);
-        assert_false(watch_full_due(&w, 2 * WATCH_FULL_MS + 9));
-        assert_true(watch_full_due(&w, 2 * WATCH_FULL_MS + 10));
+        assert_false(watch_full_due(&w, 2 * WATCH_FULL_MS + 9, false));
+        assert_true(watch_full_due(&w, 2 * WATCH_FULL_MS + 10, false));
         /* A full look that took 0.5 s: the next 4.5 s after it, not 2 s. */
         watch_full_done(&w, 10000, 10500);
-        assert_false(watch_full_due(&w, 10500 + WATCH_FULL_MS));
-        assert_false(watch_full_due(&w, 10500 + 4499));
-        assert_true(watch_full_due(&w, 10500 + 4500));
+        assert_false(watch_full_due(&w, 10500 + WATCH_FULL_MS, false));
+        assert_false(watch_full_due(&w, 10500 + 4499, false));
+        assert_true(watch_full_due(&w, 10500 + 4500, false));
         /* One that took 3 s: never more than WATCH_FULL_MAX_MS after it. */
         watch_full_done(&w, 20000, 23000);
-        assert_false(watch_full_due(&w, 23000 + WATCH_FULL_MAX_MS - 1));
-        assert_true(watch_full_due(&w, 23000 + WATCH_FULL_MAX_MS));
+        assert_false(watch_full_due(&w, 23000 + WATCH_FULL_MAX_MS - 1, false));
+        assert_true(watch_full_due(&w, 23000 + WATCH_FULL_MAX_MS, false));
+        /* The kernel past the sync_max that look saw: every WATCH_FULL_MS. */
+        assert_false(watch_full_due(&w, 23000 + WATCH_FULL_MS - 1, true));
+        assert_true(watch_full_due(&w, 23000 + WATCH_FULL_MS, true));
 }
 
 static void test_end_detection(void **state)

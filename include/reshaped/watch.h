@@ -56,8 +56,10 @@ void watch_woke(struct watch *w);
 bool watch_draw_due(const struct watch *w, int64_t now_ms);
 /* Whether the draw due now should read everything again: every
  * WATCH_FULL_MS, or less often when that takes long (verifying a backup
- * of large windows under load). */
-bool watch_full_due(const struct watch *w, int64_t now_ms);
+ * of large windows under load); but every WATCH_FULL_MS when @stale (the
+ * kernel is past the sync_max the last full look saw, so its protection
+ * figure is behind the progress shown). */
+bool watch_full_due(const struct watch *w, int64_t now_ms, bool stale);
 void watch_full_done(struct watch *w, int64_t start_ms, int64_t end_ms);
 void watch_drawn(struct watch *w, int64_t now_ms);
 
