@@ -166,6 +166,7 @@ void watch_format_line(char *buf, size_t size, const struct status_observed *o,
         case STATUS_PROTECTED:
         case STATUS_TAKING_OVER:
         case STATUS_NOT_AT_RISK:
+        case STATUS_PAUSED:
                 append_who(buf, size, &n, o);
                 break;
         case STATUS_HELD:

@@ -251,8 +251,19 @@ static void test_format_line(void **state)
         assert_string_equal(line, "md0: 25.1% (192.0 MiB of 765.0 MiB), 3.0 MiB/s, 3m11s to go, "
                                   "protected to 37.6%, UNPROTECTED: see 'reshaped status /dev/md0'");
 
+        /* Paused under its supervisor: who holds it. */
         o.mdadm_pid = 0;
+        o.supervisor_pid = 4242;
         o.sync_max_progress = 196608;
+        o.paused = o.pause_held = true;
+        o.pause_held_progress = 196608;
+        status_decide(&o, &v);
+        watch_format_line(line, sizeof(line), &o, &v);
+        assert_string_equal(line, "md0: 25.1% (192.0 MiB of 765.0 MiB), 3.0 MiB/s, 3m11s to go, "
+                                  "protected to 37.6%, PAUSED by reshaped pid 4242");
+        o.paused = o.pause_held = false;
+        o.supervisor_pid = 0;
+
         o.action = MD_SYNC_ACTION_FROZEN;
         o.completed.state = MD_SYNC_COMPLETED_NONE;
         o.speed_known = false;
