@@ -24,6 +24,7 @@
 #include "reshaped/record.h"
 #include "reshaped/status.h"
 #include "reshaped/supervise-lock.h"
+#include "reshaped/status-observe.h"
 
 /* Documented in `reshaped help status` and reshaped(8). */
 enum {
@@ -176,19 +177,13 @@ static int read_speed(struct md *md, struct status_observed *o)
         return 0;
 }
 
-struct observation {
-        struct status_observed o;
-        char *backup_path;
-        char *unit;
-};
-
 /* The order matters: sync_max before the backup header (the supervisor
  * backs up before it raises the limit), the checkpoint after it (it
  * releases a window only once the checkpoint on disk has passed it), and
  * the kernel's front last, so that it is never behind the checkpoint
  * shown. Reading the backup takes a while: when sync_max moved meanwhile,
  * everything is read again, so that what is shown is one moment. */
-static int observe_reshape(struct md *md, struct observation *ob)
+static int observe_reshape(struct md *md, struct status_observation *ob)
 {
         struct status_observed *o = &ob->o;
         uint64_t sync_max_after;
@@ -246,14 +241,14 @@ static void observe_pause(struct status_observed *o)
         quiet_end(q);
 }
 
-static int observe(struct md *md, struct observation *ob)
+int status_observe(struct md *md, struct status_observation *ob)
 {
         struct status_observed *o = &ob->o;
         enum md_array_state st;
         char buf[64];
         int r;
 
-        *ob = (struct observation) {};
+        *ob = (struct status_observation) {};
         o->name = md_name(md);
         o->devnode = md_devnode(md);
         r = md_get_array_state(md, &st);
@@ -293,11 +288,43 @@ static int observe(struct md *md, struct observation *ob)
         return 0;
 }
 
+int status_observe_progress(struct md *md, struct status_observation *ob)
+{
+        struct status_observed *o = &ob->o;
+        enum md_array_state st;
+        int r;
+
+        r = md_get_array_state(md, &st);
+        if (r < 0)
+                return r;
+        o->inactive = st == MD_ARRAY_INACTIVE || st == MD_ARRAY_CLEAR;
+        if (o->inactive)
+                return 0;
+        r = md_get_sync_action(md, &o->action);
+        if (r < 0)
+                return r;
+        r = md_get_reshape_position(md, &o->position_array_sectors);
+        if (r < 0)
+                return r;
+        r = md_get_sync_completed(md, &o->completed);
+        if (r < 0)
+                return r;
+        o->speed_known = false;
+        return read_speed(md, o);
+}
+
+void status_observation_clear(struct status_observation *ob)
+{
+        free(ob->backup_path);
+        free(ob->unit);
+        *ob = (struct status_observation) {};
+}
+
 /* Reports one array; returns its exit status. @listing: an array found
  * in sysfs, shown only when it reshapes. */
 static int status_one(const char *spec, bool json, bool listing, bool *first)
 {
-        struct observation ob = {};
+        struct status_observation ob = {};
         struct status_view v;
         struct md *md = NULL;
         char msg[512] = "";
@@ -312,7 +339,7 @@ static int status_one(const char *spec, bool json, bool listing, bool *first)
                 snprintf(msg, sizeof(msg), "%s: %s; give an md array such as /dev/md0 (see /proc/mdstat)",
                          spec, cli_md_open_strerror(r));
         } else {
-                r = observe(md, &ob);
+                r = status_observe(md, &ob);
                 if (r < 0)
                         snprintf(msg, sizeof(msg), "%s: cannot read its state from sysfs: %s",
                                  md_devnode(md), strerror(-r));
@@ -336,8 +363,7 @@ static int status_one(const char *spec, bool json, bool listing, bool *first)
                         ret = status_state_ok(v.state) ? STATUS_EXIT_OK : STATUS_EXIT_NOT_PROTECTED;
                 }
         }
-        free(ob.backup_path);
-        free(ob.unit);
+        status_observation_clear(&ob);
         md_close(md);
         return ret;
 }

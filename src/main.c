@@ -19,6 +19,7 @@ static const struct cmd *const commands[] = {
         /* reshaped pause / resume */
         &cmd_pause,
         &cmd_resume,
+        &cmd_watch,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

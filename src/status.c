@@ -52,6 +52,11 @@ const char *status_backup_state_id(enum status_backup_state s)
         return (unsigned) s < _STATUS_BACKUP_STATE_MAX ? backup_state_id[s] : "unknown";
 }
 
+const char *status_state_text(enum status_state s)
+{
+        return (unsigned) s < _STATUS_STATE_MAX ? state_text[s] : "UNKNOWN";
+}
+
 bool status_state_ok(enum status_state s)
 {
         return s == STATUS_NO_RESHAPE || s == STATUS_PROTECTED || s == STATUS_NOT_AT_RISK;
@@ -468,7 +473,7 @@ bool status_unit_from_cgroup(const char *text, char *buf, size_t size)
         return false;
 }
 
-static void format_duration(double sec, char *buf, size_t size)
+void status_format_duration(double sec, char *buf, size_t size)
 {
         uint64_t s = (uint64_t) (sec + 0.5);
 
@@ -535,7 +540,7 @@ void status_print_text(FILE *f, const struct status_observed *o, const struct st
                 fprintf(f, "  Progress:    %.1f%% (%s of %s)", v->percent,
                         report_bytes(v->done_bytes, a, sizeof(a)), report_bytes(v->total_bytes, b, sizeof(b)));
                 if (v->rate_bytes_per_sec >= 0) {
-                        format_duration(v->eta_sec, c, sizeof(c));
+                        status_format_duration(v->eta_sec, c, sizeof(c));
                         fprintf(f, ", %s/s, %s to go\n",
                                 report_bytes((uint64_t) v->rate_bytes_per_sec, a, sizeof(a)), c);
                 } else

@@ -41,3 +41,4 @@ extern const struct cmd cmd_status;
 extern const struct cmd cmd_recover;
 extern const struct cmd cmd_pause;
 extern const struct cmd cmd_resume;
+extern const struct cmd cmd_watch;

@@ -108,6 +108,11 @@ void status_decide(const struct status_observed *o, struct status_view *v);
 const char *status_state_id(enum status_state s);
 const char *status_backup_state_id(enum status_backup_state s);
 
+/* The upper-case word the text output shows ("PROTECTED", ...). */
+const char *status_state_text(enum status_state s);
+/* "45s", "12m04s", "3h07m". */
+void status_format_duration(double sec, char *buf, size_t size);
+
 /* Whether the state counts as protected for the exit status. */
 bool status_state_ok(enum status_state s);
 
