@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "reshaped/cli-util.h"
 #include "reshaped/log.h"
@@ -54,11 +55,11 @@ int cli_block_stop_signals(sigset_t *ret_mask)
         return 0;
 }
 
-const char *cli_md_open_strerror(int r)
+const char *cli_md_open_strerror(const char *spec, int r)
 {
         switch (r) {
         case -ENOENT:
-                return "not an md array";
+                return strchr(spec, '/') && access(spec, F_OK) < 0 ? "no such device" : "not an md array";
         case -ENODEV:
                 return "no such device";
         case -ENOTBLK:

@@ -67,7 +67,7 @@ static int open_target(const char *spec, const char *verb, struct target *t)
         r = md_open(spec, &t->md);
         log_set_max_level(level);
         if (r < 0) {
-                log_error("%s: %s; give an md array such as /dev/md0 (see /proc/mdstat).", spec, cli_md_open_strerror(r));
+                log_error("%s: %s; give an md array such as /dev/md0 (see /proc/mdstat).", spec, cli_md_open_strerror(spec, r));
                 return PAUSE_EXIT_ERROR;
         }
         r = md_get_array_state(t->md, &st);

@@ -337,7 +337,7 @@ static int status_one(const char *spec, bool json, bool listing, bool *first)
                 if (listing && r == -ENOENT)
                         return STATUS_EXIT_OK;
                 snprintf(msg, sizeof(msg), "%s: %s; give an md array such as /dev/md0 (see /proc/mdstat)",
-                         spec, cli_md_open_strerror(r));
+                         spec, cli_md_open_strerror(spec, r));
         } else {
                 r = status_observe(md, &ob);
                 if (r < 0)

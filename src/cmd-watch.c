@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "reshaped/cmd.h"
+#include "reshaped/cli-util.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
 #include "reshaped/status-observe.h"
@@ -251,20 +252,6 @@ static int watch_loop(struct md *md, int sfd, struct status_observation *ob, str
         }
 }
 
-static const char *open_error(const char *spec, int r)
-{
-        switch (r) {
-        case -ENOENT:
-                return strchr(spec, '/') && access(spec, F_OK) < 0 ? "no such device" : "not an md array";
-        case -ENODEV:
-                return "no such device";
-        case -ENOTBLK:
-                return "not a block device";
-        default:
-                return strerror(-r);
-        }
-}
-
 static int watch_one(const char *spec)
 {
         struct status_observation ob = {};
@@ -278,7 +265,7 @@ static int watch_one(const char *spec)
         log_set_max_level(q);
         if (r < 0) {
                 log_error("%s: %s; give an md array that is reshaping, such as /dev/md0 "
-                          "(see /proc/mdstat or 'reshaped status').", spec, open_error(spec, r));
+                          "(see /proc/mdstat or 'reshaped status').", spec, cli_md_open_strerror(spec, r));
                 return WATCH_EXIT_ERROR;
         }
         sfd = open_signals();

@@ -13,5 +13,6 @@ int cli_parse_size(const char *s, uint64_t *ret_bytes);
  * stop safely, and gives their set (for a signalfd); logs on failure. */
 int cli_block_stop_signals(sigset_t *ret_mask);
 
-/* What md_open()'s error means for a name given on the command line. */
-const char *cli_md_open_strerror(int r);
+/* What md_open()'s error @r means for @spec, a name given on the command
+ * line (a path that does not exist is no device, not a non-md one). */
+const char *cli_md_open_strerror(const char *spec, int r);

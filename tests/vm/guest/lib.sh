@@ -1179,6 +1179,59 @@ vm_live_idle() {
         idle_rate=$live_rate idle_ops=$live_ops idle_latency=$live_latency
 }
 
+# vm_live_reshape FS DISKS "CREATE ARGS" SEED "START ARGS" "EXPECT" LABEL: a
+# reshape of an array in use. /dev/md0 on the first DISKS disks (`mdadm
+# --create CREATE ARGS`, chunk 64K), VM_LIVE_SPARES more added as spares,
+# filesystem FS on it, vm-fswriter run on the idle array (20 s, the
+# baseline), then through `reshaped start START ARGS --max-window 8M` with
+# vm-probe watching. Fails when the writer stalls longer than
+# $live_stall_ms, when the kernel ran beyond the backup, when reshaped does
+# not exit 0, when the array lacks the md attributes EXPECT names
+# ("name=value ..."), or when fsck or the writer's manifest finds anything.
+vm_live_reshape() {
+        _backup=$VM_SCRATCH/md0.backup
+        md_fast
+        # shellcheck disable=SC2086
+        vm_run mdadm --create /dev/md0 --run --quiet --chunk=64 --assume-clean $3 \
+                --raid-devices="$2" $(vm_disks "$2")
+        md_fast md0
+        if [ "${VM_LIVE_SPARES:-0}" -gt 0 ]; then
+                # shellcheck disable=SC2046
+                vm_run mdadm /dev/md0 --add $(vm_disks $(($2 + VM_LIVE_SPARES)) | cut -d ' ' -f $(($2 + 1))-)
+        fi
+        size=$(vm_size_bytes /dev/md0)
+        vm_live_mkfs "$1" /dev/md0
+        vm_live_idle "$4" 20
+
+        vm-probe --md md0 --csv "$VM_OUT/probe.csv" --backup "$_backup" >"$VM_OUT/probe.txt" 2>&1 &
+        _probe=$!
+        vm_live_writer_start reshape "$4"
+        sleep 2
+        _t0=$(vm_now)
+        vm_log "+ reshaped -v start /dev/md0 --backup-file $_backup $5 --max-window 8M"
+        # shellcheck disable=SC2086
+        { reshaped -v start /dev/md0 --backup-file "$_backup" $5 --max-window 8M 2>&1
+          echo "exit status $?" >"$VM_OUT/start.status"; } </dev/null >"$VM_OUT/start.log" &
+        vm_live_wait_idle md0 300
+        _wall=$(vm_since "$_t0")
+        vm_live_writer_stop reshape
+        wait "$_probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
+        cat "$VM_OUT/probe.txt"
+        _n=0
+        until [ -f "$VM_OUT/start.status" ] || [ $_n -ge 100 ]; do sleep 0.1; _n=$((_n + 1)); done
+        grep -v 'slot=\|backed up array sectors' "$VM_OUT/start.log" | tail -n 15
+        [ "$(cat "$VM_OUT/start.status" 2>/dev/null)" = "exit status 0" ] ||
+                vm_fail "reshaped start ended with '$(cat "$VM_OUT/start.status" 2>/dev/null)'"
+        for _kv in $6; do
+                [ "$(md_attr md0 "${_kv%%=*}")" = "${_kv#*=}" ] ||
+                        vm_fail "${_kv%%=*} is $(md_attr md0 "${_kv%%=*}"), not ${_kv#*=}"
+        done
+        vm_probed_protected
+        vm_live_check "$1" /dev/md0
+        vm_live_report "$1, $7 (${_wall}s)"
+        vm_log "PASS: $1 in use through $7: no stall over ${live_stall_ms} ms, lag $lag, fsck clean, manifest verified"
+}
+
 # vm_live_verify: every file the manifest says was fsynced holds what was
 # fsynced (an operation cut short may have either outcome).
 vm_live_verify() {
