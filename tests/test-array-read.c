@@ -29,8 +29,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "reshaped/array-read.h"
-#include "reshaped/member-read.h"
+#include "reshaped/supervise/array-read.h"
+#include "reshaped/members/member-read.h"
 
 #define FILE_BYTES (20u << 20)   /* five 4 MiB pieces */
 

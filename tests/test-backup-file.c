@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "reshaped/backup.h"
-#include "reshaped/log.h"
-#include "reshaped/restore.h"
+#include "reshaped/backup/backup.h"
+#include "reshaped/util/log.h"
+#include "reshaped/restore/restore.h"
 
 #define SLOT_BYTES (8 * 1024u)
 #define FILE_BYTES (4096 + 2 * SLOT_BYTES)

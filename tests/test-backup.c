@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "reshaped/backup.h"
+#include "reshaped/backup/backup.h"
 
 #define SLOT_BYTES (64 * 1024u)
 #define SLOT_SECTORS (SLOT_BYTES / 512)

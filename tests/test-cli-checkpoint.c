@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "reshaped/cli-util.h"
-#include "reshaped/md.h"
+#include "reshaped/cli/cli-util.h"
+#include "reshaped/md/md.h"
 
 static void test_parse_size(void **state)
 {

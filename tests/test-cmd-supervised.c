@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "reshaped/cmd-supervised.h"
+#include "reshaped/cli/cmd-supervised.h"
 #include "fake-sysfs.h"
 
 static char run_dir[] = "/tmp/test-cmd-supervised.XXXXXX";

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "reshaped/geometry.h"
+#include "reshaped/plan/geometry.h"
 
 #define KIB 2ULL  /* sectors per KiB */
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "reshaped/md-parse.h"
+#include "reshaped/md/md-parse.h"
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "fake-sysfs.h"
-#include "reshaped/md.h"
+#include "reshaped/md/md.h"
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 

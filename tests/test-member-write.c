@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "reshaped/geometry.h"
-#include "reshaped/member-read.h"
-#include "reshaped/member-write.h"
+#include "reshaped/plan/geometry.h"
+#include "reshaped/members/member-read.h"
+#include "reshaped/members/member-write.h"
 
 #define MEMBER_BYTES (1u << 20)
 #define CHUNK_SECTORS 16u

@@ -24,9 +24,9 @@
 #include <cmocka.h>
 
 #include "fake-sysfs.h"
-#include "reshaped/record.h"
-#include "reshaped/status.h"
-#include "reshaped/supervise-lock.h"
+#include "reshaped/supervise/record.h"
+#include "reshaped/report/status.h"
+#include "reshaped/supervise/supervise-lock.h"
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -17,8 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "reshaped/md.h"
-#include "reshaped/placement.h"
+#include "reshaped/md/md.h"
+#include "reshaped/placement/placement.h"
 
 #define MIB (1024ULL * 1024ULL)
 

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "reshaped/planner.h"
+#include "reshaped/plan/planner.h"
 
 struct sim {
         struct reshape_geometry g;

@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "reshaped/record.h"
+#include "reshaped/supervise/record.h"
 
 #define UUID_A "11223344:55667788:99aabbcc:ddeef001"
 #define UUID_B "a1b2c3d4:e5f60718:293a4b5c:6d7e8f90"

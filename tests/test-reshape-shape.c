@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "reshaped/reshape-shape.h"
+#include "reshaped/plan/reshape-shape.h"
 
 #define MiB (1024ULL * 1024)
 

@@ -23,13 +23,13 @@
 #include <endian.h>
 #include <linux/raid/md_p.h>
 
-#include "reshaped/backup.h"
-#include "reshaped/geometry.h"
-#include "reshaped/md.h"
-#include "reshaped/member-read.h"
-#include "reshaped/member-write.h"
-#include "reshaped/record.h"
-#include "reshaped/restore-critical.h"
+#include "reshaped/backup/backup.h"
+#include "reshaped/plan/geometry.h"
+#include "reshaped/md/md.h"
+#include "reshaped/members/member-read.h"
+#include "reshaped/members/member-write.h"
+#include "reshaped/supervise/record.h"
+#include "reshaped/restore/restore-critical.h"
 
 #define MEMBER_BYTES (2u << 20)
 #define DATA_OFFSET 64u                  /* sectors, after the 1.2 superblock */

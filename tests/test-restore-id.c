@@ -20,11 +20,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "reshaped/backup.h"
-#include "reshaped/md-assemble.h"
-#include "reshaped/md.h"
-#include "reshaped/record.h"
-#include "reshaped/restore.h"
+#include "reshaped/backup/backup.h"
+#include "reshaped/md/md-assemble.h"
+#include "reshaped/md/md.h"
+#include "reshaped/supervise/record.h"
+#include "reshaped/restore/restore.h"
 
 static const uint8_t uuid_a[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
                                     0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xf0, 0x01 };

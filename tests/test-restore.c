@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "reshaped/restore.h"
+#include "reshaped/restore/restore.h"
 
 static struct backup_header header(bool ext, uint64_t s0, uint64_t l0, uint64_t s1, uint64_t l1,
                                    uint64_t resume)

@@ -23,10 +23,10 @@
 #include <cmocka.h>
 
 #include "fake-sysfs.h"
-#include "reshaped/backup.h"
-#include "reshaped/log.h"
-#include "reshaped/record.h"
-#include "reshaped/status.h"
+#include "reshaped/backup/backup.h"
+#include "reshaped/util/log.h"
+#include "reshaped/supervise/record.h"
+#include "reshaped/report/status.h"
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 

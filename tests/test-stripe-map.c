@@ -16,8 +16,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "reshaped/parity.h"
-#include "reshaped/stripe-map.h"
+#include "reshaped/members/parity.h"
+#include "reshaped/members/stripe-map.h"
 
 #define LEN 4096
 

@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "reshaped/supervise-lock.h"
+#include "reshaped/supervise/supervise-lock.h"
 
 static char dir[] = "/tmp/test-supervise-lock.XXXXXX";
 

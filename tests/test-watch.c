@@ -24,9 +24,9 @@
 #include <cmocka.h>
 
 #include "fake-sysfs.h"
-#include "reshaped/log.h"
-#include "reshaped/status.h"
-#include "reshaped/watch.h"
+#include "reshaped/util/log.h"
+#include "reshaped/report/status.h"
+#include "reshaped/report/watch.h"
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 

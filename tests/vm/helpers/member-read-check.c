@@ -15,10 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "reshaped/geometry.h"
-#include "reshaped/log.h"
-#include "reshaped/md.h"
-#include "reshaped/member-read.h"
+#include "reshaped/plan/geometry.h"
+#include "reshaped/util/log.h"
+#include "reshaped/md/md.h"
+#include "reshaped/members/member-read.h"
 
 #define STEP_BYTES ((uint64_t) 4 << 20)
 

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * reshaped restore: brings a reshaping array back after a crash or reboot
+ * with nothing unprotected. The backup is verified before anything touches
+ * the array; the array is then started read-only, frozen with sync_max at
+ * its on-disk checkpoint, made writable, the part of the backup beyond the
+ * checkpoint is written back through the array (md maps it to the old
+ * layout there), and the same process supervises the rest. What is
+ * decided before anything is written lives in restore-prepare.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reshaped/backup/backup.h"
+#include "reshaped/cli/cmd.h"
+#include "reshaped/util/fs-util.h"
+#include "reshaped/plan/geometry.h"
+#include "reshaped/cli/cli-util.h"
+#include "reshaped/util/log.h"
+#include "reshaped/md/md-assemble.h"
+#include "reshaped/md/md.h"
+#include "reshaped/restore/restore.h"
+#include "reshaped/supervise/supervise-lock.h"
+#include "reshaped/supervise/supervisor.h"
+
+#include "restore/restore-internal.h"
+
+static const char *parse_md_name(const char *spec)
+{
+        const char *name = strncmp(spec, "/dev/", 5) == 0 ? spec + 5 : spec;
+
+        if (strncmp(name, "md", 2) != 0 || !name[2] || strspn(name + 2, "0123456789") != strlen(name + 2))
+                return NULL;
+        return name;
+}
+
+/* The array runs read-only, so nothing has moved: freeze it and hold
+ * sync_max at the checkpoint before it may write. */
+static int hold_and_open(struct restore_ctx *c, struct md **ret)
+{
+        uint64_t pos = c->freshest->reshape_position_array_sectors;
+        uint64_t progress = geometry_align_down(&c->geo, geometry_position_to_progress(&c->geo, pos));
+        struct md *md = NULL;
+        int r;
+
+        r = md_open(c->devnode, &md);
+        if (r < 0)
+                return r;
+        r = md_set_sync_action(md, MD_SYNC_ACTION_FROZEN);
+        if (r >= 0)
+                r = md_set_sync_max(md, progress);
+        if (r >= 0)
+                r = md_write_attr(md, "array_state", "active");
+        if (r < 0) {
+                md_close(md);
+                return r;
+        }
+        log_info("%s: assembled, reshape frozen with sync_max at %" PRIu64 " (the checkpoint), writable.",
+                 c->md_name, progress);
+        *ret = md;
+        return 0;
+}
+
+static int write_back_range(struct restore_ctx *c, struct backup_file *bf, int array_fd,
+                            const struct restore_range *rr)
+{
+        const struct backup_section *s = &backup_file_header(bf)->sections[rr->slot];
+        uint64_t skip_bytes = sectors_to_bytes(rr->lo_array_sectors - s->array_start_sectors);
+        uint64_t len_bytes = sectors_to_bytes(rr->hi_array_sectors - rr->lo_array_sectors);
+        void *buf = NULL;
+        ssize_t n;
+        int r;
+
+        if (posix_memalign(&buf, BACKUP_ALIGN_BYTES, sectors_to_bytes(s->length_sectors)) != 0)
+                return log_error_errno(ENOMEM, "Out of memory for a %" PRIu64 "-sector section.",
+                                       s->length_sectors);
+        r = backup_file_read_section(bf, rr->slot, buf);
+        if (r < 0) {
+                log_error_errno(r, "%s: section %u of %s does not read back intact: %m", c->md_name,
+                                rr->slot, c->backup_path);
+                goto out;
+        }
+        n = pwrite(array_fd, (char *) buf + skip_bytes, len_bytes,
+                   (off_t) sectors_to_bytes(rr->lo_array_sectors));
+        if (n < 0 || (uint64_t) n != len_bytes) {
+                r = log_error_errno(n < 0 ? errno : EIO, "%s: failed to write back array sectors %" PRIu64 "-%" PRIu64 ": %s",
+                                    c->md_name, rr->lo_array_sectors, rr->hi_array_sectors,
+                                    n < 0 ? strerror(errno) : "short write");
+                goto out;
+        }
+        r = 0;
+out:
+        free(buf);
+        return r;
+}
+
+/* mdadm's files (no extension) are opened read-only and cannot be
+ * emptied: once written back, move one aside (renamed, the directory
+ * synced), so that no later restore finds its stale sections. */
+static int retire_mdadm_file(struct restore_ctx *c, struct backup_file **bf)
+{
+        char *aside = NULL;
+        int r;
+
+        *bf = backup_file_free(*bf);
+        if (asprintf(&aside, "%s.restored", c->backup_path) < 0)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        if (rename(c->backup_path, aside) < 0) {
+                r = log_error_errno(errno, "%s: failed to move %s aside after the write-back: %m", c->md_name,
+                                    c->backup_path);
+                free(aside);
+                return r;
+        }
+        r = fsync_parent_dir(aside);
+        if (r >= 0)
+                log_info("%s: %s (mdadm's) is written back and moved to %s.", c->md_name, c->backup_path, aside);
+        free(aside);
+        return r;
+}
+
+/*
+ * Writes the ranges back, flushes the array, then empties the backup
+ * (resume position at the checkpoint) in one synced header: from then on
+ * the array's copy is the only one, and writes that reach it beyond the
+ * checkpoint cannot be overwritten by a second restore from the old
+ * sections. Only then may the supervisor (or anyone) write there.
+ */
+static int write_back(struct restore_ctx *c)
+{
+        uint64_t pos = c->freshest->reshape_position_array_sectors;
+        struct backup_file *bf = NULL;
+        int fd = -1, r;
+
+        r = backup_file_open(c->backup_path, &bf);
+        if (r < 0)
+                return r;
+        if (c->plan.n_ranges > 0) {
+                fd = open(c->devnode, O_WRONLY | O_DIRECT | O_CLOEXEC);
+                if (fd < 0) {
+                        r = log_error_errno(errno, "Failed to open %s for writing: %m", c->devnode);
+                        goto out;
+                }
+        }
+        for (unsigned i = 0; i < c->plan.n_ranges && r >= 0; i++)
+                r = write_back_range(c, bf, fd, &c->plan.ranges[i]);
+        if (r >= 0 && fd >= 0 && fsync(fd) < 0)
+                r = log_error_errno(errno, "Failed to flush %s: %m", c->devnode);
+        if (r < 0)
+                goto out;
+        if (c->plan.n_ranges > 0)
+                log_info("%s: wrote back %u range(s) from %s.", c->md_name, c->plan.n_ranges, c->backup_path);
+        if (!backup_file_header(bf)->has_extension) {
+                r = retire_mdadm_file(c, &bf);
+                goto out;
+        }
+        r = backup_file_supersede(bf, pos);
+        if (r < 0) {
+                log_error_errno(r, "%s: failed to empty %s after the write-back: %m", c->md_name, c->backup_path);
+                goto out;
+        }
+        log_info("%s: %s emptied (resume position %" PRIu64 "): the array holds everything it held.",
+                 c->md_name, c->backup_path, pos);
+out:
+        if (fd >= 0)
+                close(fd);
+        backup_file_free(bf);
+        return r;
+}
+
+/*
+ * --dry-run: what prepare() found and what the rest of a restore would do
+ * with it. The geometry comes from the superblocks, since the array is not
+ * running; the same conversions as hold_and_open()'s give where the
+ * reshape would continue.
+ */
+static int print_dry_run(const struct restore_ctx *c, bool supervise)
+{
+        const struct backup_identity *id = &c->freshest->identity;
+        uint64_t pos = c->freshest->reshape_position_array_sectors;
+        struct geometry_input in = {
+                .old_level = id->after.level, .new_level = id->after.level,
+                .old_raid_disks = id->before.raid_disks, .new_raid_disks = id->after.raid_disks,
+                .old_chunk_bytes = id->before.chunk_bytes, .new_chunk_bytes = id->after.chunk_bytes,
+                .component_kib = id->component_dev_sectors / 2,
+                .backwards = c->freshest->backwards,
+        };
+        struct reshape_geometry g;
+        const char *why = NULL;
+        uint64_t progress;
+        int r;
+
+        r = geometry_init(&g, &in, &why);
+        if (r < 0)
+                return log_error_errno(r, "Cannot restore the reshape of %s: %s.", c->md_name, why);
+        progress = geometry_align_down(&g, geometry_position_to_progress(&g, pos));
+
+        printf("%s: dry run; nothing was written.\n", c->devnode);
+        printf("backup: %s, generation %" PRIu64 ": %s\n", c->backup_path, c->rep.header.generation,
+               c->rep.verdict.reason == BACKUP_VERIFY_OK
+                       ? "verified (header and section checksums, array and reshape identity)"
+                       : "mdadm's format, no checksums: not verified");
+        printf("reshape: %s, checkpoint at array sector %" PRIu64 " (byte %" PRIu64 ")\n",
+               c->freshest->backwards ? "backwards" : "forwards", pos, sectors_to_bytes(pos));
+        if (c->critical_position) {
+                printf("finish first units: array sectors %" PRIu64 "-%" PRIu64 " written in the new layout to every member, then every superblock records the reshape at %" PRIu64 " (md does not restart from %" PRIu64 ")\n",
+                       pos, c->critical_position, c->critical_position, pos);
+                pos = c->critical_position;
+                progress = geometry_align_down(&g, geometry_position_to_progress(&g, pos));
+        } else if (c->plan.n_ranges == 0) {
+                printf("write back: nothing (the kernel was held at the checkpoint)\n");
+        }
+        for (unsigned i = 0; i < c->plan.n_ranges && !c->critical_position; i++) {
+                const struct restore_range *rr = &c->plan.ranges[i];
+                struct dev_range d = geometry_old_layout_dev_rows(
+                        &g, (struct array_range) { rr->lo_array_sectors, rr->hi_array_sectors });
+
+                printf("write back: array bytes %" PRIu64 "-%" PRIu64 " (sectors %" PRIu64 "-%" PRIu64
+                       ") from section %u; member sectors %" PRIu64 "-%" PRIu64
+                       " from the data offset, on every member\n",
+                       sectors_to_bytes(rr->lo_array_sectors), sectors_to_bytes(rr->hi_array_sectors),
+                       rr->lo_array_sectors, rr->hi_array_sectors, rr->slot, d.lo_dev_sectors,
+                       d.hi_dev_sectors);
+        }
+        printf("continue: from array sector %" PRIu64 ", sync_max %" PRIu64 " (member sectors), %s\n", pos,
+               progress, supervise ? "supervised to the end" : "left frozen (--no-supervise)");
+        return 0;
+}
+
+static int block_stop_signals(void)
+{
+        sigset_t mask;
+
+        return cli_block_stop_signals(&mask);
+}
+
+
+static int run(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "backup-file",  required_argument, NULL, 'b' },
+                { "max-window",   required_argument, NULL, 'w' },
+                { "no-supervise", no_argument,       NULL, 'n' },
+                { "ignore-generation-token", no_argument, NULL, 'G' },
+                { "dry-run",      no_argument,       NULL, 'D' },
+                { "help",         no_argument,       NULL, 'h' },
+                {}
+        };
+        struct restore_ctx c = {};
+        struct supervisor_options o;
+        const char *backup_option = NULL;
+        struct md *md = NULL;
+        bool supervise = true, dry_run = false;
+        pid_t holder;
+        int opt, r, lock = -1;
+
+        supervisor_options_init(&o);
+        while ((opt = getopt_long(argc, argv, "b:w:nh", options, NULL)) != -1) {
+                switch (opt) {
+                case 'b':
+                        backup_option = optarg;
+                        break;
+                case 'w':
+                        if (supervisor_options_max_window(&o, optarg) < 0)
+                                return EXIT_USAGE;
+                        break;
+                case 'n':
+                        supervise = false;
+                        break;
+                case 'G':
+                        c.ignore_token = true;
+                        break;
+                case 'D':
+                        dry_run = true;
+                        break;
+                case 'h':
+                        cmd_print_help(&cmd_restore);
+                        return EXIT_OK;
+                default:
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                log_error("restore needs the array, like /dev/md0; see 'reshaped help restore'.");
+                return EXIT_USAGE;
+        }
+        c.md_name = parse_md_name(argv[optind]);
+        if (!c.md_name) {
+                log_error("'%s' is not an array name like /dev/md0 (named arrays /dev/md/NAME: use the mdN they run as).",
+                          argv[optind]);
+                return EXIT_USAGE;
+        }
+        snprintf(c.devnode, sizeof(c.devnode), "/dev/%s", c.md_name);
+
+        /* A dry run writes nothing, not even the lock: it must not make a
+         * supervisor that starts meanwhile refuse. */
+        if (!dry_run) {
+                r = lock = supervise_lock_take(c.md_name, &holder);
+                if (r < 0)
+                        goto out;
+        }
+        r = restore_prepare(&c, backup_option, argv + optind + 1, (size_t) (argc - optind - 1));
+        if (r < 0)
+                goto out;
+        if (dry_run) {
+                r = print_dry_run(&c, supervise);
+                goto out;
+        }
+        /* From the assembly until the backup is emptied a signal would
+         * leave a torn array running; the supervisor takes them from its
+         * signalfd afterwards (a pending one stops it safely). */
+        r = block_stop_signals();
+        if (r < 0)
+                goto out;
+        if (c.critical_position) {
+                r = restore_finish_critical(&c);
+                if (r < 0)
+                        goto out;
+        }
+        r = md_assemble_readonly(c.md_name, c.members, c.n_members);
+        if (r < 0)
+                goto out;
+        r = hold_and_open(&c, &md);
+        if (r < 0)
+                goto out;
+        r = write_back(&c);
+        if (r < 0) {
+                log_error("%s: the reshape stays frozen at its checkpoint; after fixing the cause, stop the array (mdadm --stop %s) and run reshaped restore again.",
+                          c.md_name, c.devnode);
+                goto out;
+        }
+        if (!supervise) {
+                printf("%s is assembled and its reshape frozen at the checkpoint.\n"
+                       "Continue with: reshaped supervise %s --backup-file %s\n",
+                       c.devnode, c.devnode, c.backup_path);
+                goto out;
+        }
+        o.backup_path = c.backup_path;
+        r = supervisor_run(md, &o);
+out:
+        md_close(md);
+        md_member_supers_free(c.members, c.n_members);
+        free(c.backup_path);
+        if (lock >= 0)
+                close(lock);
+        return cmd_supervised_exit_status(r);
+}
+
+const struct cmd cmd_restore = {
+        .name = "restore",
+        .summary = "bring a reshaping array back after a crash and supervise it",
+        .help =
+        "Usage: reshaped restore DEVICE [--backup-file FILE] [--no-supervise]\n"
+        "                        [--dry-run] [--max-window SIZE] [--ignore-generation-token]\n"
+        "                        [MEMBER...]\n"
+        "\n"
+        "Starts an array whose reshape a crash or reboot interrupted, with nothing\n"
+        "unprotected at any moment, and supervises the rest of the reshape:\n"
+        "\n"
+        "  1. Reads the members' superblocks (MEMBERs, or every block device that\n"
+        "     carries the backup's array UUID; one node per member) and verifies\n"
+        "     the backup file: header and section checksums, and that it was taken\n"
+        "     for the reshape the superblocks record (array UUID, level, raid disks,\n"
+        "     chunk and layout before and after, component size, direction, md\n"
+        "     event count), and that it is not older than the newest generation\n"
+        "     the supervisor recorded in the state directory. A backup that does not\n"
+        "     verify, of another reshape, or stale is refused, field by field,\n"
+        "     before anything touches the array.\n"
+        "  2. Checks that the backup holds every sector the kernel may have\n"
+        "     rewritten beyond the on-disk checkpoint (or, holding no section, that\n"
+        "     the kernel was held exactly there).\n"
+        "  3. Starts the array read-only through sysfs, freezes the reshape with\n"
+        "     sync_max at the checkpoint, makes the array writable and writes that\n"
+        "     part of the backup back through it. (mdadm --assemble cannot be used:\n"
+        "     it starts a same-size reshape with sync_max=max before any supervisor\n"
+        "     could take over, even with --freeze-reshape.)\n"
+        "  4. Supervises the reshape until it ends, as 'reshaped supervise' does.\n"
+        "\n"
+        "  -b, --backup-file FILE  the backup (default: the path reshaped recorded\n"
+        "                          in /var/lib/reshaped, or RESHAPED_STATE_DIR)\n"
+        "  -n, --no-supervise      stop after step 3, the reshape left frozen, and\n"
+        "                          print the command that continues it\n"
+        "      --dry-run           do steps 1 and 2 only and print what the rest\n"
+        "                          would do: the backup's verdict, the ranges it\n"
+        "                          would write back (array bytes and member\n"
+        "                          sectors) and where the reshape would continue;\n"
+        "                          writes nothing anywhere\n"
+        "  -w, --max-window SIZE   largest window while supervising (64M)\n"
+        "      --ignore-generation-token\n"
+        "                          restore the backup even when it is older than the\n"
+        "                          newest generation the supervisor recorded (see\n"
+        "                          GENERATION TOKEN in reshaped(8)); what the kernel\n"
+        "                          rewrote beyond it stays torn\n"
+        "\n"
+        "Exit status: 0 when the reshape finished (or, with --no-supervise, the\n"
+        "array is up and frozen; with --dry-run, restore would go ahead), 1 on\n"
+        "failure (or refusal), 2 on usage errors.\n",
+        .run = run,
+};

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+
+#include "reshaped/util/log.h"
+#include "reshaped/report/report.h"
+
+static bool live_line;
+static bool line_open;
+static bool to_journal;
+static uint64_t last_journal_ms, last_tty_ms;
+static double last_journal_percent = -100;
+
+void report_init(bool quiet)
+{
+        /* JOURNAL_STREAM or INVOCATION_ID: started by systemd, log fields. */
+        to_journal = getenv("INVOCATION_ID") || getenv("JOURNAL_STREAM");
+        live_line = !quiet && !to_journal && isatty(STDERR_FILENO);
+}
+
+char *report_bytes(uint64_t bytes, char *buf, unsigned size)
+{
+        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+        double v = (double) bytes;
+        unsigned u = 0;
+
+        while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, size, "%" PRIu64 " B", bytes);
+        else
+                snprintf(buf, size, "%.1f %s", v, units[u]);
+        return buf;
+}
+
+static void end_line(void)
+{
+        if (line_open) {
+                fputc('\n', stderr);
+                line_open = false;
+        }
+}
+
+void report_event(const char *message_id, const char *array, const char *format, ...)
+{
+        char msg[1024];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(msg, sizeof(msg), format, ap);
+        va_end(ap);
+
+        if (to_journal) {
+                sd_journal_send("MESSAGE=%s", msg, "MESSAGE_ID=%s", message_id,
+                                "PRIORITY=%d", LOG_NOTICE, "RESHAPED_ARRAY=%s", array,
+                                NULL);
+                return;
+        }
+        end_line();
+        log_notice("%s", msg);
+}
+
+void report_progress(const struct report_progress *p, uint64_t now_ms, bool force)
+{
+        double percent = p->end_progress ? 100.0 * (double) p->completed_progress /
+                                           (double) p->end_progress : 100.0;
+        char rate[32], eta[32], status[256];
+
+        report_bytes((uint64_t) p->rate_bytes_per_sec, rate, sizeof(rate));
+        if (p->eta_sec >= 0)
+                snprintf(eta, sizeof(eta), "%um%02us", (unsigned) (p->eta_sec / 60),
+                         (unsigned) p->eta_sec % 60);
+        else
+                snprintf(eta, sizeof(eta), "?");
+        snprintf(status, sizeof(status), "%s reshape %.1f%% at %s/s, ETA %s, stalled %.1f%%",
+                 p->array, percent, rate, eta, 100.0 * p->stall_fraction);
+        sd_notifyf(0, "STATUS=%s", status);
+
+        if (to_journal && (force || now_ms - last_journal_ms >= 10000 ||
+                           percent - last_journal_percent >= 5)) {
+                sd_journal_send("MESSAGE=%s", status, "MESSAGE_ID=%s", REPORT_MID_PROGRESS,
+                                "PRIORITY=%d", LOG_INFO,
+                                "RESHAPED_ARRAY=%s", p->array,
+                                "RESHAPED_UUID=%s", p->uuid,
+                                "RESHAPED_PERCENT=%.1f", percent,
+                                "RESHAPED_POSITION=%" PRIu64, p->position_array_sectors,
+                                "RESHAPED_PROTECTED_THROUGH=%" PRIu64, p->protected_array_sectors,
+                                "RESHAPED_RATE_BYTES=%.0f", p->rate_bytes_per_sec,
+                                "RESHAPED_ETA_SEC=%.0f", p->eta_sec,
+                                "RESHAPED_STALL_FRACTION=%.4f", p->stall_fraction,
+                                NULL);
+                last_journal_ms = now_ms;
+                last_journal_percent = percent;
+                return;
+        }
+        if (to_journal)
+                return;
+        if (live_line) {
+                if (!force && now_ms - last_tty_ms < 500)
+                        return;
+                fprintf(stderr, "\r\033[K%s", status);
+                line_open = true;
+        } else if (force || now_ms - last_tty_ms >= 2000) {
+                fprintf(stderr, "%s\n", status);
+        }
+        last_tty_ms = now_ms;
+}
+
+void report_notify_ready(const char *status)
+{
+        sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+}
+
+void report_notify_stopping(const char *status)
+{
+        end_line();
+        sd_notifyf(0, "STOPPING=1\nSTATUS=%s", status);
+}
