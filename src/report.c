@@ -19,11 +19,36 @@ static bool to_journal;
 static uint64_t last_journal_ms, last_tty_ms;
 static double last_journal_percent = -100;
 
+static bool ready_sent;
+static uint64_t watchdog_ms;       /* WatchdogSec=; 0: none */
+static uint64_t last_watchdog_ms;
+
 void report_init(bool quiet)
 {
+        uint64_t usec;
+
         /* JOURNAL_STREAM or INVOCATION_ID: started by systemd, log fields. */
         to_journal = getenv("INVOCATION_ID") || getenv("JOURNAL_STREAM");
         live_line = !quiet && !to_journal && isatty(STDERR_FILENO);
+        /* WATCHDOG_PID names the main pid: a child (none today) that
+         * inherited the variables would not ping on its behalf. */
+        watchdog_ms = last_watchdog_ms = 0;
+        ready_sent = false;
+        if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 4000)
+                watchdog_ms = usec / 1000;
+}
+
+void report_watchdog(uint64_t now_ms)
+{
+        if (!watchdog_ms || (last_watchdog_ms && now_ms - last_watchdog_ms < watchdog_ms / 4))
+                return;
+        sd_notify(0, "WATCHDOG=1");
+        last_watchdog_ms = now_ms;
+}
+
+uint64_t report_watchdog_wait_ms(void)
+{
+        return watchdog_ms ? watchdog_ms / 4 : UINT64_MAX;
 }
 
 char *report_bytes(uint64_t bytes, char *buf, unsigned size)
@@ -119,10 +144,17 @@ void report_progress(const struct report_progress *p, uint64_t now_ms, bool forc
 void report_notify_ready(const char *status)
 {
         sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+        ready_sent = true;
 }
 
 void report_notify_stopping(const char *status)
 {
         end_line();
-        sd_notifyf(0, "STOPPING=1\nSTATUS=%s", status);
+        sd_notifyf(0, "%sSTOPPING=1\nSTATUS=%s", ready_sent ? "" : "READY=1\n", status);
+        ready_sent = true;
+}
+
+void report_notify_extend_stop(uint64_t usec)
+{
+        sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%" PRIu64, usec);
 }

@@ -78,6 +78,7 @@ struct sup {
         uint64_t parked_since_ms;  /* seen parked at sync_max; 0: not */
         uint64_t backed_up_bytes, backup_ms;
         bool acted;               /* actions ran since the last observation */
+        bool protecting;          /* the kernel has run held within the backup */
         struct plan_action guard; /* PLAN_BACKUP: slot 0 held since the take-over */
         bool froze;               /* the take-over froze the reshape */
         bool frozen_by_other;     /* someone else froze it (mdadm --stop, an admin) */
@@ -500,6 +501,9 @@ static int write_window(struct sup *s, const struct plan_action *a, struct array
                 uint64_t n = hi - at < piece ? hi - at : piece, t = now_ms();
                 const char *data = buf + sectors_to_bytes(at - rr.lo_array_sectors);
 
+                /* The reads and writes of a window outlast a watchdog
+                 * quarter on slow disks; each piece is progress. */
+                report_watchdog(t);
                 r = array_read_wait(rd, at, at + n);
                 wait_ms += now_ms() - t;
                 if (r < 0)
@@ -1163,6 +1167,14 @@ static void progress(struct sup *s, bool force)
         report_progress(&p, t, force);
 }
 
+/* The first sync_max the kernel runs to lies within what the backup
+ * holds (or, released, needs none): only now is the service ready. */
+static void protection_established(struct sup *s)
+{
+        s->protecting = true;
+        report_notify_ready("protected");
+}
+
 /* Carries out actions until the planner waits; 1 when the reshape is done. */
 static int run_actions(struct sup *s)
 {
@@ -1187,6 +1199,8 @@ static int run_actions(struct sup *s)
                 planner_applied(&s->plan, &a, now_ms());
                 sync_reads(s);
                 s->acted = true;
+                if (!s->protecting && (a.kind == PLAN_SET_SYNC_MAX || a.kind == PLAN_RELEASE))
+                        protection_established(s);
         }
 }
 
@@ -1202,6 +1216,10 @@ static int wait_and_observe(struct sup *s, uint64_t timeout_ms)
 
         if (fds[0].fd < 0)
                 return fds[0].fd;
+        /* Woken often enough to ping the watchdog even with nothing to do. */
+        report_watchdog(now_ms());
+        if (timeout_ms > report_watchdog_wait_ms())
+                timeout_ms = report_watchdog_wait_ms();
         r = poll(fds, 2, timeout_ms > INT32_MAX ? INT32_MAX : (int) timeout_ms);
         if (r < 0 && errno != EINTR)
                 return log_error_errno(errno, "poll() failed: %m");
@@ -1305,6 +1323,10 @@ static void stop_safely(struct sup *s, const char *why)
         report_notify_stopping(why);
         s->plan.draining = true;
         while (!s->frozen_by_other && !s->plan.finished && holds_any(s) && now_ms() < deadline) {
+                /* The drain and the freeze after it are bounded; systemd
+                 * is to wait for them rather than SIGKILL at TimeoutStopSec=,
+                 * which would leave writes suspended. */
+                report_notify_extend_stop((deadline - now_ms() + FREEZE_TIMEOUT_MS + 10000) * 1000);
                 r = run_actions(s);
                 if (r < 0 || !holds_any(s))
                         break;
@@ -1647,6 +1669,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
         report_init(o->quiet);
         r = prepare(&s, &ckpt, &frozen);
         if (r == 1) {
+                report_notify_stopping("no reshape");
                 forget_backup(&s);
                 report_event(REPORT_MID_FINISHED, md_name(md),
                              "%s: no reshape is running (reshape_position reads none): it has ended, or never began; nothing to supervise.",
@@ -1700,7 +1723,6 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                              md_level_to_string(s.mdg.level) ? md_level_to_string(s.mdg.level) : "raid",
                              s.geo.old_data_disks, s.geo.new_data_disks, s.mdg.chunk_bytes_old / 1024,
                              s.mdg.chunk_bytes_new / 1024, o->backup_path, report_bytes(s.slot_bytes, b1, sizeof(b1)));
-        report_notify_ready("supervising");
 
         for (;;) {
                 bool was_lockstep = s.plan.lockstep;
@@ -1745,6 +1767,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
 
         elapsed = now_ms() - s.t0_ms;
         progress(&s, true);
+        report_notify_stopping("finished");
         forget_backup(&s);
         if (s.geo.relocates)
                 report_event(REPORT_MID_FINISHED, md_name(md),

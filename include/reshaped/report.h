@@ -40,7 +40,22 @@ void report_event(const char *message_id, const char *array, const char *format,
         __attribute__((format(printf, 3, 4)));
 /* Rate-limited: journal every 10 s or 5 %, terminal every 0.5 s. */
 void report_progress(const struct report_progress *p, uint64_t now_ms, bool force);
+/* READY=1: sent once protection is established (the kernel runs held
+ * within what the backup holds), not when supervision merely began. */
 void report_notify_ready(const char *status);
+/* STOPPING=1 (and READY=1 first if it was never sent, so that systemd
+ * does not take the exit for a protocol failure). */
 void report_notify_stopping(const char *status);
+/* A stop that takes longer than TimeoutStopSec= but is bounded: asks
+ * systemd for @usec more from now (EXTEND_TIMEOUT_USEC). */
+void report_notify_extend_stop(uint64_t usec);
+
+/* The systemd watchdog (WatchdogSec=): report_watchdog() sends WATCHDOG=1
+ * when a quarter of the interval has passed since the last one; an event
+ * loop that waits at most report_watchdog_wait_ms() between calls pings
+ * at least every half interval. Without a watchdog, the wait is
+ * unbounded (UINT64_MAX) and nothing is sent. */
+void report_watchdog(uint64_t now_ms);
+uint64_t report_watchdog_wait_ms(void);
 /* Human sizes: "12.0 MiB". Returns buf. */
 char *report_bytes(uint64_t bytes, char *buf, unsigned size);

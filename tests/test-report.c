@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * What the supervisor tells systemd (src/report.c), read off a notify
+ * socket of our own: the watchdog pings and their pace.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "reshaped/report.h"
+
+static int notify_fd = -1;
+static char notify_path[64];
+
+/* A datagram socket standing in for systemd's NOTIFY_SOCKET. */
+static int setup_notify(void **state)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        snprintf(notify_path, sizeof(notify_path), "/tmp/test-report.%d.sock", (int) getpid());
+        unlink(notify_path);
+        strcpy(sa.sun_path, notify_path);
+        notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        assert_true(notify_fd >= 0);
+        assert_int_equal(bind(notify_fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        setenv("NOTIFY_SOCKET", notify_path, 1);
+        return 0;
+}
+
+static int teardown_notify(void **state)
+{
+        close(notify_fd);
+        unlink(notify_path);
+        unsetenv("NOTIFY_SOCKET");
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("WATCHDOG_PID");
+        return 0;
+}
+
+/* The next message on the socket, "" when there is none. */
+static const char *next_notify(void)
+{
+        static char buf[1024];
+        ssize_t n = recv(notify_fd, buf, sizeof(buf) - 1, 0);
+
+        buf[n > 0 ? n : 0] = '\0';
+        return buf;
+}
+
+static void set_watchdog(const char *usec)
+{
+        char pid[16];
+
+        snprintf(pid, sizeof(pid), "%d", (int) getpid());
+        setenv("WATCHDOG_USEC", usec, 1);
+        setenv("WATCHDOG_PID", pid, 1);
+}
+
+static void test_watchdog_pace(void **state)
+{
+        set_watchdog("8000000");
+        report_init(true);
+        /* A quarter of 8 s: the loop's poll wakes at least this often. */
+        assert_int_equal(report_watchdog_wait_ms(), 2000);
+
+        report_watchdog(100000);
+        assert_string_equal(next_notify(), "WATCHDOG=1");
+        report_watchdog(101999);
+        assert_string_equal(next_notify(), "");
+        report_watchdog(102000);
+        assert_string_equal(next_notify(), "WATCHDOG=1");
+        /* Late calls still ping at once. */
+        report_watchdog(107000);
+        assert_string_equal(next_notify(), "WATCHDOG=1");
+}
+
+static void test_watchdog_off(void **state)
+{
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("WATCHDOG_PID");
+        report_init(true);
+        assert_true(report_watchdog_wait_ms() == UINT64_MAX);
+        report_watchdog(100000);
+        assert_string_equal(next_notify(), "");
+
+        /* Another process's watchdog is not ours. */
+        setenv("WATCHDOG_USEC", "8000000", 1);
+        setenv("WATCHDOG_PID", "1", 1);
+        report_init(true);
+        assert_true(report_watchdog_wait_ms() == UINT64_MAX);
+        report_watchdog(200000);
+        assert_string_equal(next_notify(), "");
+}
+
+static void test_ready_once(void **state)
+{
+        report_init(true);
+        report_notify_stopping("no reshape");
+        assert_string_equal(next_notify(), "READY=1\nSTOPPING=1\nSTATUS=no reshape");
+        report_notify_ready("protected");
+        assert_string_equal(next_notify(), "READY=1\nSTATUS=protected");
+        report_notify_stopping("finished");
+        assert_string_equal(next_notify(), "STOPPING=1\nSTATUS=finished");
+        report_notify_extend_stop(100000000);
+        assert_string_equal(next_notify(), "EXTEND_TIMEOUT_USEC=100000000");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_watchdog_pace, setup_notify, teardown_notify),
+                cmocka_unit_test_setup_teardown(test_watchdog_off, setup_notify, teardown_notify),
+                cmocka_unit_test_setup_teardown(test_ready_once, setup_notify, teardown_notify),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
