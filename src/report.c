@@ -16,7 +16,7 @@
 static bool live_line;
 static bool line_open;
 static bool to_journal;
-static uint64_t last_journal_ms, last_tty_ms;
+static uint64_t last_journal_ms, last_tty_ms, last_status_ms;
 static double last_journal_percent = -100;
 
 static bool ready_sent;
@@ -34,6 +34,7 @@ void report_init(bool quiet)
          * inherited the variables would not ping on its behalf. */
         watchdog_ms = last_watchdog_ms = 0;
         ready_sent = false;
+        last_status_ms = 0;
         if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 4000)
                 watchdog_ms = usec / 1000;
 }
@@ -95,21 +96,52 @@ void report_event(const char *message_id, const char *array, const char *format,
         log_notice("%s", msg);
 }
 
+char *report_duration(double sec, char *buf, size_t size)
+{
+        uint64_t t = (uint64_t) (sec + 0.5);
+
+        if (t >= 3600)
+                snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", t / 3600, t / 60 % 60);
+        else if (t >= 60)
+                snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", t / 60, t % 60);
+        else
+                snprintf(buf, size, "%" PRIu64 "s", t);
+        return buf;
+}
+
+static double percent_of(uint64_t part, uint64_t whole)
+{
+        return whole ? 100.0 * (double) (part < whole ? part : whole) / (double) whole : 100.0;
+}
+
+char *report_status_line(const struct report_progress *p, char *buf, size_t size)
+{
+        char rate[32], eta[48], d[32];
+
+        report_bytes(p->rate_bytes_per_sec > 0 ? (uint64_t) p->rate_bytes_per_sec : 0, rate, sizeof(rate));
+        if (p->eta_sec >= 0 && p->rate_bytes_per_sec > 0)
+                snprintf(eta, sizeof(eta), "%s to go", report_duration(p->eta_sec, d, sizeof(d)));
+        else
+                snprintf(eta, sizeof(eta), "time to go unknown");
+        snprintf(buf, size, "reshape %.1f%%, %s/s, %s, protected to %.1f%%",
+                 percent_of(p->completed_progress, p->end_progress), rate, eta,
+                 percent_of(p->protected_progress, p->end_progress));
+        return buf;
+}
+
 void report_progress(const struct report_progress *p, uint64_t now_ms, bool force)
 {
-        double percent = p->end_progress ? 100.0 * (double) p->completed_progress /
-                                           (double) p->end_progress : 100.0;
-        char rate[32], eta[32], status[256];
+        double percent = percent_of(p->completed_progress, p->end_progress);
+        char line[192], status[256];
 
-        report_bytes((uint64_t) p->rate_bytes_per_sec, rate, sizeof(rate));
-        if (p->eta_sec >= 0)
-                snprintf(eta, sizeof(eta), "%um%02us", (unsigned) (p->eta_sec / 60),
-                         (unsigned) p->eta_sec % 60);
-        else
-                snprintf(eta, sizeof(eta), "?");
-        snprintf(status, sizeof(status), "%s reshape %.1f%% at %s/s, ETA %s, stalled %.1f%%",
-                 p->array, percent, rate, eta, 100.0 * p->stall_fraction);
-        sd_notifyf(0, "STATUS=%s", status);
+        report_status_line(p, line, sizeof(line));
+        /* systemctl status reads it when asked: fresh to the second, and
+         * not one datagram per loop. */
+        if (force || now_ms - last_status_ms >= 1000 || !last_status_ms) {
+                sd_notifyf(0, "STATUS=%s", line);
+                last_status_ms = now_ms;
+        }
+        snprintf(status, sizeof(status), "%s: %s, stalled %.1f%%", p->array, line, 100.0 * p->stall_fraction);
 
         if (to_journal && (force || now_ms - last_journal_ms >= 10000 ||
                            percent - last_journal_percent >= 5)) {

@@ -1157,6 +1157,7 @@ static void progress(struct sup *s, bool force)
                 .end_progress = s->geo.end_progress_sectors,
                 .position_array_sectors = geometry_progress_to_position(&s->geo, s->plan.completed),
                 .protected_array_sectors = geometry_progress_to_position(&s->geo, s->plan.protected_to),
+                .protected_progress = s->plan.protected_to,
                 .rate_bytes_per_sec = rate,
                 .eta_sec = s->rate_progress_per_ms > 0
                            ? (double) left / s->rate_progress_per_ms / 1000.0 : -1,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * What the supervisor tells systemd (src/report.c), read off a notify
- * socket of our own: the watchdog pings and their pace.
+ * socket of our own: the watchdog pings and their pace; and the STATUS=
+ * line systemctl status shows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -114,12 +115,69 @@ static void test_ready_once(void **state)
         assert_string_equal(next_notify(), "EXTEND_TIMEOUT_USEC=100000000");
 }
 
+static struct report_progress at(uint64_t completed, uint64_t protected_to, double rate, double eta)
+{
+        return (struct report_progress) {
+                .array = "md0",
+                .completed_progress = completed,
+                .end_progress = 10000,
+                .protected_progress = protected_to,
+                .rate_bytes_per_sec = rate,
+                .eta_sec = eta,
+        };
+}
+
+static void test_status_line(void **state)
+{
+        char buf[192];
+        struct report_progress p;
+
+        /* The example. */
+        p = at(4320, 4700, 6.1 * 1024 * 1024, 12 * 60 + 4);
+        assert_string_equal(report_status_line(&p, buf, sizeof(buf)),
+                            "reshape 43.2%, 6.1 MiB/s, 12m04s to go, protected to 47.0%");
+        /* No rate yet: the ETA is unknown, whatever eta_sec says. */
+        p = at(0, 100, 0, -1);
+        assert_string_equal(report_status_line(&p, buf, sizeof(buf)),
+                            "reshape 0.0%, 0 B/s, time to go unknown, protected to 1.0%");
+        p = at(500, 600, 0, 30);
+        assert_string_equal(report_status_line(&p, buf, sizeof(buf)),
+                            "reshape 5.0%, 0 B/s, time to go unknown, protected to 6.0%");
+        p = at(9999, 10000, 512, 59.4);
+        assert_string_equal(report_status_line(&p, buf, sizeof(buf)),
+                            "reshape 100.0%, 512 B/s, 59s to go, protected to 100.0%");
+        p = at(1000, 2500, 40.0 * 1024 * 1024 * 1024, 2 * 3600 + 5 * 60 + 59);
+        assert_string_equal(report_status_line(&p, buf, sizeof(buf)),
+                            "reshape 10.0%, 40.0 GiB/s, 2h05m to go, protected to 25.0%");
+        /* What the backup covers past the end is the end. */
+        p = at(10000, 12000, 1024, 0);
+        assert_string_equal(report_status_line(&p, buf, sizeof(buf)),
+                            "reshape 100.0%, 1.0 KiB/s, 0s to go, protected to 100.0%");
+}
+
+/* STATUS= follows the progress, at most once a second unless forced. */
+static void test_status_notify(void **state)
+{
+        struct report_progress p = at(4320, 4700, 6.1 * 1024 * 1024, 12 * 60 + 4);
+
+        report_init(true);
+        report_progress(&p, 50000, true);
+        assert_string_equal(next_notify(), "STATUS=reshape 43.2%, 6.1 MiB/s, 12m04s to go, protected to 47.0%");
+        p.completed_progress = 4330;
+        report_progress(&p, 50500, false);
+        assert_string_equal(next_notify(), "");
+        report_progress(&p, 51000, false);
+        assert_string_equal(next_notify(), "STATUS=reshape 43.3%, 6.1 MiB/s, 12m04s to go, protected to 47.0%");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_watchdog_pace, setup_notify, teardown_notify),
                 cmocka_unit_test_setup_teardown(test_watchdog_off, setup_notify, teardown_notify),
                 cmocka_unit_test_setup_teardown(test_ready_once, setup_notify, teardown_notify),
+                cmocka_unit_test(test_status_line),
+                cmocka_unit_test_setup_teardown(test_status_notify, setup_notify, teardown_notify),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* MESSAGE_IDs; keep systemd/reshaped.catalog in step. */
@@ -26,6 +27,7 @@ struct report_progress {
         uint64_t end_progress;
         uint64_t position_array_sectors;
         uint64_t protected_array_sectors; /* writes to the array are backed up below/above this */
+        uint64_t protected_progress;    /* per-member sectors the backup covers */
         double rate_bytes_per_sec;      /* array bytes reshaped per second */
         double eta_sec;                 /* negative: unknown */
         uint64_t backed_up_bytes;
@@ -57,5 +59,11 @@ void report_notify_extend_stop(uint64_t usec);
  * unbounded (UINT64_MAX) and nothing is sent. */
 void report_watchdog(uint64_t now_ms);
 uint64_t report_watchdog_wait_ms(void);
+/* The one-line summary systemd shows (STATUS=): "reshape 43.2%, 6.1 MiB/s,
+ * 12m04s to go, protected to 47.0%"; "time to go unknown" without a rate.
+ * Returns buf. */
+char *report_status_line(const struct report_progress *p, char *buf, size_t size);
+/* "45s", "12m04s", "2h05m". Returns buf. */
+char *report_duration(double sec, char *buf, size_t size);
 /* Human sizes: "12.0 MiB". Returns buf. */
 char *report_bytes(uint64_t bytes, char *buf, unsigned size);
