@@ -49,6 +49,9 @@
 #define BEGUN_PROBE_TIMEOUT_MS  3000
 /* How long sync_action may pass through idle mid-reshape. */
 #define SETTLE_TIMEOUT_MS       2000
+/* How long the kernel may wait for a backup before the journal hears of
+ * it: a window's backup normally keeps ahead of it. */
+#define HELD_REPORT_MS          10000
 
 struct sup {
         struct md *md;
@@ -76,6 +79,7 @@ struct sup {
         double rate_progress_per_ms;
         uint64_t stall_ms;
         uint64_t parked_since_ms;  /* seen parked at sync_max; 0: not */
+        bool held_reported;        /* this park was reported (REPORT_MID_HELD) */
         uint64_t backed_up_bytes, backup_ms;
         bool acted;               /* actions ran since the last observation */
         bool protecting;          /* the kernel has run held within the backup */
@@ -485,6 +489,16 @@ static int read_ahead(struct sup *s, const struct plan_action *a)
         return 0;
 }
 
+/* A write or sync of the backup file failed (backup-file.c said which):
+ * the journal's event for it; the kernel stays held, as the stop says. */
+static int backup_failed(struct sup *s, int r)
+{
+        report_event(REPORT_MID_BACKUP_ERROR, md_name(s->md),
+                     "%s: the backup %s could not be written (%s); the kernel is held at what is durably backed up.",
+                     md_name(s->md), s->o->backup_path, strerror(-r));
+        return r;
+}
+
 /* Writes @a's range from @rd into its slot piece by piece as the reads
  * bring it in. @ret_read_wait_ms: how long the writes waited for them. */
 static int write_window(struct sup *s, const struct plan_action *a, struct array_read *rd,
@@ -511,7 +525,7 @@ static int write_window(struct sup *s, const struct plan_action *a, struct array
                 r = backup_file_write_data(s->bf, a->slot, sectors_to_bytes(at - lo), data,
                                            (size_t) sectors_to_bytes(n));
                 if (r < 0)
-                        return r;
+                        return backup_failed(s, r);
                 crc = backup_crc32c(crc, data, (size_t) sectors_to_bytes(n));
         }
         *ret_crc = crc;
@@ -581,7 +595,7 @@ static int do_backup(struct sup *s, const struct plan_action *a, bool release_ot
         }
         r = backup_file_commit(s->bf, a->slot, a->range.lo_array_sectors, len, crc, release_other);
         if (r < 0)
-                return r;
+                return backup_failed(s, r);
         /* Before sync_max may pass the window: from now on a copy of the
          * backup older than this header is stale, and restore knows it. */
         t_token_us = now_us();
@@ -879,7 +893,7 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen)
         enum md_sync_action action;
         uint64_t sync_max, ckpt, front, limit, pos_start, pos_front;
         bool begun = true;
-        char b1[32];
+        char b1[32], distance[64];
         int r;
 
         r = md_get_sync_action(s->md, &action);
@@ -956,15 +970,17 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen)
 
         pos_start = geometry_progress_to_position(&s->geo, 0);
         pos_front = geometry_progress_to_position(&s->geo, begun ? front : 0);
+        snprintf(distance, sizeof(distance), "RESHAPE_UNPROTECTED_BYTES=%" PRIu64,
+                 sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front : pos_front - pos_start));
         if (s->geo.relocates)
-                report_event(REPORT_MID_TAKEOVER, md_name(s->md),
+                report_event_field(REPORT_MID_TAKEOVER, md_name(s->md), distance,
                              "%s: took over at %.1f%%; before this point the kernel reshaped %s unpaced, which put nothing at risk (raid10 writes its new layout at a new data offset). From here on it is paced in windows.",
                              md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
                              report_bytes(sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front
                                                                                  : pos_front - pos_start),
                                           b1, sizeof(b1)));
         else
-                report_event(REPORT_MID_TAKEOVER, md_name(s->md),
+                report_event_field(REPORT_MID_TAKEOVER, md_name(s->md), distance,
                              "%s: took over at %.1f%%; before this point the kernel reshaped %s with nothing holding it back. From here on every window is backed up before the kernel may rewrite it.",
                              md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
                              report_bytes(sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front
@@ -1152,7 +1168,6 @@ static void progress(struct sup *s, bool force)
                         ? s->geo.end_progress_sectors - s->plan.completed : 0;
         struct report_progress p = {
                 .array = md_name(s->md),
-                .uuid = s->uuid,
                 .completed_progress = s->plan.completed,
                 .end_progress = s->geo.end_progress_sectors,
                 .position_array_sectors = geometry_progress_to_position(&s->geo, s->plan.completed),
@@ -1166,13 +1181,38 @@ static void progress(struct sup *s, bool force)
         };
 
         report_progress(&p, t, force);
+        /* A kernel that waits a moment for the next backup is normal; one
+         * that waits this long says the backup device is the bottleneck,
+         * or failing. */
+        if (s->parked_since_ms && !s->held_reported && t - s->parked_since_ms >= HELD_REPORT_MS) {
+                char field[48];
+
+                snprintf(field, sizeof(field), "RESHAPE_HELD_S=%" PRIu64, (t - s->parked_since_ms) / 1000);
+                report_event_field(REPORT_MID_HELD, md_name(s->md), field,
+                                   "%s: the kernel has waited %" PRIu64 " s at %.1f%% for the backup of the next window (%s).",
+                                   md_name(s->md), (t - s->parked_since_ms) / 1000,
+                                   100.0 * (double) s->plan.sync_max / (double) s->geo.end_progress_sectors,
+                                   s->o->backup_path);
+                s->held_reported = true;
+        }
 }
 
 /* The first sync_max the kernel runs to lies within what the backup
  * holds (or, released, needs none): only now is the service ready. */
 static void protection_established(struct sup *s)
 {
+        double to = 100.0 * (double) s->plan.protected_to / (double) s->geo.end_progress_sectors;
+
         s->protecting = true;
+        if (s->geo.relocates)
+                report_event(REPORT_MID_PROTECTED, md_name(s->md),
+                             "%s: protected: the kernel is paced, held at %.1f%%, its position recorded as it goes.",
+                             md_name(s->md), to);
+        else
+                report_event(REPORT_MID_PROTECTED, md_name(s->md),
+                             "%s: protected: %s durably holds what the kernel rewrites up to %.1f%%, and the kernel is held there.",
+                             md_name(s->md), s->o->backup_path, to);
+        progress(s, true);
         report_notify_ready("protected");
 }
 
@@ -1196,6 +1236,7 @@ static int run_actions(struct sup *s)
                 if ((a.kind == PLAN_SET_SYNC_MAX || a.kind == PLAN_RELEASE) && s->parked_since_ms) {
                         s->stall_ms += now_ms() - s->parked_since_ms;
                         s->parked_since_ms = 0;
+                        s->held_reported = false;
                 }
                 planner_applied(&s->plan, &a, now_ms());
                 sync_reads(s);
@@ -1553,6 +1594,7 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
         if (r < 0)
                 return r;
         backup_uuid_format(s->id.uuid, s->uuid);
+        report_identity(s->uuid, s->geo.relocates ? NULL : s->o->backup_path);
         r = md_get_degraded(s->md, &s->degraded);
         if (r < 0)
                 return r;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * What the supervisor tells systemd (src/report.c), read off a notify
- * socket of our own: the watchdog pings and their pace; and the STATUS=
- * line systemctl status shows.
+ * socket of our own: the watchdog pings and their pace; the STATUS= line
+ * systemctl status shows; the pace of progress entries; and the plain
+ * words on stderr outside systemd.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -170,6 +171,64 @@ static void test_status_notify(void **state)
         assert_string_equal(next_notify(), "STATUS=reshape 43.3%, 6.1 MiB/s, 12m04s to go, protected to 47.0%");
 }
 
+/* Both a percent and 30 s must have passed, whichever comes later. */
+static void test_progress_due(void **state)
+{
+        assert_false(report_progress_due(100000, 10.0, 129999, 50.0));
+        assert_false(report_progress_due(100000, 10.0, 500000, 10.9));
+        assert_true(report_progress_due(100000, 10.0, 130000, 11.0));
+        assert_true(report_progress_due(100000, 10.0, 400000, 12.5));
+        assert_false(report_progress_due(100000, 10.0, 100000, 10.0));
+}
+
+/* stderr, read back: what the code under test printed since @from. */
+static const char *stderr_since(FILE *f, long from)
+{
+        static char buf[4096];
+        size_t n;
+
+        fflush(stderr);
+        fseek(f, from, SEEK_SET);
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        return buf;
+}
+
+static void test_plain_stderr(void **state)
+{
+        FILE *f = tmpfile();
+        int saved = dup(STDERR_FILENO);
+        struct report_progress p = at(4320, 4700, 6.1 * 1024 * 1024, 12 * 60 + 4);
+        const char *out;
+
+        assert_non_null(f);
+        assert_true(saved >= 0);
+        unsetenv("INVOCATION_ID");
+        unsetenv("JOURNAL_STREAM");
+        assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
+        report_init(false);
+        report_identity("0a1b2c3d:4e5f6a7b:8c9d0e1f:2a3b4c5d", "/mnt/backup/md0.backup");
+        report_event(REPORT_MID_PROTECTED, "md0", "md0: protected up to %.1f%%.", 47.0);
+        report_progress(&p, 100000, true);
+        /* Not due: neither a percent nor 30 s. */
+        p.completed_progress = 4350;
+        report_progress(&p, 110000, false);
+        /* Due. */
+        p.completed_progress = 4500;
+        report_progress(&p, 130000, false);
+        report_paused("md0", 45.0);
+        out = stderr_since(f, 0);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        fclose(f);
+
+        assert_string_equal(out,
+                "reshaped: md0: protected up to 47.0%.\n"
+                "md0: reshape 43.2%, 6.1 MiB/s, 12m04s to go, protected to 47.0%, stalled 0.0%\n"
+                "md0: reshape 45.0%, 6.1 MiB/s, 12m04s to go, protected to 47.0%, stalled 0.0%\n"
+                "reshaped: md0: paused at 45.0%; the kernel is held at the end of what the backup holds. Continue with: reshaped resume /dev/md0\n");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -177,6 +236,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_watchdog_off, setup_notify, teardown_notify),
                 cmocka_unit_test_setup_teardown(test_ready_once, setup_notify, teardown_notify),
                 cmocka_unit_test(test_status_line),
+                cmocka_unit_test(test_progress_due),
+                cmocka_unit_test(test_plain_stderr),
                 cmocka_unit_test_setup_teardown(test_status_notify, setup_notify, teardown_notify),
         };
 

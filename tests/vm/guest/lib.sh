@@ -602,11 +602,11 @@ vm_handoff() {
         [ ! -e "$_backup" ] || vm_fail "the backup $_backup is left after the reshape"
         journalctl -u "$_unit" --no-pager -o cat
         journalctl -u "$_unit" --no-pager -o verbose >"$VM_OUT/journal-verbose.txt"
-        for _field in MESSAGE_ID "RESHAPED_ARRAY=$_md" RESHAPED_PERCENT; do
+        for _field in MESSAGE_ID "RESHAPE_DEVICE=$_md" RESHAPE_PERCENT; do
                 grep -q "^ *$_field" "$VM_OUT/journal-verbose.txt" ||
                         vm_fail "the journal of $_unit has no $_field field"
         done
-        vm_log "journal fields: $(grep -c '^ *MESSAGE_ID=' "$VM_OUT/journal-verbose.txt") MESSAGE_IDs ($(sed -n 's/^ *MESSAGE_ID=//p' "$VM_OUT/journal-verbose.txt" | sort -u | tr '\n' ' ')), $(grep -c '^ *RESHAPED_PERCENT=' "$VM_OUT/journal-verbose.txt") progress records, last $(sed -n 's/^ *RESHAPED_PERCENT=//p' "$VM_OUT/journal-verbose.txt" | tail -n 1)%"
+        vm_log "journal fields: $(grep -c '^ *MESSAGE_ID=' "$VM_OUT/journal-verbose.txt") MESSAGE_IDs ($(sed -n 's/^ *MESSAGE_ID=//p' "$VM_OUT/journal-verbose.txt" | sort -u | tr '\n' ' ')), $(grep -c '^ *RESHAPE_PERCENT=' "$VM_OUT/journal-verbose.txt") progress records, last $(sed -n 's/^ *RESHAPE_PERCENT=//p' "$VM_OUT/journal-verbose.txt" | tail -n 1)%"
         takeover=$(journalctl -u "$_unit" --no-pager -o cat | grep 'took over at') ||
                 vm_fail "reshaped logged no take-over"
 }
