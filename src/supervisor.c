@@ -1168,7 +1168,9 @@ static void progress(struct sup *s, bool force)
                         ? s->geo.end_progress_sectors - s->plan.completed : 0;
         struct report_progress p = {
                 .array = md_name(s->md),
-                .completed_progress = s->plan.completed,
+                /* The last checkpoint the kernel notified may fall short of
+                 * the end it reached. */
+                .completed_progress = s->plan.finished ? s->geo.end_progress_sectors : s->plan.completed,
                 .end_progress = s->geo.end_progress_sectors,
                 .position_array_sectors = geometry_progress_to_position(&s->geo, s->plan.completed),
                 .protected_array_sectors = geometry_progress_to_position(&s->geo, s->plan.protected_to),
