@@ -49,9 +49,9 @@ void report_watchdog(uint64_t now_ms)
         last_watchdog_ms = now_ms;
 }
 
-uint64_t report_watchdog_wait_ms(void)
+uint64_t report_wait_ms(void)
 {
-        return watchdog_ms ? watchdog_ms / 4 : UINT64_MAX;
+        return watchdog_ms && watchdog_ms / 4 < REPORT_STATUS_WAIT_MS ? watchdog_ms / 4 : REPORT_STATUS_WAIT_MS;
 }
 
 char *report_bytes(uint64_t bytes, char *buf, unsigned size)

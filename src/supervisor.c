@@ -1214,8 +1214,9 @@ static void protection_established(struct sup *s)
                 report_event(REPORT_MID_PROTECTED, md_name(s->md),
                              "%s: protected: %s durably holds what the kernel rewrites up to %.1f%%, and the kernel is held there.",
                              md_name(s->md), s->o->backup_path, to);
-        progress(s, true);
         report_notify_ready("protected");
+        /* After READY's own STATUS=, which it replaces. */
+        progress(s, true);
 }
 
 /* Carries out actions until the planner waits; 1 when the reshape is done. */
@@ -1260,10 +1261,11 @@ static int wait_and_observe(struct sup *s, uint64_t timeout_ms)
 
         if (fds[0].fd < 0)
                 return fds[0].fd;
-        /* Woken often enough to ping the watchdog even with nothing to do. */
+        /* Woken often enough to ping the watchdog and refresh STATUS=
+         * even while the kernel notifies nothing. */
         report_watchdog(now_ms());
-        if (timeout_ms > report_watchdog_wait_ms())
-                timeout_ms = report_watchdog_wait_ms();
+        if (timeout_ms > report_wait_ms())
+                timeout_ms = report_wait_ms();
         r = poll(fds, 2, timeout_ms > INT32_MAX ? INT32_MAX : (int) timeout_ms);
         if (r < 0 && errno != EINTR)
                 return log_error_errno(errno, "poll() failed: %m");

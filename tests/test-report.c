@@ -72,7 +72,7 @@ static void test_watchdog_pace(void **state)
         set_watchdog("8000000");
         report_init(true);
         /* A quarter of 8 s: the loop's poll wakes at least this often. */
-        assert_int_equal(report_watchdog_wait_ms(), 2000);
+        assert_int_equal(report_wait_ms(), 2000);
 
         report_watchdog(100000);
         assert_string_equal(next_notify(), "WATCHDOG=1");
@@ -83,6 +83,11 @@ static void test_watchdog_pace(void **state)
         /* Late calls still ping at once. */
         report_watchdog(107000);
         assert_string_equal(next_notify(), "WATCHDOG=1");
+
+        /* A long interval: STATUS= still wants a wake every 5 s. */
+        set_watchdog("180000000");
+        report_init(true);
+        assert_int_equal(report_wait_ms(), REPORT_STATUS_WAIT_MS);
 }
 
 static void test_watchdog_off(void **state)
@@ -90,7 +95,8 @@ static void test_watchdog_off(void **state)
         unsetenv("WATCHDOG_USEC");
         unsetenv("WATCHDOG_PID");
         report_init(true);
-        assert_true(report_watchdog_wait_ms() == UINT64_MAX);
+        /* Still woken for STATUS=. */
+        assert_int_equal(report_wait_ms(), REPORT_STATUS_WAIT_MS);
         report_watchdog(100000);
         assert_string_equal(next_notify(), "");
 
@@ -98,7 +104,7 @@ static void test_watchdog_off(void **state)
         setenv("WATCHDOG_USEC", "8000000", 1);
         setenv("WATCHDOG_PID", "1", 1);
         report_init(true);
-        assert_true(report_watchdog_wait_ms() == UINT64_MAX);
+        assert_int_equal(report_wait_ms(), REPORT_STATUS_WAIT_MS);
         report_watchdog(200000);
         assert_string_equal(next_notify(), "");
 }

@@ -79,11 +79,12 @@ void report_notify_extend_stop(uint64_t usec);
 
 /* The systemd watchdog (WatchdogSec=): report_watchdog() sends WATCHDOG=1
  * when a quarter of the interval has passed since the last one; an event
- * loop that waits at most report_watchdog_wait_ms() between calls pings
- * at least every half interval. Without a watchdog, the wait is
- * unbounded (UINT64_MAX) and nothing is sent. */
+ * loop that waits at most report_wait_ms() between calls pings at least
+ * every half interval, and refreshes STATUS= at least every
+ * REPORT_STATUS_WAIT_MS. Without a watchdog nothing is sent. */
+#define REPORT_STATUS_WAIT_MS   5000
 void report_watchdog(uint64_t now_ms);
-uint64_t report_watchdog_wait_ms(void);
+uint64_t report_wait_ms(void);
 /* The one-line summary systemd shows (STATUS=): "reshape 43.2%, 6.1 MiB/s,
  * 12m04s to go, protected to 47.0%"; "time to go unknown" without a rate.
  * Returns buf. */
