@@ -90,7 +90,7 @@ while :; do
         [ $_n -lt 300 ] || {
                 systemctl status "$unit" --no-pager
                 kill -CONT "$first"
-                vm_fail "systemd did not kill and restart $unit within 30 s of the SIGSTOP"
+                vm_fail "systemd did not kill and restart $unit in $(vm_since "$_t0") s after the SIGSTOP"
         }
         sleep 0.1
 done
