@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +13,12 @@
 #include "reshaped/backup.h"
 #include "reshaped/fs-util.h"
 #include "reshaped/log.h"
+#include "backup-io.h"
 
 /* Keep every offset computation far from overflow, and what we write
  * within what backup_header_check() accepts; no reshape comes near. */
 #define MAX_SECTION_BYTES ((uint64_t) 1 << 40)
 #define MAX_ARRAY_SECTORS ((uint64_t) 1 << 50)
-/* Reads and zero-fills go in pieces of this size. */
-#define IO_CHUNK_BYTES ((size_t) 1 << 20)
 
 struct backup_file {
         int fd;
@@ -33,77 +31,6 @@ struct backup_file {
         uint8_t *header_area;  /* BACKUP_HEADER_AREA_BYTES, aligned */
 };
 
-static bool aligned(const void *p, uint64_t off, size_t n)
-{
-        return (uintptr_t) p % BACKUP_ALIGN_BYTES == 0 && off % BACKUP_ALIGN_BYTES == 0 &&
-               n % BACKUP_ALIGN_BYTES == 0;
-}
-
-/* Opens and then turns on O_DIRECT when the filesystem takes it: the data
- * then goes to the device, not into a page cache that fdatasync must
- * flush. (Asking at open() would create the file before failing with
- * EINVAL, and a retry with O_EXCL would then find it.) */
-static int open_maybe_direct(const char *path, int flags, mode_t mode, bool *direct)
-{
-        int fd, fl;
-
-        fd = open(path, flags | O_CLOEXEC, mode);
-        if (fd < 0)
-                return -errno;
-        fl = fcntl(fd, F_GETFL);
-        *direct = fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
-        if (!*direct)
-                log_debug_errno(errno, "%s: filesystem refuses O_DIRECT (%m), using buffered I/O and fdatasync",
-                                path);
-        return fd;
-}
-
-/* Some filesystems accept O_DIRECT at open and refuse it per request,
- * and misaligned requests cannot use it at all. */
-static int drop_direct(int fd, const char *path, bool *direct)
-{
-        int flags = fcntl(fd, F_GETFL);
-
-        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_DIRECT) < 0)
-                return log_error_errno(errno, "Failed to switch %s to buffered I/O: %m", path);
-        *direct = false;
-        log_debug("%s: O_DIRECT refused, using buffered I/O and fdatasync", path);
-        return 0;
-}
-
-/* Reads up to @n bytes; fewer only at end of file. Returns the count. */
-static ssize_t pread_full(int fd, const char *path, bool *direct, void *buf, size_t n,
-                          uint64_t off)
-{
-        size_t done = 0;
-        int r;
-
-        if (*direct && !aligned(buf, off, n)) {
-                r = drop_direct(fd, path, direct);
-                if (r < 0)
-                        return r;
-        }
-        while (done < n) {
-                ssize_t k = pread(fd, (uint8_t *) buf + done, n - done, (off_t) (off + done));
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0 && errno == EINVAL && *direct) {
-                        r = drop_direct(fd, path, direct);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (k < 0)
-                        return log_error_errno(errno, "Failed to read %zu bytes at offset %" PRIu64
-                                               " of %s: %m", n - done, off + done, path);
-                if (k == 0)
-                        break;
-                done += (size_t) k;
-        }
-        return (ssize_t) done;
-}
-
 static int pwrite_full(struct backup_file *bf, const void *buf, size_t n, uint64_t off)
 {
         ssize_t k;
@@ -115,7 +42,7 @@ static int pwrite_full(struct backup_file *bf, const void *buf, size_t n, uint64
                         break;
         }
         if (k < 0 && errno == EINVAL && bf->direct) {
-                r = drop_direct(bf->fd, bf->path, &bf->direct);
+                r = backup_io_drop_direct(bf->fd, bf->path, &bf->direct);
                 if (r < 0)
                         return r;
                 return pwrite_full(bf, buf, n, off);
@@ -238,18 +165,6 @@ static int preallocate(struct backup_file *bf, uint64_t bytes)
         return zero_fill(bf, bytes);
 }
 
-static int file_size(int fd, const char *path, uint64_t *ret)
-{
-        struct stat st;
-
-        if (fstat(fd, &st) < 0)
-                return log_error_errno(errno, "Failed to stat %s: %m", path);
-        if (!S_ISREG(st.st_mode))
-                return log_error_errno(EINVAL, "%s is not a regular file; a backup must be a file", path);
-        *ret = (uint64_t) st.st_size;
-        return 0;
-}
-
 /* *ours tells the caller whether the path now holds our incomplete file,
  * to be removed on failure. */
 static int create_file(struct backup_file *bf, const struct backup_identity *id,
@@ -259,8 +174,8 @@ static int create_file(struct backup_file *bf, const struct backup_identity *id,
         uint64_t size;
         int fd, r;
 
-        fd = open_maybe_direct(bf->path, O_RDWR | O_CREAT | (overwrite ? 0 : O_EXCL), 0600,
-                               &bf->direct);
+        fd = backup_io_open(bf->path, O_RDWR | O_CREAT | (overwrite ? 0 : O_EXCL), 0600,
+                            &bf->direct);
         if (fd == -EEXIST)
                 return log_error_errno(EEXIST, "Backup file %s already exists; remove it, "
                                        "inspect it with 'reshaped inspect', or choose another path",
@@ -271,7 +186,7 @@ static int create_file(struct backup_file *bf, const struct backup_identity *id,
         bf->writable = true;
         *ours = !overwrite;
 
-        r = file_size(fd, bf->path, &size);
+        r = backup_io_file_size(fd, bf->path, &size);
         if (r < 0)
                 return r;
         r = lock_file(bf);
@@ -323,12 +238,6 @@ int backup_file_create(const char *path, const struct backup_identity *id,
         return 0;
 }
 
-/* Reads the header block; returns the bytes read (< 512: truncated). */
-static ssize_t read_header_area(int fd, const char *path, bool *direct, uint8_t *area)
-{
-        memset(area, 0, BACKUP_HEADER_AREA_BYTES);
-        return pread_full(fd, path, direct, area, BACKUP_HEADER_AREA_BYTES, 0);
-}
 
 static int open_file(struct backup_file *bf)
 {
@@ -337,9 +246,9 @@ static int open_file(struct backup_file *bf)
         ssize_t n;
         int fd, r;
 
-        fd = open_maybe_direct(bf->path, O_RDWR, 0, &bf->direct);
+        fd = backup_io_open(bf->path, O_RDWR, 0, &bf->direct);
         if (fd == -EROFS || fd == -EACCES)
-                fd = open_maybe_direct(bf->path, O_RDONLY, 0, &bf->direct);
+                fd = backup_io_open(bf->path, O_RDONLY, 0, &bf->direct);
         else if (fd >= 0)
                 bf->writable = true;
         if (fd < 0)
@@ -352,10 +261,10 @@ static int open_file(struct backup_file *bf)
                         return r;
         }
 
-        r = file_size(fd, bf->path, &size);
+        r = backup_io_file_size(fd, bf->path, &size);
         if (r < 0)
                 return r;
-        n = read_header_area(fd, bf->path, &bf->direct, bf->header_area);
+        n = backup_io_read_header_area(fd, bf->path, &bf->direct, bf->header_area);
         if (n < 0)
                 return (int) n;
 
@@ -656,8 +565,8 @@ int backup_file_read_section(struct backup_file *bf, unsigned slot, void *buf)
                 return -ENODATA;
 
         bytes = (size_t) (s->length_sectors * 512);
-        n = pread_full(bf->fd, bf->path, &bf->direct, buf, bytes,
-                       backup_section_offset_bytes(&bf->header, slot));
+        n = backup_io_pread(bf->fd, bf->path, &bf->direct, buf, bytes,
+                            backup_section_offset_bytes(&bf->header, slot));
         if (n < 0)
                 return (int) n;
         if ((size_t) n != bytes)
@@ -681,147 +590,4 @@ const struct backup_header *backup_file_header(const struct backup_file *bf)
 void backup_file_set_mtime(struct backup_file *bf, uint64_t mtime)
 {
         bf->fixed_mtime = mtime;
-}
-
-/* Whether @slot's data lies inside the file, with overflow-safe sums. */
-static bool section_readable(const struct backup_header *h, unsigned slot, uint64_t file_bytes)
-{
-        uint64_t start_sectors, length = h->sections[slot].length_sectors;
-
-        if (length == 0 || length > file_bytes / 512)
-                return false;
-        if (h->devstart_sectors > file_bytes / 512 ||
-            (slot && h->devstart2_sectors > file_bytes / 512))
-                return false;
-        start_sectors = h->devstart_sectors + (slot ? h->devstart2_sectors : 0);
-        return start_sectors <= file_bytes / 512 - length;
-}
-
-static int crc_section(int fd, const char *path, bool *direct, uint8_t *buf, size_t buf_bytes,
-                       uint64_t off, uint64_t bytes, uint32_t *ret)
-{
-        uint32_t crc = 0;
-
-        while (bytes > 0) {
-                size_t n = bytes < buf_bytes ? (size_t) bytes : buf_bytes;
-                ssize_t k = pread_full(fd, path, direct, buf, n, off);
-
-                if (k < 0)
-                        return (int) k;
-                if ((size_t) k != n)
-                        return log_error_errno(EIO, "%s: file shrank while being read", path);
-                crc = backup_crc32c(crc, buf, n);
-                off += n;
-                bytes -= n;
-        }
-        *ret = crc;
-        return 0;
-}
-
-static int verify_header(int fd, const char *path, bool *direct, struct backup_report *out)
-{
-        enum backup_verify_reason reason;
-        uint8_t *area;
-        ssize_t n;
-
-        if (posix_memalign((void **) &area, BACKUP_ALIGN_BYTES, BACKUP_HEADER_AREA_BYTES) != 0)
-                return log_error_errno(ENOMEM, "Out of memory");
-        n = read_header_area(fd, path, direct, area);
-        if (n >= 0 && n < (ssize_t) BACKUP_HEADER_BYTES)
-                out->header_verdict = (struct backup_verify) { BACKUP_VERIFY_TRUNCATED_HEADER, -1 };
-        else if (n >= 0) {
-                out->header_verdict = backup_header_decode(area, &out->header);
-                reason = out->header_verdict.reason;
-                out->header_read = reason != BACKUP_VERIFY_BAD_MAGIC &&
-                                   reason != BACKUP_VERIFY_BAD_MDADM_CSUM &&
-                                   reason != BACKUP_VERIFY_BAD_MDADM_CSUM2;
-        }
-        free(area);
-        return n < 0 ? (int) n : 0;
-}
-
-/* Every section that lies within the file is checksummed, even when
- * something else is wrong, so that a report shows all there is to see. */
-static int checksum_sections(int fd, const char *path, bool *direct, struct backup_report *out)
-{
-        const struct backup_header *h = &out->header;
-        uint64_t largest = 0;
-        size_t buf_bytes;
-        uint8_t *buf;
-        int r = 0;
-
-        for (unsigned i = 0; out->header_read && i < h->format; i++)
-                if (section_readable(h, i, out->file_bytes) &&
-                    h->sections[i].length_sectors * 512 > largest)
-                        largest = h->sections[i].length_sectors * 512;
-        if (largest == 0)
-                return 0;
-
-        buf_bytes = largest < IO_CHUNK_BYTES ? (size_t) largest : IO_CHUNK_BYTES;
-        buf_bytes = (buf_bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES * BACKUP_ALIGN_BYTES;
-        if (posix_memalign((void **) &buf, BACKUP_ALIGN_BYTES, buf_bytes) != 0)
-                return log_error_errno(ENOMEM, "Out of memory");
-        for (unsigned i = 0; r == 0 && i < h->format; i++) {
-                if (!section_readable(h, i, out->file_bytes))
-                        continue;
-                r = crc_section(fd, path, direct, buf, buf_bytes, backup_section_offset_bytes(h, i),
-                                h->sections[i].length_sectors * 512, &out->sections[i].crc32c);
-                out->sections[i].crc_computed = r == 0;
-        }
-        free(buf);
-        return r;
-}
-
-/* The first problem, in the order: header, layout and size, identity,
- * generation, data; then whether the data could be verified at all. */
-static struct backup_verify final_verdict(const struct backup_report *out,
-                                          const struct backup_identity *expect,
-                                          uint64_t min_generation)
-{
-        const struct backup_header *h = &out->header;
-        struct backup_verify v = out->header_verdict;
-
-        if (v.reason != BACKUP_VERIFY_OK && v.reason != BACKUP_VERIFY_UNVERIFIED)
-                return v;
-        v = backup_header_check(h, out->file_bytes, expect, min_generation);
-        if (v.reason != BACKUP_VERIFY_OK)
-                return v;
-        for (unsigned i = 0; h->has_extension && i < h->format; i++)
-                if (h->sections[i].length_sectors > 0 &&
-                    !backup_section_crc_matches(h, i, out->sections[i].crc32c))
-                        return (struct backup_verify) { BACKUP_VERIFY_DATA_CRC, (int) i };
-        return out->header_verdict;
-}
-
-static int verify_fd(int fd, const char *path, bool *direct, const struct backup_identity *expect,
-                     uint64_t min_generation, struct backup_report *out)
-{
-        int r;
-
-        r = file_size(fd, path, &out->file_bytes);
-        if (r < 0)
-                return r;
-        r = verify_header(fd, path, direct, out);
-        if (r < 0)
-                return r;
-        r = checksum_sections(fd, path, direct, out);
-        if (r < 0)
-                return r;
-        out->verdict = final_verdict(out, expect, min_generation);
-        return 0;
-}
-
-int backup_file_verify(const char *path, const struct backup_identity *expect,
-                       uint64_t min_generation, struct backup_report *out)
-{
-        bool direct;
-        int fd, r;
-
-        *out = (struct backup_report) {};
-        fd = open_maybe_direct(path, O_RDONLY, 0, &direct);
-        if (fd < 0)
-                return log_error_errno(fd, "Failed to open backup file %s: %m", path);
-        r = verify_fd(fd, path, &direct, expect, min_generation, out);
-        close(fd);
-        return r;
 }

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "reshaped/cli-util.h"
 #include "reshaped/log.h"
@@ -51,4 +52,18 @@ int cli_block_stop_signals(sigset_t *ret_mask)
         if (sigprocmask(SIG_BLOCK, ret_mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         return 0;
+}
+
+const char *cli_md_open_strerror(int r)
+{
+        switch (r) {
+        case -ENOENT:
+                return "not an md array";
+        case -ENODEV:
+                return "no such device";
+        case -ENOTBLK:
+                return "not a block device";
+        default:
+                return strerror(-r);
+        }
 }

@@ -5,7 +5,8 @@
  * the array; the array is then started read-only, frozen with sync_max at
  * its on-disk checkpoint, made writable, the part of the backup beyond the
  * checkpoint is written back through the array (md maps it to the old
- * layout there), and the same process supervises the rest.
+ * layout there), and the same process supervises the rest. What is
+ * decided before anything is written lives in restore-prepare.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,23 +27,11 @@
 #include "reshaped/log.h"
 #include "reshaped/md-assemble.h"
 #include "reshaped/md.h"
-#include "reshaped/record.h"
 #include "reshaped/restore.h"
 #include "reshaped/supervise-lock.h"
 #include "reshaped/supervisor.h"
 
-struct restore_ctx {
-        const char *md_name;         /* "md0" */
-        char devnode[64];            /* "/dev/md0" */
-        char *backup_path;
-        struct md_member_super *members;
-        size_t n_members;
-        const struct md_member_super *freshest;
-        struct backup_report rep;
-        struct restore_plan plan;
-        struct reshape_geometry geo; /* the reshape the superblocks record */
-        bool ignore_token;           /* --ignore-generation-token */
-};
+#include "restore-internal.h"
 
 static const char *parse_md_name(const char *spec)
 {
@@ -51,269 +40,6 @@ static const char *parse_md_name(const char *spec)
         if (strncmp(name, "md", 2) != 0 || !name[2] || strspn(name + 2, "0123456789") != strlen(name + 2))
                 return NULL;
         return name;
-}
-
-static int probe_members(struct restore_ctx *c, char **paths, size_t n)
-{
-        c->members = calloc(n, sizeof(*c->members));
-        if (!c->members)
-                return log_error_errno(ENOMEM, "Out of memory.");
-        for (size_t i = 0; i < n; i++) {
-                int r = md_member_super_probe(paths[i], &c->members[i]);
-
-                if (r == -ENODATA)
-                        return log_error_errno(r, "%s holds no md superblock (0.90 or 1.x); name the array's members.",
-                                               paths[i]);
-                if (r < 0)
-                        return r;
-                c->n_members++;
-        }
-        return 0;
-}
-
-static int find_backup_path(struct restore_ctx *c, const char *option)
-{
-        char uuid[BACKUP_UUID_STRING_MAX];
-
-        if (option) {
-                c->backup_path = strdup(option);
-                return c->backup_path ? 0 : log_error_errno(ENOMEM, "Out of memory.");
-        }
-        if (c->freshest && record_lookup(backup_uuid_format(c->freshest->uuid, uuid), &c->backup_path) == 0)
-                return 0;
-        if (record_lookup(c->md_name, &c->backup_path) == 0)
-                return 0;
-        return log_error_errno(ENOENT, "No backup file recorded for %s%s%s in the state directory (RESHAPED_STATE_DIR or /var/lib/reshaped): pass --backup-file FILE.",
-                               c->md_name, c->freshest ? " or array " : "",
-                               c->freshest ? backup_uuid_format(c->freshest->uuid, uuid) : "");
-}
-
-static void print_backup(const struct restore_ctx *c)
-{
-        const struct backup_header *h = &c->rep.header;
-        bool any = false;
-
-        log_info("%s: backup %s, generation %" PRIu64 "%s:", c->md_name, c->backup_path, h->generation,
-                 h->has_extension ? "" : " (mdadm's format: no checksums, nothing verified)");
-        for (unsigned i = 0; i < BACKUP_SLOTS; i++) {
-                const struct backup_section *s = &h->sections[i];
-
-                if (!s->length_sectors)
-                        continue;
-                any = true;
-                log_info("  section %u: array sectors %" PRIu64 "-%" PRIu64 " (%" PRIu64 " KiB)%s", i,
-                         s->array_start_sectors, s->array_start_sectors + s->length_sectors,
-                         s->length_sectors / 2, h->has_extension ? ", CRC32C verified" : "");
-        }
-        if (!any)
-                log_info("  no section; resume position %" PRIu64, h->resume_array_sectors);
-}
-
-static int refuse_unverified(const struct restore_ctx *c)
-{
-        const struct backup_verify *v = &c->rep.verdict;
-        char where[32] = "";
-
-        if (v->section >= 0)
-                snprintf(where, sizeof(where), "section %d: ", v->section);
-        return log_error_errno(EBADMSG,
-                               "%s: the backup %s does not verify (%s%s; check '%s'). Nothing was changed. Find the right backup file (see 'reshaped inspect %s'); only if none exists, 'mdadm --assemble --invalid-backup' starts the array and loses whatever the kernel rewrote beyond its checkpoint.",
-                               c->md_name, c->backup_path, where, backup_verify_strerror(v->reason),
-                               backup_verify_reason_id(v->reason), c->backup_path);
-}
-
-/* Each field in which the backup's recorded reshape differs from the one
- * the superblocks record gets its own line: a leftover backup of an
- * earlier reshape of the same array has the right UUID and may cover the
- * position, and only these fields tell it apart. */
-static int refuse_other_reshape(const struct restore_ctx *c)
-{
-        struct restore_mismatch m[RESTORE_MISMATCH_MAX];
-        unsigned n = restore_identity_diff(&c->rep.header, &c->freshest->identity, m);
-
-        for (unsigned i = 0; i < n; i++)
-                log_error("%s: the backup %s records %s %s, the superblocks of the members record %s.",
-                          c->md_name, c->backup_path, m[i].field, m[i].backup, m[i].array);
-        return log_error_errno(EBADMSG,
-                               "%s: the backup %s was taken for another reshape (an earlier reshape of this array leaves one like it). Nothing was changed. Pass the backup file of the reshape the superblocks record with --backup-file (compare them with 'reshaped inspect FILE' and 'mdadm --examine MEMBER').",
-                               c->md_name, c->backup_path);
-}
-
-/* The generation the supervisor last made durable for the array, from its
- * token; 0 (accept any) when there is none, as after older versions of
- * reshaped or a reshape mdadm monitored. */
-static int token_generation(const struct restore_ctx *c, uint64_t *ret)
-{
-        char uuid[BACKUP_UUID_STRING_MAX], path[PATH_MAX];
-        int r;
-
-        backup_uuid_format(c->freshest->uuid, uuid);
-        *ret = 0;
-        if (record_token_path(uuid, path, sizeof(path)) < 0)
-                path[0] = '\0';
-        if (c->ignore_token) {
-                log_warning("%s: --ignore-generation-token: not checking whether %s is older than the newest backup the supervisor wrote (token %s).",
-                            c->md_name, c->backup_path, path);
-                return 0;
-        }
-        r = record_token_read(uuid, ret);
-        if (r == -ENOENT) {
-                log_info("%s: no generation token %s (written by the supervisor since this version; older records and reshapes mdadm monitored have none): whether %s is the newest backup cannot be checked.",
-                         c->md_name, path, c->backup_path);
-                return 0;
-        }
-        if (r < 0)
-                return log_error_errno(r, "%s: cannot tell whether %s is the newest backup: the generation token %s is unreadable. Nothing was changed. If %s is the newest backup of array %s, pass --ignore-generation-token.",
-                                       c->md_name, c->backup_path, path, c->backup_path, uuid);
-        return 0;
-}
-
-static int refuse_stale(const struct restore_ctx *c, uint64_t token)
-{
-        char uuid[BACKUP_UUID_STRING_MAX], path[PATH_MAX];
-
-        backup_uuid_format(c->freshest->uuid, uuid);
-        if (record_token_path(uuid, path, sizeof(path)) < 0)
-                path[0] = '\0';
-        return log_error_errno(ESTALE,
-                               "%s: the backup %s is stale: its generation is %" PRIu64 ", but the supervisor had made generation %" PRIu64 " durable (token %s), and the kernel may have rewritten what this older copy lacks (%s). Nothing was changed. Find the newest backup of array %s (the path reshaped recorded, or a copy; 'reshaped inspect FILE' shows its generation) and pass it with --backup-file. Only if you know no newer copy survives, --ignore-generation-token restores this one, and whatever the kernel rewrote beyond it stays torn.",
-                               c->md_name, c->backup_path, c->rep.header.generation, token, path,
-                               backup_verify_reason_id(BACKUP_VERIFY_STALE_GENERATION), uuid);
-}
-
-/* Refuses, before anything touches the array, a backup that does not
- * verify, belongs to another array, was taken for another reshape than
- * the one the members' superblocks record, or is older than the newest
- * generation the supervisor recorded (its token). */
-static int verify_backup(struct restore_ctx *c)
-{
-        const struct backup_verify *v = &c->rep.verdict;
-        char a[BACKUP_UUID_STRING_MAX], b[BACKUP_UUID_STRING_MAX];
-        uint64_t token;
-        int r;
-
-        r = token_generation(c, &token);
-        if (r < 0)
-                return r;
-        r = backup_file_verify(c->backup_path, &c->freshest->identity, token, &c->rep);
-        if (r < 0)
-                return log_error_errno(r, "%s: cannot read the backup file %s: %m. Nothing was changed. Pass the backup of this reshape with --backup-file FILE (the path reshaped recorded is in the state directory, RESHAPED_STATE_DIR or /var/lib/reshaped).",
-                                       c->md_name, c->backup_path);
-        /* The header's fields mean something only when it decoded. */
-        if (!c->rep.header_read || (c->rep.header_verdict.reason != BACKUP_VERIFY_OK &&
-                                    c->rep.header_verdict.reason != BACKUP_VERIFY_UNVERIFIED))
-                return refuse_unverified(c);
-        if (memcmp(c->rep.header.identity.uuid, c->freshest->uuid, 16) != 0)
-                return log_error_errno(EBADMSG, "%s: the members (%s%s) belong to array %s, the backup %s to array %s. Nothing was changed; name the members of array %s, or pass that array's backup with --backup-file.",
-                                       c->md_name, c->freshest->devnode, c->n_members > 1 ? ", ..." : "",
-                                       backup_uuid_format(c->freshest->uuid, a), c->backup_path,
-                                       backup_uuid_format(c->rep.header.identity.uuid, b), b);
-        if (!c->freshest->reshape_active)
-                return log_error_errno(EINVAL, "%s: the superblocks of array %s (%s) record no reshape; nothing to restore (assemble it with mdadm --assemble). The backup %s belongs to a reshape that has ended.",
-                                       c->md_name, backup_uuid_format(c->freshest->uuid, a),
-                                       c->freshest->devnode, c->backup_path);
-        if (v->reason == BACKUP_VERIFY_WRONG_UUID || v->reason == BACKUP_VERIFY_WRONG_GEOMETRY ||
-            v->reason == BACKUP_VERIFY_WRONG_EVENTS)
-                return refuse_other_reshape(c);
-        if (v->reason == BACKUP_VERIFY_STALE_GENERATION)
-                return refuse_stale(c, token);
-        if (v->reason == BACKUP_VERIFY_UNVERIFIED)
-                log_warning("%s: %s carries no checksums (mdadm wrote it); its data cannot be verified, nor which reshape it was taken for.",
-                            c->md_name, c->backup_path);
-        else if (v->reason != BACKUP_VERIFY_OK)
-                return refuse_unverified(c);
-        print_backup(c);
-        return 0;
-}
-
-/* Members md would assemble together must tell one story: one array, and
- * those at the freshest event count one reshape. */
-static int check_members(struct restore_ctx *c)
-{
-        char a[BACKUP_UUID_STRING_MAX], b[BACKUP_UUID_STRING_MAX];
-
-        if (c->n_members == 0)
-                return log_error_errno(ENODEV, "%s: no block device carries the array's superblock; name its members.",
-                                       c->md_name);
-        md_member_supers_dedup(c->members, &c->n_members);
-        c->freshest = md_member_supers_freshest(c->members, c->n_members);
-        for (size_t i = 0; i < c->n_members; i++) {
-                const struct md_member_super *m = &c->members[i], *f = c->freshest;
-                struct restore_mismatch d[RESTORE_MISMATCH_MAX];
-                struct backup_header h = { .has_extension = true, .identity = m->identity };
-
-                if (memcmp(m->uuid, f->uuid, 16) != 0)
-                        return log_error_errno(EINVAL, "%s belongs to array %s, %s to %s; name the members of one array.",
-                                               m->devnode, backup_uuid_format(m->uuid, a),
-                                               f->devnode, backup_uuid_format(f->uuid, b));
-                h.identity.events = f->events;
-                if (m->events == f->events &&
-                    (m->reshape_active != f->reshape_active || restore_identity_diff(&h, &f->identity, d) > 0))
-                        return log_error_errno(EINVAL, "%s: %s and %s have the same event count (%" PRIu64 ") but record different reshapes (%s: %s, %s: %s%s%s). Nothing was changed; compare them with 'mdadm --examine' and name the members of the array as it is now.",
-                                               c->md_name, m->devnode, f->devnode, f->events,
-                                               m->devnode, m->reshape_active ? "reshaping" : "no reshape",
-                                               f->devnode, f->reshape_active ? "reshaping" : "no reshape",
-                                               m->reshape_active == f->reshape_active ? "; differs in " : "",
-                                               m->reshape_active == f->reshape_active ? d[0].field : "");
-        }
-        if (c->freshest->reshape_active)
-                log_info("%s: %zu member(s), metadata %u.%u, reshape %s at array sector %" PRIu64 " (events %" PRIu64 ").",
-                         c->md_name, c->n_members, c->freshest->major, c->freshest->minor,
-                         c->freshest->backwards ? "backwards" : "forwards",
-                         c->freshest->reshape_position_array_sectors, c->freshest->events);
-        else
-                log_info("%s: %zu member(s), metadata %u.%u, no reshape (events %" PRIu64 ").",
-                         c->md_name, c->n_members, c->freshest->major, c->freshest->minor,
-                         c->freshest->events);
-        return 0;
-}
-
-static int superblock_geometry(struct restore_ctx *c)
-{
-        const struct backup_identity *id = &c->freshest->identity;
-        const struct geometry_input in = {
-                .old_level = id->before.level, .new_level = id->after.level,
-                .old_raid_disks = id->before.raid_disks, .new_raid_disks = id->after.raid_disks,
-                .old_chunk_bytes = id->before.chunk_bytes, .new_chunk_bytes = id->after.chunk_bytes,
-                .old_layout = id->before.layout, .new_layout = id->after.layout,
-                .component_kib = id->component_dev_sectors / 2,
-                .backwards = c->freshest->backwards,
-        };
-        const char *why = NULL;
-        int r;
-
-        r = geometry_init(&c->geo, &in, &why);
-        if (r < 0)
-                return log_error_errno(r, "Cannot restore the reshape of %s: %s.", c->md_name, why);
-        return 0;
-}
-
-static int decide(struct restore_ctx *c)
-{
-        uint64_t pos = c->freshest->reshape_position_array_sectors;
-        bool guards;
-        int r;
-
-        r = superblock_geometry(c);
-        if (r < 0)
-                return r;
-        guards = geometry_kernel_guards(&c->geo, geometry_position_to_progress(&c->geo, pos));
-        restore_plan_make(&c->rep.header, c->freshest->backwards, pos, guards, &c->plan);
-        if (c->plan.kernel_guarded)
-                log_info("%s: nothing to write back: at array sector %" PRIu64 " raid5 protects the rest of the reshape by itself (it checkpoints before it overwrites old data), so %s is not needed there.",
-                         c->md_name, pos, c->backup_path);
-        else if (c->plan.verdict != RESTORE_OK)
-                return log_error_errno(EPROTO, "%s: cannot restore from %s: %s (reshape position %" PRIu64 "). Nothing was changed. If no better backup exists, 'mdadm --assemble --invalid-backup' starts the array and loses whatever the kernel rewrote beyond that position.",
-                                       c->md_name, c->backup_path, restore_verdict_strerror(c->plan.verdict), pos);
-        else if (c->plan.n_ranges == 0)
-                log_info("%s: nothing to write back: the kernel was held at array sector %" PRIu64 "%s.",
-                         c->md_name, pos,
-                         restore_invalid_backup_safe(&c->rep.header, pos) ? " (the backup's resume position)" : "");
-        for (unsigned i = 0; i < c->plan.n_ranges; i++)
-                log_info("%s: will write back array sectors %" PRIu64 "-%" PRIu64 " from section %u.",
-                         c->md_name, c->plan.ranges[i].lo_array_sectors, c->plan.ranges[i].hi_array_sectors,
-                         c->plan.ranges[i].slot);
-        return 0;
 }
 
 /* The array runs read-only, so nothing has moved: freeze it and hold
@@ -483,9 +209,15 @@ static int print_dry_run(const struct restore_ctx *c, bool supervise)
                        : "mdadm's format, no checksums: not verified");
         printf("reshape: %s, checkpoint at array sector %" PRIu64 " (byte %" PRIu64 ")\n",
                c->freshest->backwards ? "backwards" : "forwards", pos, sectors_to_bytes(pos));
-        if (c->plan.n_ranges == 0)
+        if (c->critical_position) {
+                printf("finish first units: array sectors %" PRIu64 "-%" PRIu64 " written in the new layout to every member, then every superblock records the reshape at %" PRIu64 " (md does not restart from %" PRIu64 ")\n",
+                       pos, c->critical_position, c->critical_position, pos);
+                pos = c->critical_position;
+                progress = geometry_align_down(&g, geometry_position_to_progress(&g, pos));
+        } else if (c->plan.n_ranges == 0) {
                 printf("write back: nothing (the kernel was held at the checkpoint)\n");
-        for (unsigned i = 0; i < c->plan.n_ranges; i++) {
+        }
+        for (unsigned i = 0; i < c->plan.n_ranges && !c->critical_position; i++) {
                 const struct restore_range *rr = &c->plan.ranges[i];
                 struct dev_range d = geometry_old_layout_dev_rows(
                         &g, (struct array_range) { rr->lo_array_sectors, rr->hi_array_sectors });
@@ -509,48 +241,6 @@ static int block_stop_signals(void)
         return cli_block_stop_signals(&mask);
 }
 
-static int prepare(struct restore_ctx *c, const char *backup_option, char **paths, size_t n)
-{
-        bool running;
-        int r;
-
-        r = md_array_is_running(c->md_name, &running);
-        if (r < 0)
-                return r;
-        if (running)
-                return log_error_errno(EBUSY, "%s is already running; to protect its reshape use: reshaped supervise %s",
-                                       c->md_name, c->devnode);
-        if (n > 0) {
-                r = probe_members(c, paths, n);
-                if (r < 0)
-                        return r;
-                r = check_members(c);
-                if (r < 0)
-                        return r;
-                r = find_backup_path(c, backup_option);
-        } else {
-                /* The backup names the array: find its members by UUID. */
-                r = find_backup_path(c, backup_option);
-                if (r < 0)
-                        return r;
-                r = backup_file_verify(c->backup_path, NULL, 0, &c->rep);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to read the backup file %s: %m", c->backup_path);
-                if (!c->rep.header_read)
-                        return log_error_errno(EBADMSG, "%s has no readable backup header; name the members.",
-                                               c->backup_path);
-                r = md_member_supers_scan(c->rep.header.identity.uuid, &c->members, &c->n_members);
-                if (r < 0)
-                        return r;
-                r = check_members(c);
-        }
-        if (r < 0)
-                return r;
-        r = verify_backup(c);
-        if (r < 0)
-                return r;
-        return decide(c);
-}
 
 static int run(int argc, char **argv)
 {
@@ -616,7 +306,7 @@ static int run(int argc, char **argv)
                 if (r < 0)
                         goto out;
         }
-        r = prepare(&c, backup_option, argv + optind + 1, (size_t) (argc - optind - 1));
+        r = restore_prepare(&c, backup_option, argv + optind + 1, (size_t) (argc - optind - 1));
         if (r < 0)
                 goto out;
         if (dry_run) {
@@ -629,11 +319,12 @@ static int run(int argc, char **argv)
         r = block_stop_signals();
         if (r < 0)
                 goto out;
+        if (c.critical_position) {
+                r = restore_finish_critical(&c);
+                if (r < 0)
+                        goto out;
+        }
         r = md_assemble_readonly(c.md_name, c.members, c.n_members);
-        if (r == -EINVAL && c.geo.old_data_disks != c.geo.new_data_disks && !c.plan.kernel_guarded)
-                log_error("%s: md refuses to start a %s inside its critical units (the kernel log says \"reshape_position too early for auto-recovery\"): reshaped cannot yet move the position the superblocks record past them. Nothing was written; %s still holds them. Stop what was assembled (mdadm --stop %s), then try mdadm --assemble %s --backup-file %s, which restores such a section itself.",
-                          c.md_name, c.geo.backwards ? "shrink" : "grow", c.backup_path, c.devnode,
-                          c.devnode, c.backup_path);
         if (r < 0)
                 goto out;
         r = hold_and_open(&c, &md);

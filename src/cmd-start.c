@@ -10,12 +10,12 @@
 #include "reshaped/cli-util.h"
 #include "reshaped/backup.h"
 #include "reshaped/cmd.h"
+#include "reshaped/cmd-supervised.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
 #include "reshaped/placement.h"
 #include "reshaped/record.h"
 #include "reshaped/reshape-shape.h"
-#include "reshaped/supervise-lock.h"
 #include "reshaped/supervisor.h"
 
 /* md's layout numbers (raid5.h ALGORITHM_*), by mdadm's names. */
@@ -319,6 +319,9 @@ static int create_backup(struct md *md, const struct md_geometry *planned, const
         backup_file_free(bf);
         if (r >= 0)
                 r = record_save(backup_uuid_format(id.uuid, uuid), md_name(md), o->backup_path);
+        /* A new reshape: a pause left by an earlier one is not its. */
+        if (r >= 0)
+                r = record_pause_clear(uuid);
         if (r < 0)
                 (void) unlink(o->backup_path);
         return r;
@@ -340,12 +343,11 @@ static void remove_backup(struct md *md, const char *path)
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
-                { "backup-file",  required_argument, NULL, 'b' },
+                CMD_SUPERVISOR_LONG_OPTIONS,
                 { "chunk",        required_argument, NULL, 'c' },
                 { "layout",       required_argument, NULL, 'l' },
                 { "level",        required_argument, NULL, 'L' },
                 { "raid-devices", required_argument, NULL, 'n' },
-                { "max-window",   required_argument, NULL, 'w' },
                 { "help",         no_argument,       NULL, 'h' },
                 {}
         };
@@ -359,15 +361,11 @@ static int run(int argc, char **argv)
         struct md *md = NULL;
         unsigned long n;
         char *end;
-        pid_t holder;
         int opt, r, lock = -1, ret = EXIT_FAILURE_RUN;
 
         supervisor_options_init(&o);
-        while ((opt = getopt_long(argc, argv, "b:c:l:L:n:w:h", options, NULL)) != -1) {
+        while ((opt = cmd_supervisor_getopt(argc, argv, CMD_SUPERVISOR_SHORT_OPTIONS "c:l:L:n:h", options, &o)) != -1) {
                 switch (opt) {
-                case 'b':
-                        o.backup_path = optarg;
-                        break;
                 case 'c':
                         if (cli_parse_size(optarg, &req.chunk_bytes) < 0 || req.chunk_bytes < 4096 ||
                             (req.chunk_bytes & (req.chunk_bytes - 1))) {
@@ -393,10 +391,6 @@ static int run(int argc, char **argv)
                         req.raid_disks = (unsigned) n;
                         req.set_raid_disks = true;
                         break;
-                case 'w':
-                        if (supervisor_options_max_window(&o, optarg) < 0)
-                                return EXIT_USAGE;
-                        break;
                 case 'h':
                         cmd_print_help(&cmd_start);
                         return EXIT_OK;
@@ -415,13 +409,10 @@ static int run(int argc, char **argv)
                 return EXIT_USAGE;
         }
 
-        r = md_open(argv[optind], &md);
+        /* The lock is held until the supervisor below, in this process, returns. */
+        r = cmd_open_locked(argv[optind], &md, &lock);
         if (r < 0)
                 return EXIT_FAILURE_RUN;
-        /* Held until the supervisor below, in this process, returns. */
-        lock = supervise_lock_take(md_name(md), &holder);
-        if (lock < 0)
-                goto out;
         r = md_get_geometry(md, &g);
         if (r < 0)
                 goto out;

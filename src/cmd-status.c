@@ -18,10 +18,12 @@
 #include "reshaped/backup-verdict.h"
 #include "reshaped/backup.h"
 #include "reshaped/cmd.h"
+#include "reshaped/cli-util.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
 #include "reshaped/record.h"
 #include "reshaped/status.h"
+#include "reshaped/supervise-lock.h"
 
 /* Documented in `reshaped help status` and reshaped(8). */
 enum {
@@ -223,6 +225,27 @@ static int observe_reshape(struct md *md, struct observation *ob)
         return read_speed(md, o);
 }
 
+/* The pause record, and the running supervisor's confirmation of it. */
+static void observe_pause(struct status_observed *o)
+{
+        char uuid[BACKUP_UUID_STRING_MAX];
+        struct supervise_held h;
+        uint64_t request = 0;
+        int r, q;
+
+        if (o->super_error != 0)
+                return;
+        q = quiet_begin();
+        r = record_pause_get(backup_uuid_format(o->uuid, uuid), &request);
+        o->paused = r == 0 || r == -EBADMSG;
+        if (o->paused && o->supervisor_pid > 0 && supervise_held_read(o->name, &h) == 0 &&
+            h.request == request && h.pid == o->supervisor_pid && !h.final_window) {
+                o->pause_held = true;
+                o->pause_held_progress = h.progress_sectors;
+        }
+        quiet_end(q);
+}
+
 static int observe(struct md *md, struct observation *ob)
 {
         struct status_observed *o = &ob->o;
@@ -266,21 +289,8 @@ static int observe(struct md *md, struct observation *ob)
                 o->supervisor_unit = ob->unit = unit_of(o->supervisor_pid);
         else
                 o->mdadm_pid = find_process(o->name, "mdadm", (const char *const[]) { "--grow", "-G", NULL });
+        observe_pause(o);
         return 0;
-}
-
-static const char *open_error(int r)
-{
-        switch (r) {
-        case -ENOENT:
-                return "not an md array";
-        case -ENODEV:
-                return "no such device";
-        case -ENOTBLK:
-                return "not a block device";
-        default:
-                return strerror(-r);
-        }
 }
 
 /* Reports one array; returns its exit status. @listing: an array found
@@ -300,7 +310,7 @@ static int status_one(const char *spec, bool json, bool listing, bool *first)
                 if (listing && r == -ENOENT)
                         return STATUS_EXIT_OK;
                 snprintf(msg, sizeof(msg), "%s: %s; give an md array such as /dev/md0 (see /proc/mdstat)",
-                         spec, open_error(r));
+                         spec, cli_md_open_strerror(r));
         } else {
                 r = observe(md, &ob);
                 if (r < 0)
@@ -430,9 +440,9 @@ const struct cmd cmd_status = {
         "\n"
         "Exit status:\n"
         "  0  every array shown is protected, not at risk, or not reshaping\n"
-        "  1  some array is unprotected, held (nobody supervises it), being\n"
-        "     taken over, inactive (named only), or in a state this tool\n"
-        "     cannot judge\n"
+        "  1  some array is unprotected, held (nobody supervises it), paused\n"
+        "     (reshaped pause), being taken over, inactive (named only), or in\n"
+        "     a state this tool cannot judge\n"
         "  2  an error: a DEVICE that does not exist or is not an md array, state\n"
         "     that cannot be read, or a bad command line\n",
         .run = run_status,

@@ -8,36 +8,27 @@
 #include <unistd.h>
 
 #include "reshaped/cmd.h"
+#include "reshaped/cmd-supervised.h"
 #include "reshaped/log.h"
 #include "reshaped/md.h"
 #include "reshaped/record.h"
-#include "reshaped/supervise-lock.h"
 #include "reshaped/supervisor.h"
 
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
-                { "backup-file", required_argument, NULL, 'b' },
-                { "max-window",  required_argument, NULL, 'w' },
+                CMD_SUPERVISOR_LONG_OPTIONS,
                 { "help",        no_argument,       NULL, 'h' },
                 {}
         };
         struct supervisor_options o;
         char *found = NULL;
         struct md *md = NULL;
-        pid_t holder;
         int opt, r, lock;
 
         supervisor_options_init(&o);
-        while ((opt = getopt_long(argc, argv, "b:w:h", options, NULL)) != -1) {
+        while ((opt = cmd_supervisor_getopt(argc, argv, CMD_SUPERVISOR_SHORT_OPTIONS "h", options, &o)) != -1) {
                 switch (opt) {
-                case 'b':
-                        o.backup_path = optarg;
-                        break;
-                case 'w':
-                        if (supervisor_options_max_window(&o, optarg) < 0)
-                                return EXIT_USAGE;
-                        break;
                 case 'h':
                         cmd_print_help(&cmd_supervise);
                         return EXIT_OK;
@@ -50,14 +41,9 @@ static int run(int argc, char **argv)
                 return EXIT_USAGE;
         }
 
-        r = md_open(argv[optind], &md);
+        r = cmd_open_locked(argv[optind], &md, &lock);
         if (r < 0)
                 return EXIT_FAILURE_RUN;
-        lock = supervise_lock_take(md_name(md), &holder);
-        if (lock < 0) {
-                md_close(md);
-                return EXIT_FAILURE_RUN;
-        }
         if (!o.backup_path) {
                 found = record_mdadm_lookup(md_name(md));
                 if (!found && record_lookup(md_name(md), &found) < 0)

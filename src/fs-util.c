@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,4 +28,31 @@ int fsync_parent_dir(const char *path)
                 r = log_error_errno(errno, "Failed to close the directory of %s: %m", path);
         free(copy);
         return r;
+}
+
+int fs_replace_file(const char *path, const void *data, size_t len, mode_t mode, bool durable)
+{
+        char tmp[PATH_MAX];
+        ssize_t n;
+        int fd, r;
+
+        if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp))
+                return log_error_errno(ENAMETOOLONG, "Path too long: %s", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to create %s: %m", tmp);
+        n = write(fd, data, len);
+        if (n < 0 || (size_t) n != len || (durable && fsync(fd) < 0)) {
+                r = log_error_errno(n < 0 || (size_t) n == len ? errno : EIO, "Failed to write %s: %m", tmp);
+                close(fd);
+                (void) unlink(tmp);
+                return r;
+        }
+        close(fd);
+        if (rename(tmp, path) < 0) {
+                r = log_error_errno(errno, "Failed to rename %s to %s: %m", tmp, path);
+                (void) unlink(tmp);
+                return r;
+        }
+        return durable ? fsync_parent_dir(path) : 0;
 }

@@ -363,10 +363,18 @@ uint64_t geometry_total_at_risk_array_sectors(const struct reshape_geometry *g)
 
 bool geometry_kernel_guards(const struct reshape_geometry *g, uint64_t progress_sectors)
 {
-        /* Backwards the guard ends before the reshape does: it must hold
-         * up to the checkpoint itself, not only at the park point below. */
-        return progress_sectors < g->end_progress_sectors &&
-               geometry_next_at_risk(g, progress_sectors) > progress_sectors;
+        if (progress_sectors >= g->end_progress_sectors)
+                return false;
+        if (g->relocates || g->old_data_disks == g->new_data_disks)
+                return geometry_next_at_risk(g, progress_sectors) > progress_sectors;
+        /* Forwards the guard, once there, stays, and restarted from a
+         * checkpoint raid5 applies its rule to the checkpoint itself, not
+         * to a park point. Backwards the guard ends before the reshape
+         * does: it must hold up to the checkpoint, not only at the park
+         * point below. */
+        if (!g->backwards)
+                return kernel_guards(g, progress_sectors);
+        return geometry_next_at_risk(g, progress_sectors) > progress_sectors;
 }
 
 uint64_t geometry_risk_end(const struct reshape_geometry *g, uint64_t from_progress_sectors)
@@ -377,6 +385,47 @@ uint64_t geometry_risk_end(const struct reshape_geometry *g, uint64_t from_progr
         if (lo >= end || g->relocates || g->backwards || g->old_data_disks == g->new_data_disks)
                 return end;
         return first_park(g, lo, end, true);
+}
+
+bool geometry_kernel_restarts(const struct reshape_geometry *g, uint64_t position_array_sectors)
+{
+        uint64_t unit = g->unit_progress_sectors, here_new, here_old;
+
+        if (g->relocates || g->old_data_disks == g->new_data_disks)
+                return true;
+        if (position_array_sectors % (unit * g->new_data_disks))
+                return false;
+        here_new = position_array_sectors / (unit * g->new_data_disks);
+        here_old = position_array_sectors / (unit * g->old_data_disks);
+        return g->backwards ? here_new > here_old : here_new < here_old;
+}
+
+int geometry_critical_restart(const struct reshape_geometry *g, uint64_t checkpoint_array_sectors,
+                              uint64_t backup_end_array_sectors, uint64_t *ret_position_array_sectors,
+                              const char **why)
+{
+        uint64_t step = g->unit_progress_sectors * g->new_data_disks;
+        uint64_t new_row = g->new_chunk_sectors * g->new_data_disks;
+        uint64_t pos = (backup_end_array_sectors + step - 1) / step * step;
+
+        if (g->relocates || g->backwards || g->new_data_disks <= g->old_data_disks) {
+                *why = "only a grow's first units are finished this way";
+                return -ERANGE;
+        }
+        if (checkpoint_array_sectors % new_row || checkpoint_array_sectors > backup_end_array_sectors) {
+                *why = "the checkpoint is not on a new stripe within the backup";
+                return -ERANGE;
+        }
+        while (pos < g->array_sectors &&
+               !(geometry_kernel_restarts(g, pos) &&
+                 geometry_kernel_guards(g, geometry_position_to_progress(g, pos))))
+                pos += step;
+        if (pos >= g->array_sectors) {
+                *why = "md would not restart from any position within the array";
+                return -ERANGE;
+        }
+        *ret_position_array_sectors = pos;
+        return 0;
 }
 
 struct dev_range geometry_old_layout_dev_rows(const struct reshape_geometry *g, struct array_range r)

@@ -16,6 +16,9 @@ static const struct cmd *const commands[] = {
         &cmd_recover,
         &cmd_inspect,
         &cmd_status,
+        /* reshaped pause / resume */
+        &cmd_pause,
+        &cmd_resume,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

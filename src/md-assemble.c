@@ -57,6 +57,9 @@ static void read_identity(const void *buf, unsigned major, uint64_t offset_bytes
                 id->backwards = m->reshape_active && delta < 0;
                 memcpy(m->member_id, &sb->this_disk.number, sizeof(sb->this_disk.number));
                 m->used_bytes = offset_bytes + MD_SB_BYTES;
+                m->slot = sb->this_disk.state & (1 << MD_DISK_SYNC) ? (int) sb->this_disk.raid_disk : -1;
+                m->data_offset_dev_sectors = 0;
+                m->moves_data = false;
         } else {
                 const struct mdp_superblock_1 *sb = buf;
                 uint32_t features = le32toh(sb->feature_map);
@@ -80,8 +83,17 @@ static void read_identity(const void *buf, unsigned major, uint64_t offset_bytes
                 id->component_dev_sectors = le64toh(sb->size) / 2 * 2;
                 id->backwards = m->reshape_active &&
                                 (delta < 0 || (delta == 0 && (features & MD_FEATURE_RESHAPE_BACKWARDS)));
+                uint32_t dev_number = le32toh(sb->dev_number);
+                uint16_t role = 0xffff;
+
                 memcpy(m->member_id, sb->device_uuid, sizeof(m->member_id));
                 m->used_bytes = data_end > offset_bytes + 1024 ? data_end : offset_bytes + 1024;
+                /* md_super_parse() bounded max_dev by what was read. */
+                if (dev_number < le32toh(sb->max_dev))
+                        role = le16toh(sb->dev_roles[dev_number]);
+                m->slot = role < MD_DISK_ROLE_MAX ? (int) role : -1;
+                m->data_offset_dev_sectors = le64toh(sb->data_offset);
+                m->moves_data = features & MD_FEATURE_NEW_OFFSET;
         }
         id->before.raid_disks = (uint32_t) ((int64_t) id->after.raid_disks - delta);
 }

@@ -196,73 +196,158 @@ static int use_direct_io(int fd)
         return 0;
 }
 
-int md_super_read_device(const char *path, unsigned major, unsigned minor,
-                         uint8_t uuid[16], uint64_t *ret_events)
+/* Opens the member at @path (around the page cache when a block device)
+ * and reads its @major.@minor superblock into @buf; *ret_offset_bytes says
+ * where it lies. */
+static int open_super(const char *path, int flags, unsigned major, unsigned minor, void *buf,
+                      uint64_t *ret_offset_bytes, int *ret_fd)
 {
-        const char *reason = NULL;
         uint64_t size_bytes, offset_bytes;
-        void *buf = NULL;
         struct stat st;
         ssize_t n;
         int fd, r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = open(path, flags | O_CLOEXEC);
         if (fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", path);
         if (fstat(fd, &st) < 0) {
                 r = log_error_errno(errno, "Failed to stat %s: %m", path);
-                goto out;
+                goto fail;
         }
         if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) {
                 r = log_error_errno(ENOTBLK, "%s is neither a block device nor an image file.", path);
-                goto out;
+                goto fail;
         }
         if (S_ISBLK(st.st_mode)) {
                 r = use_direct_io(fd);
                 if (r < 0) {
                         log_error_errno(r, "Failed to enable direct I/O on %s: %m", path);
-                        goto out;
+                        goto fail;
                 }
         }
         r = device_size(fd, &st, &size_bytes);
         if (r < 0) {
                 log_error_errno(r, "Failed to get the size of %s: %m", path);
-                goto out;
+                goto fail;
         }
         r = md_super_offset_bytes(major, minor, size_bytes, &offset_bytes);
         if (r < 0) {
                 log_error_errno(r, "No %u.%u superblock position on %s (%" PRIu64 " bytes): %m",
                                 major, minor, path, size_bytes);
-                goto out;
-        }
-
-        r = posix_memalign(&buf, MD_SUPER_READ_BYTES, MD_SUPER_READ_BYTES);
-        if (r != 0) {
-                buf = NULL;
-                r = log_error_errno(r, "Out of memory.");
-                goto out;
+                goto fail;
         }
         n = pread(fd, buf, MD_SUPER_READ_BYTES, (off_t) offset_bytes);
         if (n < 0) {
                 r = log_error_errno(errno, "Failed to read the superblock of %s at byte %" PRIu64 ": %m",
                                     path, offset_bytes);
-                goto out;
+                goto fail;
         }
         if (n != MD_SUPER_READ_BYTES) {
                 r = log_error_errno(EIO, "Failed to read the superblock of %s at byte %" PRIu64
                                     ": short read (%zd of %d bytes).",
                                     path, offset_bytes, n, MD_SUPER_READ_BYTES);
-                goto out;
+                goto fail;
         }
+        *ret_offset_bytes = offset_bytes;
+        *ret_fd = fd;
+        return 0;
+fail:
+        close(fd);
+        return r;
+}
 
+static void *super_buffer(void)
+{
+        void *buf;
+
+        if (posix_memalign(&buf, MD_SUPER_READ_BYTES, MD_SUPER_READ_BYTES) != 0)
+                return NULL;
+        return buf;
+}
+
+int md_super_read_device(const char *path, unsigned major, unsigned minor,
+                         uint8_t uuid[16], uint64_t *ret_events)
+{
+        const char *reason = NULL;
+        uint64_t offset_bytes;
+        void *buf = super_buffer();
+        int fd, r;
+
+        if (!buf)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        r = open_super(path, O_RDONLY, major, minor, buf, &offset_bytes, &fd);
+        if (r < 0)
+                goto out;
         r = md_super_parse(buf, MD_SUPER_READ_BYTES, major, minor, offset_bytes, uuid,
                            ret_events, &reason);
         if (r < 0)
                 log_error_errno(r, "No usable %u.%u superblock on %s at byte %" PRIu64 ": %s.",
                                 major, minor, path, offset_bytes, reason);
+        close(fd);
 out:
         free(buf);
+        return r;
+}
+
+int md_super_set_reshape_position(void *buf, unsigned major, uint64_t position_array_sectors)
+{
+        if (major == 0) {
+                mdp_super_t *sb = buf;
+
+                sb->reshape_position = position_array_sectors;
+                sb->sb_csum = sb0_csum(buf);
+                return 0;
+        }
+        if (major == 1) {
+                struct mdp_superblock_1 *sb = buf;
+                uint32_t max_dev = le32toh(sb->max_dev);
+
+                if (max_dev > SB1_MAX_DEV)
+                        return -EBADMSG;
+                sb->reshape_position = htole64(position_array_sectors);
+                sb->sb_csum = htole32(sb1_csum(buf, sizeof(*sb) + 2 * (size_t) max_dev));
+                return 0;
+        }
+        return -EOPNOTSUPP;
+}
+
+int md_super_write_reshape_position(const char *path, unsigned major, unsigned minor,
+                                    uint64_t position_array_sectors)
+{
+        const char *reason = NULL;
+        uint64_t offset_bytes, events;
+        uint8_t uuid[16];
+        void *buf = super_buffer();
+        ssize_t n;
+        int fd, r;
+
+        if (!buf)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        r = open_super(path, O_RDWR, major, minor, buf, &offset_bytes, &fd);
+        if (r < 0)
+                goto out;
+        r = md_super_parse(buf, MD_SUPER_READ_BYTES, major, minor, offset_bytes, uuid, &events, &reason);
+        if (r >= 0)
+                r = md_super_set_reshape_position(buf, major, position_array_sectors);
+        if (r >= 0)
+                r = md_super_parse(buf, MD_SUPER_READ_BYTES, major, minor, offset_bytes, uuid, &events, &reason);
+        if (r < 0) {
+                log_error_errno(r, "Refusing to rewrite the %u.%u superblock of %s: %s.", major, minor, path,
+                                reason ? reason : "it does not check out");
+                goto close;
+        }
+        n = pwrite(fd, buf, MD_SUPER_READ_BYTES, (off_t) offset_bytes);
+        if (n != MD_SUPER_READ_BYTES) {
+                r = log_error_errno(n < 0 ? errno : EIO, "Failed to write the superblock of %s at byte %" PRIu64 ": %s",
+                                    path, offset_bytes, n < 0 ? strerror(errno) : "short write");
+                goto close;
+        }
+        if (fsync(fd) < 0)
+                r = log_error_errno(errno, "Failed to flush the superblock of %s: %m", path);
+close:
         close(fd);
+out:
+        free(buf);
         return r;
 }
 

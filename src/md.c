@@ -1,34 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <libudev.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "reshaped/log.h"
 #include "reshaped/md-parse.h"
 #include "reshaped/md.h"
+#include "md-internal.h"
 
 #define DEFAULT_SYSFS_ROOT "/sys"
-/* Every attribute we parse is one short line. */
-#define ATTR_BUF_SIZE 256
-
-struct md {
-        char *name;             /* kernel name, "md0" */
-        char *devnode;
-        dev_t devnum;
-        int dir_fd;             /* the array's md/ directory */
-        int sync_completed_fd;  /* -1 until md_sync_completed_fd() */
-        struct udev *udev;      /* NULL under a fake sysfs root */
-};
 
 static char *sysfs_root_override;
 
@@ -63,11 +49,6 @@ static bool sysfs_root_is_fake(void)
         return strcmp(md_get_sysfs_root(), DEFAULT_SYSFS_ROOT) != 0;
 }
 
-static bool startswith(const char *s, const char *prefix)
-{
-        return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 /* For "/dev/md/NAME" and "/dev/mdX": the NAME after prefix if it is one
  * path component, else NULL. */
 static const char *name_after(const char *s, const char *prefix)
@@ -79,7 +60,7 @@ static const char *name_after(const char *s, const char *prefix)
         return s + n;
 }
 
-static char *path_join(const char *a, const char *b, const char *c)
+char *md_path_join(const char *a, const char *b, const char *c)
 {
         char *p;
 
@@ -89,7 +70,7 @@ static char *path_join(const char *a, const char *b, const char *c)
 }
 
 /* The last component of a symlink target like "../../devices/.../sda". */
-static int link_basename(const char *target, char **ret)
+int md_link_basename(const char *target, char **ret)
 {
         size_t len = strlen(target);
         const char *slash;
@@ -107,7 +88,7 @@ static int link_basename(const char *target, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-static int readlinkat_malloc(int dir_fd, const char *path, char **ret)
+int md_readlinkat_malloc(int dir_fd, const char *path, char **ret)
 {
         char buf[PATH_MAX];
         ssize_t n;
@@ -123,7 +104,7 @@ static int readlinkat_malloc(int dir_fd, const char *path, char **ret)
 }
 
 /* Reads a small file whole; the caller's buffer holds at most size - 1. */
-static int read_small_fd(int fd, char *buf, size_t size)
+int md_read_small_fd(int fd, char *buf, size_t size)
 {
         ssize_t n;
 
@@ -147,13 +128,13 @@ static int read_small_fileat(int dir_fd, const char *path, char *buf, size_t siz
         while (fd < 0 && errno == EINTR);
         if (fd < 0)
                 return -errno;
-        r = read_small_fd(fd, buf, size);
+        r = md_read_small_fd(fd, buf, size);
         close(fd);
         return r;
 }
 
 /* Logs a value md.c cannot parse; passes other results through. */
-static int parsed(struct md *md, const char *attr, const char *value, int r)
+int md_parsed(struct md *md, const char *attr, const char *value, int r)
 {
         if (r >= 0)
                 return r;
@@ -174,10 +155,10 @@ static int resolve_fake(const char *spec, char **ret_name)
         }
         name = name_after(spec, "/dev/md/");
         if (name) {
-                link = path_join(root, "dev/md", name);
+                link = md_path_join(root, "dev/md", name);
                 if (!link)
                         return log_error_errno(ENOMEM, "Out of memory.");
-                r = readlinkat_malloc(AT_FDCWD, link, &target);
+                r = md_readlinkat_malloc(AT_FDCWD, link, &target);
                 if (r < 0) {
                         log_error_errno(r, "Cannot resolve %s: reading symlink %s failed: %m",
                                         spec, link);
@@ -185,7 +166,7 @@ static int resolve_fake(const char *spec, char **ret_name)
                         return r;
                 }
                 free(link);
-                r = link_basename(target, ret_name);
+                r = md_link_basename(target, ret_name);
                 free(target);
                 if (r < 0)
                         return log_error_errno(r, "Cannot resolve %s: %m", spec);
@@ -260,6 +241,18 @@ static int resolve_udev(struct udev *udev, const char *spec, struct udev_device 
         return 0;
 }
 
+/* md_dir is the array's .../md directory, spec what the user named. */
+static int open_md_dir(struct md *md, const char *spec, const char *md_dir)
+{
+        md->dir_fd = open(md_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (md->dir_fd >= 0)
+                return 0;
+        if (errno == ENOENT)
+                return log_error_errno(ENOENT, "%s is not an md array (%s does not exist).",
+                                       spec, md_dir);
+        return log_error_errno(errno, "Cannot open %s: %m", md_dir);
+}
+
 static int open_real(struct md *md, const char *spec)
 {
         struct udev_device *d = NULL;
@@ -279,26 +272,18 @@ static int open_real(struct md *md, const char *spec)
         if (devnode)
                 md->devnode = strdup(devnode);
         else if (md->name)
-                md->devnode = path_join("/dev", md->name, NULL);
+                md->devnode = md_path_join("/dev", md->name, NULL);
         md->devnum = udev_device_get_devnum(d);
-        md_dir = path_join(udev_device_get_syspath(d), "md", NULL);
+        md_dir = md_path_join(udev_device_get_syspath(d), "md", NULL);
         udev_device_unref(d);
         if (!md->name || !md->devnode || !md_dir) {
                 free(md_dir);
                 return log_error_errno(ENOMEM, "Out of memory.");
         }
 
-        md->dir_fd = open(md_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (md->dir_fd < 0) {
-                r = -errno;
-                if (r == -ENOENT)
-                        log_error_errno(r, "%s is not an md array (%s does not exist).",
-                                        spec, md_dir);
-                else
-                        log_error_errno(r, "Cannot open %s: %m", md_dir);
-        }
+        r = open_md_dir(md, spec, md_dir);
         free(md_dir);
-        return md->dir_fd < 0 ? r : 0;
+        return r;
 }
 
 static int open_fake(struct md *md, const char *spec)
@@ -315,22 +300,14 @@ static int open_fake(struct md *md, const char *spec)
         if (r < 0)
                 return r;
 
-        md->devnode = path_join(root, "dev", md->name);
+        md->devnode = md_path_join(root, "dev", md->name);
         if (!md->devnode || asprintf(&md_dir, "%s/block/%s/md", root, md->name) < 0)
                 return log_error_errno(ENOMEM, "Out of memory.");
 
-        md->dir_fd = open(md_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (md->dir_fd < 0) {
-                r = -errno;
-                if (r == -ENOENT)
-                        log_error_errno(r, "%s is not an md array (%s does not exist).",
-                                        spec, md_dir);
-                else
-                        log_error_errno(r, "Cannot open %s: %m", md_dir);
-                free(md_dir);
-                return r;
-        }
+        r = open_md_dir(md, spec, md_dir);
         free(md_dir);
+        if (r < 0)
+                return r;
 
         /* The fake tree may leave out "dev": the device number is then 0. */
         r = read_small_fileat(md->dir_fd, "../dev", buf, sizeof(buf));
@@ -338,7 +315,7 @@ static int open_fake(struct md *md, const char *spec)
                 return 0;
         if (r < 0)
                 return log_error_errno(r, "Failed to read dev of %s: %m", md->name);
-        return parsed(md, "dev", buf, md_parse_devnum(buf, &md->devnum));
+        return md_parsed(md, "dev", buf, md_parse_devnum(buf, &md->devnum));
 }
 
 int md_open(const char *spec, struct md **ret)
@@ -413,6 +390,11 @@ int md_read_attr(struct md *md, const char *attr, char *buf, size_t size)
         return read_attr(md, attr, buf, size, false);
 }
 
+int md_read_attr_if_present(struct md *md, const char *attr, char *buf, size_t size)
+{
+        return read_attr(md, attr, buf, size, true);
+}
+
 int md_write_attr(struct md *md, const char *attr, const char *value)
 {
         char *line;
@@ -450,537 +432,4 @@ int md_write_attr(struct md *md, const char *attr, const char *value)
 out:
         free(line);
         return r;
-}
-
-static int write_u64(struct md *md, const char *attr, uint64_t value)
-{
-        char buf[24];
-
-        snprintf(buf, sizeof(buf), "%" PRIu64, value);
-        return md_write_attr(md, attr, buf);
-}
-
-static int get_u64(struct md *md, const char *attr, uint64_t *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, attr, buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return parsed(md, attr, buf, md_parse_u64(buf, ret));
-}
-
-int md_get_sync_action(struct md *md, enum md_sync_action *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "sync_action", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return parsed(md, "sync_action", buf, md_parse_sync_action(buf, ret));
-}
-
-int md_set_sync_action(struct md *md, enum md_sync_action action)
-{
-        const char *s = md_sync_action_to_string(action);
-
-        if (!s)
-                return log_error_errno(EINVAL, "Invalid sync_action %d for %s.", (int) action, md->name);
-        return md_write_attr(md, "sync_action", s);
-}
-
-int md_get_sync_completed(struct md *md, struct md_sync_completed *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "sync_completed", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return parsed(md, "sync_completed", buf, md_parse_sync_completed(buf, ret));
-}
-
-int md_get_reshape_position(struct md *md, uint64_t *ret_array_sectors)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "reshape_position", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return parsed(md, "reshape_position", buf, md_parse_reshape_position(buf, ret_array_sectors));
-}
-
-int md_get_sync_max(struct md *md, uint64_t *ret_dev_sectors)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "sync_max", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return parsed(md, "sync_max", buf, md_parse_sync_max(buf, ret_dev_sectors));
-}
-
-int md_set_sync_max(struct md *md, uint64_t dev_sectors)
-{
-        if (dev_sectors == MD_SYNC_MAX_UNLIMITED)
-                return md_write_attr(md, "sync_max", "max");
-        return write_u64(md, "sync_max", dev_sectors);
-}
-
-int md_set_sync_max_unlimited(struct md *md)
-{
-        return md_set_sync_max(md, MD_SYNC_MAX_UNLIMITED);
-}
-
-int md_get_sync_min(struct md *md, uint64_t *ret_dev_sectors)
-{
-        return get_u64(md, "sync_min", ret_dev_sectors);
-}
-
-int md_set_sync_min(struct md *md, uint64_t dev_sectors)
-{
-        return write_u64(md, "sync_min", dev_sectors);
-}
-
-int md_get_suspend(struct md *md, uint64_t *ret_lo_array_sectors, uint64_t *ret_hi_array_sectors)
-{
-        uint64_t lo, hi;
-        int r;
-
-        r = get_u64(md, "suspend_lo", &lo);
-        if (r < 0)
-                return r;
-        r = get_u64(md, "suspend_hi", &hi);
-        if (r < 0)
-                return r;
-        *ret_lo_array_sectors = lo;
-        *ret_hi_array_sectors = hi;
-        return 0;
-}
-
-int md_set_suspend(struct md *md, uint64_t lo_array_sectors, uint64_t hi_array_sectors)
-{
-        struct md_suspend_store steps[2];
-        uint64_t cur_lo, cur_hi;
-        size_t n;
-        int r;
-
-        r = md_get_suspend(md, &cur_lo, &cur_hi);
-        if (r < 0)
-                return r;
-        n = md_suspend_plan(cur_lo, cur_hi, lo_array_sectors, hi_array_sectors, steps);
-        for (size_t i = 0; i < n; i++) {
-                const char *attr = steps[i].bound == MD_SUSPEND_LO ? "suspend_lo" : "suspend_hi";
-
-                r = write_u64(md, attr, steps[i].value_array_sectors);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-int md_get_array_state(struct md *md, enum md_array_state *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "array_state", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return parsed(md, "array_state", buf, md_parse_array_state(buf, ret));
-}
-
-int md_get_degraded(struct md *md, unsigned *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, "degraded", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return parsed(md, "degraded", buf, md_parse_unsigned(buf, ret));
-}
-
-static int get_new_old(struct md *md, const char *attr, uint32_t *ret_new, uint32_t *ret_old)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, attr, buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        r = md_parse_new_old(buf, ret_new, ret_old);
-        if (r == -ENODATA)
-                return log_error_errno(r, "%s of %s is empty: the array has no disks yet.",
-                                       attr, md->name);
-        return parsed(md, attr, buf, r);
-}
-
-static int get_reshape_direction(struct md *md, enum md_reshape_direction *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = read_attr(md, "reshape_direction", buf, sizeof(buf), true);
-        if (r == -ENOENT) {
-                *ret = MD_RESHAPE_DIRECTION_UNKNOWN;
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        return parsed(md, "reshape_direction", buf, md_parse_reshape_direction(buf, ret));
-}
-
-int md_get_geometry(struct md *md, struct md_geometry *ret)
-{
-        struct md_geometry g = {};
-        char buf[ATTR_BUF_SIZE];
-        uint32_t raid_disks_new, raid_disks_old;
-        int r;
-
-        r = md_read_attr(md, "level", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        r = parsed(md, "level", buf, md_parse_level(buf, &g.level));
-        if (r < 0)
-                return r;
-
-        r = get_new_old(md, "raid_disks", &raid_disks_new, &raid_disks_old);
-        if (r < 0)
-                return r;
-        g.raid_disks_new = raid_disks_new;
-        g.raid_disks_old = raid_disks_old;
-        r = get_new_old(md, "chunk_size", &g.chunk_bytes_new, &g.chunk_bytes_old);
-        if (r < 0)
-                return r;
-        r = get_new_old(md, "layout", &g.layout_new, &g.layout_old);
-        if (r < 0)
-                return r;
-        r = get_u64(md, "component_size", &g.component_kib);
-        if (r < 0)
-                return r;
-        r = get_reshape_direction(md, &g.direction);
-        if (r < 0)
-                return r;
-
-        r = md_read_attr(md, "metadata_version", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        r = parsed(md, "metadata_version", buf, md_parse_metadata_version(buf, &g.metadata));
-        if (r < 0)
-                return r;
-
-        *ret = g;
-        return 0;
-}
-
-static int get_sync_speed(struct md *md, const char *attr, struct md_sync_speed *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = md_read_attr(md, attr, buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return parsed(md, attr, buf, md_parse_sync_speed(buf, ret));
-}
-
-int md_get_sync_speed_min(struct md *md, struct md_sync_speed *ret)
-{
-        return get_sync_speed(md, "sync_speed_min", ret);
-}
-
-int md_get_sync_speed_max(struct md *md, struct md_sync_speed *ret)
-{
-        return get_sync_speed(md, "sync_speed_max", ret);
-}
-
-static int set_sync_speed(struct md *md, const char *attr, unsigned kib_per_sec)
-{
-        if (kib_per_sec == 0)
-                return md_write_attr(md, attr, "system");
-        return write_u64(md, attr, kib_per_sec);
-}
-
-int md_set_sync_speed_min(struct md *md, unsigned kib_per_sec)
-{
-        return set_sync_speed(md, "sync_speed_min", kib_per_sec);
-}
-
-int md_set_sync_speed_max(struct md *md, unsigned kib_per_sec)
-{
-        return set_sync_speed(md, "sync_speed_max", kib_per_sec);
-}
-
-void md_members_free(struct md_member *members, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                free(members[i].name);
-                free(members[i].devnode);
-        }
-        free(members);
-}
-
-static int member_devnode(struct md *md, struct md_member *m)
-{
-        struct udev_device *d;
-        const char *node;
-
-        if (!md->udev) {
-                m->devnode = path_join(md_get_sysfs_root(), "dev", m->name);
-                return m->devnode ? 0 : -ENOMEM;
-        }
-        d = udev_device_new_from_devnum(md->udev, 'b', m->devnum);
-        node = d ? udev_device_get_devnode(d) : NULL;
-        m->devnode = node ? strdup(node) : path_join("/dev", m->name, NULL);
-        if (d)
-                udev_device_unref(d);
-        return m->devnode ? 0 : -ENOMEM;
-}
-
-static int member_attr(struct md *md, const char *dir, const char *attr, char *buf, size_t size)
-{
-        char *path = path_join(dir, attr, NULL);
-        int r;
-
-        if (!path)
-                return log_error_errno(ENOMEM, "Out of memory.");
-        r = md_read_attr(md, path, buf, size);
-        free(path);
-        return r;
-}
-
-static int member_parsed(struct md *md, const char *dir, const char *attr, const char *value, int r)
-{
-        if (r >= 0)
-                return r;
-        return log_error_errno(r, "Unexpected %s/%s of %s: \"%.*s\" (kernel newer than reshaped?)",
-                               dir, attr, md->name, (int) strcspn(value, "\n"), value);
-}
-
-/* A member attribute holding one number. */
-static int member_u64(struct md *md, const char *dir, const char *attr, uint64_t *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        r = member_attr(md, dir, attr, buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return member_parsed(md, dir, attr, buf, md_parse_u64(buf, ret));
-}
-
-/* dir is "dev-sda": its "block" link names the member device. */
-static int read_member(struct md *md, const char *dir, struct md_member *m)
-{
-        char buf[ATTR_BUF_SIZE];
-        char *path, *target;
-        int r;
-
-        path = path_join(dir, "block", NULL);
-        if (!path)
-                return log_error_errno(ENOMEM, "Out of memory.");
-        r = readlinkat_malloc(md->dir_fd, path, &target);
-        free(path);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s/block of %s: %m", dir, md->name);
-        r = link_basename(target, &m->name);
-        free(target);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s/block of %s: %m", dir, md->name);
-
-        r = member_attr(md, dir, "block/dev", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        r = member_parsed(md, dir, "block/dev", buf, md_parse_devnum(buf, &m->devnum));
-        if (r < 0)
-                return r;
-
-        r = member_attr(md, dir, "state", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        r = member_parsed(md, dir, "state", buf, md_parse_member_state(buf, &m->state));
-        if (r < 0)
-                return r;
-
-        r = member_attr(md, dir, "slot", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        r = member_parsed(md, dir, "slot", buf, md_parse_slot(buf, &m->slot));
-        if (r < 0)
-                return r;
-
-        r = member_u64(md, dir, "offset", &m->data_offset_dev_sectors);
-        if (r < 0)
-                return r;
-
-        r = member_u64(md, dir, "new_offset", &m->new_data_offset_dev_sectors);
-        if (r < 0)
-                return r;
-
-        r = member_u64(md, dir, "size", &m->size_kib);
-        if (r < 0)
-                return r;
-
-        r = member_devnode(md, m);
-        if (r < 0)
-                return log_error_errno(r, "Out of memory.");
-        return 0;
-}
-
-static int member_cmp(const void *a, const void *b)
-{
-        const struct md_member *x = a, *y = b;
-
-        if ((x->slot >= 0) != (y->slot >= 0))
-                return x->slot >= 0 ? -1 : 1;
-        if (x->slot >= 0 && x->slot != y->slot)
-                return x->slot < y->slot ? -1 : 1;
-        return strcmp(x->name, y->name);
-}
-
-int md_get_members(struct md *md, struct md_member **ret, size_t *ret_n)
-{
-        struct md_member *members = NULL;
-        size_t n = 0;
-        struct dirent *de;
-        DIR *d;
-        int fd, r = 0;
-
-        fd = openat(md->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to list members of %s: %m", md->name);
-        d = fdopendir(fd);
-        if (!d) {
-                r = log_error_errno(errno, "Failed to list members of %s: %m", md->name);
-                close(fd);
-                return r;
-        }
-
-        for (errno = 0; (de = readdir(d)); errno = 0) {
-                struct md_member *grown;
-
-                if (!startswith(de->d_name, "dev-"))
-                        continue;
-                grown = reallocarray(members, n + 1, sizeof(*members));
-                if (!grown) {
-                        r = log_error_errno(ENOMEM, "Out of memory.");
-                        goto fail;
-                }
-                members = grown;
-                members[n] = (struct md_member) {};
-                n++;
-                r = read_member(md, de->d_name, &members[n - 1]);
-                if (r < 0)
-                        goto fail;
-        }
-        if (errno != 0) {
-                r = log_error_errno(errno, "Failed to list members of %s: %m", md->name);
-                goto fail;
-        }
-        closedir(d);
-
-        if (n > 0)
-                qsort(members, n, sizeof(*members), member_cmp);
-        *ret = members;
-        *ret_n = n;
-        return 0;
-
-fail:
-        closedir(d);
-        md_members_free(members, n);
-        return r;
-}
-
-static int consume(struct md *md, int fd, struct md_sync_completed *ret)
-{
-        char buf[ATTR_BUF_SIZE];
-        int r;
-
-        /* sysfs shows the attribute afresh and re-arms poll only on a read
-         * from offset 0. */
-        r = read_small_fd(fd, buf, sizeof(buf));
-        if (r < 0)
-                return log_error_errno(r, "Failed to read sync_completed of %s: %m", md->name);
-        return parsed(md, "sync_completed", buf, md_parse_sync_completed(buf, ret));
-}
-
-int md_sync_completed_fd(struct md *md)
-{
-        char buf[ATTR_BUF_SIZE];
-        int fd, r;
-
-        if (md->sync_completed_fd >= 0)
-                return md->sync_completed_fd;
-
-        fd = openat(md->dir_fd, "sync_completed", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to open sync_completed of %s: %m", md->name);
-        /* Poll wakes for changes after the last read of this fd. */
-        r = read_small_fd(fd, buf, sizeof(buf));
-        if (r < 0) {
-                log_error_errno(r, "Failed to read sync_completed of %s: %m", md->name);
-                close(fd);
-                return r;
-        }
-        md->sync_completed_fd = fd;
-        return fd;
-}
-
-int md_sync_completed_consume(struct md *md, struct md_sync_completed *ret)
-{
-        int fd = md_sync_completed_fd(md);
-
-        if (fd < 0)
-                return fd;
-        return consume(md, fd, ret);
-}
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int md_wait_sync_completed(struct md *md, int timeout_ms, struct md_sync_completed *ret)
-{
-        int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
-        int fd, r;
-
-        fd = md_sync_completed_fd(md);
-        if (fd < 0)
-                return fd;
-
-        for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLPRI | POLLERR };
-                int wait_ms = -1;
-
-                if (deadline >= 0) {
-                        int64_t left = deadline - now_ms();
-
-                        wait_ms = left > 0 ? (int) left : 0;
-                }
-                r = poll(&p, 1, wait_ms);
-                if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(errno, "Failed to wait for sync_completed of %s: %m",
-                                               md->name);
-                }
-                if (r == 0)
-                        return 0;
-                if (p.revents & POLLNVAL)
-                        return log_error_errno(EBADF, "Failed to wait for sync_completed of %s: %m",
-                                               md->name);
-                if (p.revents & (POLLPRI | POLLERR)) {
-                        r = consume(md, fd, ret);
-                        return r < 0 ? r : 1;
-                }
-        }
 }

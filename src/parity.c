@@ -126,3 +126,22 @@ int parity_rebuild(const struct stripe_row *row, uint64_t missing, void **blocks
         }
         return 0;
 }
+
+void parity_compute(const struct stripe_row *row, void **blocks, size_t len, void *zero)
+{
+        void *vec[STRIPE_MAX_DISKS + 1];
+        unsigned n = 0;
+
+        if (row->q_disk >= 0) {
+                syndrome_without(row, 0, blocks, len, zero, blocks[row->p_disk], blocks[row->q_disk]);
+                return;
+        }
+        if (row->data_disks == 1) {
+                memcpy(blocks[row->p_disk], blocks[row->data_disk[0]], len);
+                return;
+        }
+        for (unsigned k = 0; k < row->data_disks; k++)
+                vec[n++] = blocks[row->data_disk[k]];
+        vec[n++] = blocks[row->p_disk];
+        xor_gen((int) n, (int) len, vec);
+}

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -134,8 +135,9 @@ int record_remove(const char *uuid, const char *md_name)
         int r = remove_link(uuid);
         int k = remove_link(md_name);
         int t = remove_token(uuid);
+        int p = record_pause_clear(uuid);
 
-        return r < 0 ? r : k < 0 ? k : t;
+        return r < 0 ? r : k < 0 ? k : t < 0 ? t : p;
 }
 
 /* The token file: one block, far inside a sector, so that a write of it
@@ -324,4 +326,73 @@ char *record_mdadm_lookup(const char *md_name)
                 return NULL;
         target[n] = '\0';
         return strdup(target);
+}
+
+/* The pause file: one line, "reshaped-pause-1 REQUEST\n", replaced
+ * atomically (written beside, synced, renamed over). */
+#define PAUSE_MAGIC "reshaped-pause-1"
+
+int record_pause_path(const char *uuid, char *buf, size_t size)
+{
+        if (snprintf(buf, size, "%s/%s.paused", state_dir(), uuid) >= (int) size)
+                return log_error_errno(ENAMETOOLONG, "State path too long for %s.", uuid);
+        return 0;
+}
+
+int record_pause_set(const char *uuid, uint64_t request)
+{
+        char path[PATH_MAX], line[64];
+        int len, r;
+
+        r = record_pause_path(uuid, path, sizeof(path));
+        if (r < 0)
+                return r;
+        if (mkdir(state_dir(), 0700) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", state_dir());
+        len = snprintf(line, sizeof(line), PAUSE_MAGIC " %" PRIu64 "\n", request);
+        return fs_replace_file(path, line, (size_t) len, 0600, true);
+}
+
+int record_pause_get(const char *uuid, uint64_t *ret_request)
+{
+        char path[PATH_MAX], buf[64], *end;
+        unsigned long long request;
+        ssize_t n;
+        int fd, r;
+
+        r = record_pause_path(uuid, path, sizeof(path));
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 && errno == ENOENT)
+                return -ENOENT;
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open the pause record %s: %m", path);
+        n = read(fd, buf, sizeof(buf) - 1);
+        r = n < 0 ? -errno : 0;
+        close(fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the pause record %s: %m", path);
+        buf[n] = '\0';
+        errno = 0;
+        if (strncmp(buf, PAUSE_MAGIC " ", sizeof(PAUSE_MAGIC)) != 0 ||
+            (request = strtoull(buf + sizeof(PAUSE_MAGIC), &end, 10), errno) ||
+            end == buf + sizeof(PAUSE_MAGIC) || strcmp(end, "\n") != 0)
+                return log_error_errno(EBADMSG, "The pause record %s is damaged; the array counts as paused. 'reshaped resume' lifts the pause.",
+                                       path);
+        *ret_request = request;
+        return 0;
+}
+
+int record_pause_clear(const char *uuid)
+{
+        char path[PATH_MAX];
+        int r;
+
+        r = record_pause_path(uuid, path, sizeof(path));
+        if (r < 0)
+                return r;
+        if (unlink(path) < 0)
+                return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to remove the pause record %s: %m", path);
+        return fsync_parent_dir(path);
 }

@@ -18,6 +18,7 @@ static const char *const state_id[_STATUS_STATE_MAX] = {
         [STATUS_UNPROTECTED] = "unprotected",
         [STATUS_UNKNOWN] = "unknown",
         [STATUS_INACTIVE] = "inactive",
+        [STATUS_PAUSED] = "paused",
 };
 
 static const char *const state_text[_STATUS_STATE_MAX] = {
@@ -29,6 +30,7 @@ static const char *const state_text[_STATUS_STATE_MAX] = {
         [STATUS_UNPROTECTED] = "UNPROTECTED",
         [STATUS_UNKNOWN] = "UNKNOWN",
         [STATUS_INACTIVE] = "INACTIVE",
+        [STATUS_PAUSED] = "PAUSED",
 };
 
 static const char *const backup_state_id[_STATUS_BACKUP_STATE_MAX] = {
@@ -228,6 +230,43 @@ static const char *backup_problem(enum status_backup_state b)
         }
 }
 
+/* A pause (reshaped pause) shows only where it holds: a reshape that is
+ * not protected stays UNPROTECTED, and says the pause waits for a
+ * supervisor. */
+static void judge_pause(const struct status_observed *o, struct status_view *v, uint64_t limit)
+{
+        char dev[256], tail[160];
+        size_t n;
+
+        if (!o->paused)
+                return;
+        shell_quote(o->devnode, dev, sizeof(dev));
+        if (v->state == STATUS_PROTECTED && o->pause_held) {
+                v->state = STATUS_PAUSED;
+                snprintf(v->reason, sizeof(v->reason),
+                         "reshaped (pid %d) holds the kernel at %.1f%% (sync_max), its checkpoint on disk; the array stays readable and writable",
+                         (int) o->supervisor_pid, percent_of(&v->geo, o->pause_held_progress));
+        } else if (v->state == STATUS_PROTECTED && o->supervisor_pid > 0) {
+                v->state = STATUS_PAUSED;
+                snprintf(v->reason, sizeof(v->reason),
+                         "being paused: reshaped (pid %d) lets the kernel go on to %.1f%% (sync_max, the end of what is backed up) and holds it there",
+                         (int) o->supervisor_pid, percent_of(&v->geo, limit));
+        } else if (v->state == STATUS_HELD) {
+                v->state = STATUS_PAUSED;
+                snprintf(v->reason, sizeof(v->reason),
+                         "nobody supervises it: the kernel stops at %.1f%% (sync_max) and waits; what it rewrites until then is backed up",
+                         percent_of(&v->geo, limit));
+        } else {
+                snprintf(tail, sizeof(tail), "; a pause is recorded, in effect once supervision holds it");
+                n = strlen(v->reason);
+                if (n + strlen(tail) < sizeof(v->reason))
+                        memcpy(v->reason + n, tail, strlen(tail) + 1);
+                return;
+        }
+        snprintf(v->fix, sizeof(v->fix), "reshaped resume %s", dev);
+        v->fix_needs_file = false;
+}
+
 static void judge(const struct status_observed *o, struct status_view *v, uint64_t from)
 {
         const struct reshape_geometry *g = &v->geo;
@@ -280,6 +319,7 @@ static void judge(const struct status_observed *o, struct status_view *v, uint64
                                  backup_problem(v->backup));
                 set_fix(o, v);
         }
+        judge_pause(o, v, limit);
 }
 
 void status_decide(const struct status_observed *o, struct status_view *v)
@@ -596,6 +636,7 @@ void status_print_json(FILE *f, const struct status_observed *o, const struct st
         json_print_string(f, v->reason);
         fputs(",\"fix\":", f);
         json_string_or_null(f, v->fix[0] ? v->fix : NULL);
+        fprintf(f, ",\"paused\":%s", o->paused ? "true" : "false");
         fputs(",\"uuid\":", f);
         json_string_or_null(f, o->super_error == 0 ? backup_uuid_format(o->uuid, uuid) : NULL);
         fprintf(f, ",\"level\":%d,\"change\":", m->level);

@@ -13,6 +13,7 @@
 
 #include <systemd/sd-login.h>
 
+#include "reshaped/fs-util.h"
 #include "reshaped/log.h"
 #include "reshaped/supervise-lock.h"
 
@@ -87,6 +88,17 @@ int supervise_lock_take(const char *md_name, pid_t *ret_holder)
                 close(fd);
                 return r;
         }
+        {
+                sigset_t pause_mask;
+
+                sigemptyset(&pause_mask);
+                sigaddset(&pause_mask, SUPERVISE_PAUSE_SIGNAL);
+                if (sigprocmask(SIG_BLOCK, &pause_mask, NULL) < 0) {
+                        r = log_error_errno(errno, "Failed to block the pause signal: %m");
+                        close(fd);
+                        return r;
+                }
+        }
         /* What a killed holder wrote is stale now. */
         len = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
         errno = 0;
@@ -97,4 +109,89 @@ int supervise_lock_take(const char *md_name, pid_t *ret_holder)
         }
         log_debug("%s: holding %s.", md_name, path);
         return fd;
+}
+
+int supervise_lock_holder(const char *md_name, pid_t *ret_pid)
+{
+        char path[PATH_MAX];
+        int fd, r;
+
+        *ret_pid = 0;
+        if (snprintf(path, sizeof(path), "%s/%s.lock", run_dir(), md_name) >= (int) sizeof(path))
+                return log_error_errno(ENAMETOOLONG, "Lock path too long for %s.", md_name);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0 && errno == ENOENT)
+                return 0;
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open the lock %s of %s: %m", path, md_name);
+        /* A shared lock, let go at once: a supervisor starting in that
+         * instant would take it for another's and refuse. */
+        if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+                r = 0;
+        } else if (errno == EWOULDBLOCK) {
+                *ret_pid = read_holder(fd);
+                r = 1;
+        } else {
+                r = log_error_errno(errno, "Failed to test the lock %s of %s: %m", path, md_name);
+        }
+        close(fd);
+        return r;
+}
+
+static int held_path(const char *md_name, const char *suffix, char *buf, size_t size)
+{
+        if (snprintf(buf, size, "%s/%s.held%s", run_dir(), md_name, suffix) >= (int) size)
+                return log_error_errno(ENAMETOOLONG, "Path too long for the hold of %s.", md_name);
+        return 0;
+}
+
+int supervise_held_write(const char *md_name, const struct supervise_held *h)
+{
+        char path[PATH_MAX], line[160];
+        int len, r;
+
+        r = held_path(md_name, "", path, sizeof(path));
+        if (r < 0)
+                return r;
+        len = snprintf(line, sizeof(line), "%" PRIu64 " %d %" PRIu64 " %" PRIu64 " %s\n", h->request,
+                       (int) h->pid, h->progress_sectors, h->position_array_sectors,
+                       h->final_window ? "final" : "held");
+        return fs_replace_file(path, line, (size_t) len, 0644, false);
+}
+
+int supervise_held_read(const char *md_name, struct supervise_held *ret)
+{
+        char path[PATH_MAX], word[8];
+        unsigned long long req, prog, pos;
+        int pid, r;
+        FILE *f;
+
+        r = held_path(md_name, "", path, sizeof(path));
+        if (r < 0)
+                return r;
+        f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? -ENOENT : log_error_errno(errno, "Failed to open %s: %m", path);
+        r = fscanf(f, "%llu %d %llu %llu %7s", &req, &pid, &prog, &pos, word);
+        fclose(f);
+        if (r != 5 || (strcmp(word, "held") != 0 && strcmp(word, "final") != 0))
+                return log_error_errno(EBADMSG, "%s does not say where %s is held.", path, md_name);
+        *ret = (struct supervise_held) {
+                .request = req,
+                .pid = (pid_t) pid,
+                .progress_sectors = prog,
+                .position_array_sectors = pos,
+                .final_window = strcmp(word, "final") == 0,
+        };
+        return 0;
+}
+
+void supervise_held_remove(const char *md_name)
+{
+        char path[PATH_MAX];
+
+        if (held_path(md_name, "", path, sizeof(path)) < 0)
+                return;
+        if (unlink(path) < 0 && errno != ENOENT)
+                log_warning_errno(errno, "Failed to remove %s: %m", path);
 }

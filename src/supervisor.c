@@ -29,6 +29,7 @@
 #include "reshaped/record.h"
 #include "reshaped/report.h"
 #include "reshaped/reshape-shape.h"
+#include "reshaped/supervise-lock.h"
 #include "reshaped/supervisor.h"
 
 /* A window should keep the kernel busy this long, up to the largest
@@ -89,6 +90,10 @@ struct sup {
         unsigned raises;          /* sync_max raises, the release included */
         unsigned degraded;        /* members missing, as last seen */
         int stop_signal;
+        /* reshaped pause: the record says paused (request number); the
+         * hold confirmed for that request; a pause signal came in. */
+        bool paused, pause_confirmed, pause_check;
+        uint64_t pause_request;
 };
 
 static uint64_t now_us(void)
@@ -1219,12 +1224,17 @@ static void protection_established(struct sup *s)
         progress(s, true);
 }
 
+static void pause_take_pending(struct sup *s);
+
 /* Carries out actions until the planner waits; 1 when the reshape is done. */
 static int run_actions(struct sup *s)
 {
         for (;;) {
-                struct plan_action a = planner_next(&s->plan);
+                struct plan_action a;
                 int r;
+
+                pause_take_pending(s);
+                a = planner_next(&s->plan);
 
                 if (a.kind == PLAN_WAIT || a.kind == PLAN_DONE)
                         return a.kind == PLAN_DONE;
@@ -1270,11 +1280,15 @@ static int wait_and_observe(struct sup *s, uint64_t timeout_ms)
         if (r < 0 && errno != EINTR)
                 return log_error_errno(errno, "poll() failed: %m");
         if (r > 0 && (fds[1].revents & POLLIN)) {
-                struct signalfd_siginfo si;
+                struct signalfd_siginfo si = {};
 
-                if (read(s->signal_fd, &si, sizeof(si)) == (ssize_t) sizeof(si))
+                if (read(s->signal_fd, &si, sizeof(si)) != (ssize_t) sizeof(si) ||
+                    si.ssi_signo != SUPERVISE_PAUSE_SIGNAL) {
                         s->stop_signal = (int) si.ssi_signo;
-                return -EINTR;
+                        return -EINTR;
+                }
+                /* Pause or resume: the main loop reads the record. */
+                s->pause_check = true;
         }
         if (r > 0 && (fds[0].revents & (POLLPRI | POLLERR))) {
                 struct md_sync_completed sc;
@@ -1435,6 +1449,10 @@ static int setup_signals(struct sup *s)
         r = cli_block_stop_signals(&mask);
         if (r < 0)
                 return r;
+        /* Blocked since the lock was taken (supervise-lock.h). */
+        sigaddset(&mask, SUPERVISE_PAUSE_SIGNAL);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block the pause signal: %m");
         s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (s->signal_fd < 0)
                 return log_error_errno(errno, "Failed to create a signalfd: %m");
@@ -1666,6 +1684,125 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
         return set_resume(s, *ckpt);
 }
 
+/*
+ * reshaped pause / resume. The pause lives in the record (record.h), so a
+ * supervisor started on a paused array (supervise, restore, recover, a
+ * restart by systemd) holds it too. Paused, the planner drains: no new
+ * windows, no raises; the kernel runs on to sync_max, the end of what is
+ * backed up, and checkpoints there; then every window is behind the
+ * checkpoint and let go, and nothing stays suspended: the kernel cannot
+ * pass sync_max, and restore finds it held exactly at the checkpoint
+ * (set_resume()). Writes anywhere would hang for the whole pause if a
+ * window stayed suspended, so none does. A kernel already let go to the
+ * end (sync_max=max, the last window) cannot be held without freezing;
+ * it is left to finish, and the answer says so. The hold is confirmed in
+ * RUN_DIR/MDNAME.held for `reshaped pause` to wait on.
+ */
+#define PAUSED_POLL_MS 5000
+
+static double progress_percent(const struct sup *s, uint64_t progress)
+{
+        return 100.0 * (double) progress / (double) s->geo.end_progress_sectors;
+}
+
+/* Where the paused kernel is held, once it is. */
+static bool pause_holding(const struct sup *s)
+{
+        const struct planner *p = &s->plan;
+
+        if (!s->paused)
+                return false;
+        if (p->released)
+                return true;
+        return !p->frozen && !p->n_ahead && !holds_any(s) && array_range_sectors(p->suspended) == 0 &&
+               p->completed >= p->sync_max && (p->checkpoint >= p->sync_max || s->geo.relocates);
+}
+
+static void pause_refresh(struct sup *s)
+{
+        uint64_t request = 0;
+        bool was = s->paused;
+        int r;
+
+        s->pause_check = false;
+        r = record_pause_get(s->uuid, &request);
+        if (r < 0 && r != -ENOENT && r != -EBADMSG) {
+                log_warning("%s: the pause record cannot be read; %s as before.", md_name(s->md),
+                            s->paused ? "staying paused" : "going on");
+                return;
+        }
+        s->paused = r != -ENOENT;
+        if (s->paused && (!was || request != s->pause_request))
+                s->pause_confirmed = false;
+        s->pause_request = request;
+        s->plan.draining = s->paused;
+        if (s->paused && !was)
+                log_notice("%s: pausing: no more windows; the kernel goes on to %.1f%% (sync_max, the end of what is backed up) and is held there until 'reshaped resume %s'.",
+                           md_name(s->md), progress_percent(s, s->plan.sync_max), md_devnode(s->md));
+        else if (!s->paused && was) {
+                supervise_held_remove(md_name(s->md));
+                s->pause_confirmed = false;
+                /* The pause is not time the kernel waited for backups. */
+                if (s->parked_since_ms)
+                        s->parked_since_ms = now_ms();
+                log_notice("%s: resumed at %.1f%%; supervision goes on.", md_name(s->md),
+                           progress_percent(s, s->plan.completed));
+        }
+}
+
+static void pause_confirm(struct sup *s)
+{
+        struct supervise_held h = {
+                .request = s->pause_request,
+                .pid = getpid(),
+                .progress_sectors = s->plan.released ? s->plan.completed : s->plan.sync_max,
+                .final_window = s->plan.released,
+        };
+
+        if (s->pause_confirmed || !pause_holding(s))
+                return;
+        /* Started paused, the kernel may never get a raise: held within
+         * what is durable it is protected, and systemd, waiting for
+         * READY=1, is to hear so. */
+        if (!s->protecting)
+                protection_established(s);
+        h.position_array_sectors = geometry_progress_to_position(&s->geo, h.progress_sectors);
+        if (h.final_window)
+                log_notice("%s: cannot pause at %.1f%%: the kernel is in its last window, protected to the end with sync_max=max, and cannot be held without freezing; it finishes on its own.",
+                           md_name(s->md), progress_percent(s, h.progress_sectors));
+        else
+                log_notice("%s: paused at %.1f%%: the kernel is held at sync_max %" PRIu64 " (array sector %" PRIu64 "), its checkpoint on disk; no writes are suspended, the array stays readable and writable. Resume with: reshaped resume %s",
+                           md_name(s->md), progress_percent(s, h.progress_sectors), h.progress_sectors,
+                           h.position_array_sectors, md_devnode(s->md));
+        if (supervise_held_write(md_name(s->md), &h) == 0)
+                s->pause_confirmed = true;
+}
+
+/* A pause asked for while actions run (a backup takes a while) takes
+ * effect before the next one, not after the raise that follows it. */
+static void pause_take_pending(struct sup *s)
+{
+        struct timespec zero = { 0, 0 };
+        sigset_t pending, one;
+
+        if (s->plan.draining || sigpending(&pending) < 0 || !sigismember(&pending, SUPERVISE_PAUSE_SIGNAL))
+                return;
+        sigemptyset(&one);
+        sigaddset(&one, SUPERVISE_PAUSE_SIGNAL);
+        if (sigtimedwait(&one, NULL, &zero) == SUPERVISE_PAUSE_SIGNAL)
+                pause_refresh(s);
+}
+
+static uint64_t wait_timeout_ms(const struct sup *s)
+{
+        if (s->acted)
+                return 0;
+        /* Held, the kernel sends no news: only a look now and then. */
+        if (pause_holding(s))
+                return PAUSED_POLL_MS;
+        return planner_wait_ms(&s->plan, now_ms());
+}
+
 static void cleanup(struct sup *s)
 {
         /* The readers use the member set and the buffers. */
@@ -1681,6 +1818,8 @@ static void cleanup(struct sup *s)
         s->members = member_set_free(s->members);
         if (s->signal_fd >= 0)
                 close(s->signal_fd);
+        if (s->pause_confirmed)
+                supervise_held_remove(md_name(s->md));
         free(s->bufs[0]);
         free(s->bufs[1]);
 }
@@ -1756,6 +1895,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
         if (s.guard.kind == PLAN_BACKUP)
                 planner_adopt(&s.plan, &s.guard);
         s.plan.frozen = frozen;
+        pause_refresh(&s);
 
         if (s.geo.relocates)
                 report_event(REPORT_MID_STARTED, md_name(md),
@@ -1782,12 +1922,15 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                         break;
                 }
                 progress(&s, false);
+                pause_confirm(&s);
                 /* A backup takes long enough for the kernel to move on or park:
                  * look again before sleeping. */
-                r = wait_and_observe(&s, s.acted ? 0 : planner_wait_ms(&s.plan, now_ms()));
+                r = wait_and_observe(&s, wait_timeout_ms(&s));
                 s.acted = false;
                 if (r < 0)
                         break;
+                if (s.pause_check)
+                        pause_refresh(&s);
                 if (s.plan.lockstep && !was_lockstep && s.plan.pacing)
                         report_event(REPORT_MID_LOCKSTEP, md_name(md),
                                      "%s: no halfway checkpoint from the kernel for %" PRIu64 " s although it had work; falling back to lock-step pacing: sync_max stays two windows ahead of the kernel's own 10 s checkpoints (a raid10 without kernel/patches).",

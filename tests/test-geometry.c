@@ -357,12 +357,15 @@ static void test_kernel_guards(void **state)
         assert_false(geometry_kernel_guards(&g, 0));
         assert_false(geometry_kernel_guards(&g, 262144));
 
-        /* grow 2 -> 3 data disks: guarded from 6144 (the park point after
-         * 4096) on, also between park points, never at the end */
+        /* grow 2 -> 3 data disks (units of 1024): guarded where raid5's
+         * next read lies beyond its next write, p * 3/2 - 1024 > p + 1024,
+         * from 4098 on, also between park points, never at the end */
         g = make(5, 3, 5, 4, 524288, 524288, 262144, 0, false);
         assert_false(geometry_kernel_guards(&g, 0));
         assert_false(geometry_kernel_guards(&g, 4096));
-        assert_false(geometry_kernel_guards(&g, 6143));
+        assert_false(geometry_kernel_guards(&g, 4097));
+        assert_true(geometry_kernel_guards(&g, 4098));
+        assert_true(geometry_kernel_guards(&g, 6143));
         assert_true(geometry_kernel_guards(&g, 6144));
         assert_true(geometry_kernel_guards(&g, 100001));
         assert_false(geometry_kernel_guards(&g, g.end_progress_sectors));
@@ -376,6 +379,65 @@ static void test_kernel_guards(void **state)
         assert_true(geometry_kernel_guards(&g, p - 1));
         assert_false(geometry_kernel_guards(&g, p));
         assert_false(geometry_kernel_guards(&g, p + 1));
+}
+
+/* raid5.c run(): which recorded positions md starts from. */
+static void test_kernel_restarts(void **state)
+{
+        struct reshape_geometry g;
+
+        (void) state;
+        /* grow 2 -> 3 data disks, 64 KiB chunks: new stripes of 384 sectors */
+        g = make(5, 3, 5, 4, 65536, 65536, 130048, 0, false);
+        assert_false(geometry_kernel_restarts(&g, 0));
+        assert_false(geometry_kernel_restarts(&g, 384));
+        assert_true(geometry_kernel_restarts(&g, 768));
+        assert_false(geometry_kernel_restarts(&g, 769));
+        /* the larger chunk sets the stripe when both change */
+        g = make(5, 3, 5, 4, 65536, 131072, 130048, 0, false);
+        assert_false(geometry_kernel_restarts(&g, 768));
+        assert_true(geometry_kernel_restarts(&g, 1536));
+        /* shrink 4 -> 3 data disks: refused near the end (position 0) */
+        g = make(5, 5, 5, 4, 65536, 65536, 130048, 0, true);
+        assert_false(geometry_kernel_restarts(&g, 0));
+        assert_true(geometry_kernel_restarts(&g, 384 * 100));
+        /* same data disks: md checks nothing here (it runs read-only) */
+        g = make(5, 4, 5, 4, 65536, 131072, 130048, 0, false);
+        assert_true(geometry_kernel_restarts(&g, 0));
+}
+
+/* Where a grow cut in its first units is moved to. */
+static void test_critical_restart(void **state)
+{
+        struct reshape_geometry g;
+        const char *why = NULL;
+        uint64_t pos = 0;
+
+        (void) state;
+        g = make(5, 3, 5, 4, 65536, 65536, 130048, 0, false);
+        /* the backup's first window (8064 KiB): its end is a new-stripe
+         * boundary md restarts from and guards */
+        assert_int_equal(geometry_critical_restart(&g, 0, 16128, &pos, &why), 0);
+        assert_int_equal(pos, 16128);
+        assert_true(geometry_kernel_restarts(&g, pos));
+        assert_true(geometry_kernel_guards(&g, geometry_position_to_progress(&g, pos)));
+        /* not on a boundary: the next one */
+        assert_int_equal(geometry_critical_restart(&g, 384, 16000, &pos, &why), 0);
+        assert_int_equal(pos, 16128);
+        /* a backup that ends inside the units: the first position past it
+         * md restarts from (1536: 4 < 6) and guards (1920: 832 > 768) */
+        assert_int_equal(geometry_critical_restart(&g, 0, 1000, &pos, &why), 0);
+        assert_int_equal(pos, 1920);
+        assert_int_equal(geometry_critical_restart(&g, 0, 0, &pos, &why), 0);
+        assert_int_equal(pos, 1920);
+        /* a checkpoint off the new stripes, or past the backup's end */
+        assert_int_equal(geometry_critical_restart(&g, 100, 16128, &pos, &why), -ERANGE);
+        assert_int_equal(geometry_critical_restart(&g, 16512, 16128, &pos, &why), -ERANGE);
+        /* not a grow */
+        g = make(5, 4, 5, 4, 65536, 131072, 130048, 0, false);
+        assert_int_equal(geometry_critical_restart(&g, 0, 16128, &pos, &why), -ERANGE);
+        g = make(5, 5, 5, 4, 65536, 65536, 130048, 0, true);
+        assert_int_equal(geometry_critical_restart(&g, 0, 16128, &pos, &why), -ERANGE);
 }
 
 /* The largest at-risk range of any one-park window, with the checkpoint
@@ -460,6 +522,8 @@ int main(void)
                 cmocka_unit_test(test_at_risk),
                 cmocka_unit_test(test_next_at_risk),
                 cmocka_unit_test(test_kernel_guards),
+                cmocka_unit_test(test_kernel_restarts),
+                cmocka_unit_test(test_critical_restart),
                 cmocka_unit_test(test_total_at_risk),
                 cmocka_unit_test(test_raid10),
                 cmocka_unit_test(test_min_window),

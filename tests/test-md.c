@@ -765,6 +765,69 @@ static void test_super_read_device(void **state)
         assert_non_null(strstr(log, path));
 }
 
+/* Reads back what md_super_write_reshape_position() left at @offset. */
+static uint64_t image_position(const char *path, uint64_t offset, unsigned major, unsigned minor)
+{
+        uint8_t b[4096], uuid[16];
+        uint64_t pos = 0, events;
+        bool active;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        assert_true(fd >= 0);
+        assert_int_equal(pread(fd, b, sizeof(b), (off_t) offset), 4096);
+        close(fd);
+        assert_int_equal(md_super_parse(b, sizeof(b), major, minor, offset, uuid, &events, NULL), 0);
+        assert_int_equal(md_super_reshape_position(b, major, &active, &pos), 0);
+        return pos;
+}
+
+static void test_super_write_position(void **state)
+{
+        char path[] = "/tmp/reshaped-test-member-XXXXXX";
+        uint8_t b[4096], before[4096], after[4096];
+        const char *log;
+        int fd;
+
+        (void) state;
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+
+        build_sb0(b, 91, uuid0, 42);
+        write_image(path, 1 << 20, (1 << 20) - 65536, b);
+        assert_int_equal(md_super_write_reshape_position(path, 0, 90, 16128), 0);
+        assert_int_equal(image_position(path, (1 << 20) - 65536, 0, 90), 16128);
+
+        build_sb1(b, uuid1, 43, 8, 4);
+        write_image(path, 1 << 20, 4096, b);
+        assert_int_equal(md_super_write_reshape_position(path, 1, 2, 0x123456789ULL), 0);
+        assert_int_equal(image_position(path, 4096, 1, 2), 0x123456789ULL);
+        /* nothing else in the superblock changes */
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(pread(fd, after, sizeof(after), 4096), 4096);
+        close(fd);
+        memcpy(before, b, sizeof(b));
+        memcpy(before + 104, after + 104, 8);       /* reshape_position */
+        memcpy(before + 216, after + 216, 4);       /* sb_csum */
+        assert_memory_equal(before, after, sizeof(after));
+
+        /* a superblock that does not check out is left alone */
+        b[200] ^= 1;
+        write_image(path, 1 << 20, 4096, b);
+        capture_start();
+        assert_int_equal(md_super_write_reshape_position(path, 1, 2, 768), -EBADMSG);
+        log = capture_end();
+        assert_non_null(strstr(log, path));
+        assert_non_null(strstr(log, "checksum"));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(pread(fd, after, sizeof(after), 4096), 4096);
+        close(fd);
+        assert_memory_equal(b, after, sizeof(after));
+        assert_int_equal(unlink(path), 0);
+}
+
 static void test_read_uuid_and_events(void **state)
 {
         const char *root = *state;
@@ -829,6 +892,7 @@ int main(void)
                 cmocka_unit_test(test_super_parse_090),
                 cmocka_unit_test(test_super_parse_1x),
                 cmocka_unit_test(test_super_read_device),
+                cmocka_unit_test(test_super_write_position),
                 cmocka_unit_test_setup_teardown(test_read_uuid_and_events, setup_idle, teardown),
         };
 

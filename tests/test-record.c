@@ -166,6 +166,61 @@ static void test_remove(void **state)
         assert_int_equal(record_remove(UUID_A, "md0"), 0);
 }
 
+/* The pause: recorded, read back, replaced by a newer request, lifted;
+ * lifting twice is no error. */
+static void test_pause_roundtrip(void **state)
+{
+        uint64_t request = 0;
+
+        assert_int_equal(record_pause_get(UUID_A, &request), -ENOENT);
+        assert_int_equal(record_pause_set(UUID_A, 42), 0);
+        assert_int_equal(record_pause_get(UUID_A, &request), 0);
+        assert_int_equal(request, 42);
+        assert_int_equal(record_pause_get(UUID_B, &request), -ENOENT);
+        assert_int_equal(record_pause_set(UUID_A, 0xfedcba9876543210ull), 0);
+        assert_int_equal(record_pause_get(UUID_A, &request), 0);
+        assert_true(request == 0xfedcba9876543210ull);
+        assert_int_equal(record_pause_clear(UUID_A), 0);
+        assert_int_equal(record_pause_get(UUID_A, &request), -ENOENT);
+        assert_int_equal(record_pause_clear(UUID_A), 0);
+}
+
+/* A record of an older version (links and token, no pause file) is not
+ * paused; removing a paused record lifts the pause with it. */
+static void test_pause_old_record_and_remove(void **state)
+{
+        uint64_t request = 0;
+
+        assert_int_equal(record_save(UUID_A, "md5", "/backup/a"), 0);
+        write_token(UUID_A, 9);
+        assert_int_equal(record_pause_get(UUID_A, &request), -ENOENT);
+        assert_int_equal(record_pause_set(UUID_A, 7), 0);
+        assert_int_equal(record_remove(UUID_A, "md5"), 0);
+        assert_int_equal(record_pause_get(UUID_A, &request), -ENOENT);
+}
+
+/* A damaged pause file is reported as such (callers hold: paused). */
+static void test_pause_damaged(void **state)
+{
+        static const char *const bad[] = {
+                "", "reshaped-pause-1\n", "reshaped-pause-1 \n", "reshaped-pause-1 12x\n",
+                "reshaped-pause-2 12\n", "reshaped-pause-1 12", "reshaped-pause-1 99999999999999999999\n",
+        };
+        char path[256];
+        uint64_t request = 0;
+
+        assert_int_equal(record_pause_path(UUID_A, path, sizeof(path)), 0);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+                assert_true(fd >= 0);
+                assert_int_equal(write(fd, bad[i], strlen(bad[i])), (ssize_t) strlen(bad[i]));
+                close(fd);
+                if (record_pause_get(UUID_A, &request) != -EBADMSG)
+                        fail_msg("\"%s\" was not refused", bad[i]);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -173,6 +228,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_token_missing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_token_corrupt, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pause_roundtrip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pause_old_record_and_remove, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pause_damaged, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -252,7 +252,7 @@ static bool jnull(const struct jv *root, const char *path)
 
 /* Every field the schema in reshaped(8) promises, on every array object. */
 static const char *const schema_fields[] = {
-        "device", "name", "state", "protected", "reason", "fix", "uuid", "level", "change",
+        "device", "name", "state", "protected", "reason", "fix", "paused", "uuid", "level", "change",
         "before", "after", "direction", "sync_action", "percent", "done_bytes", "total_bytes",
         "rate_bytes_per_sec", "eta_seconds", "completed_progress_sectors", "end_progress_sectors",
         "sync_max_progress_sectors", "limit_percent", "reshape_position_array_sectors",
@@ -490,6 +490,48 @@ static void test_decide_protected_held_taking_over(void **state)
         status_decide(&o, &v);
         assert_int_equal(v.state, STATUS_PROTECTED);
         assert_non_null(strstr(v.reason, "supervised by mdadm --grow (pid 77)"));
+}
+
+/* A pause shows as PAUSED where it holds, with the resume command; a
+ * reshape that is not protected stays UNPROTECTED and says the pause
+ * waits for a supervisor. */
+static void test_decide_paused(void **state)
+{
+        struct status_observed o = observed();
+        struct status_view v;
+        char *text;
+
+        (void) state;
+        give_backup(&o);
+        o.sync_max_progress = 196608;
+        o.supervisor_pid = 4242;
+        o.paused = true;
+        status_decide(&o, &v);
+        assert_int_equal(v.state, STATUS_PAUSED);
+        assert_false(status_state_ok(v.state));
+        assert_string_equal(status_state_id(v.state), "paused");
+        assert_string_equal(v.fix, "reshaped resume /dev/md0");
+        assert_non_null(strstr(v.reason, "being paused: reshaped (pid 4242) lets the kernel go on to 37.6%"));
+
+        o.pause_held = true;
+        o.pause_held_progress = 196608;
+        status_decide(&o, &v);
+        assert_int_equal(v.state, STATUS_PAUSED);
+        text = render_text(&o, &v);
+        assert_contains(text, "State:       PAUSED: reshaped (pid 4242) holds the kernel at 37.6% (sync_max)");
+        assert_contains(text, "Fix:         reshaped resume /dev/md0\n");
+        free(text);
+
+        o.supervisor_pid = 0;
+        o.sync_max_progress = MD_SYNC_MAX_UNLIMITED;
+        status_decide(&o, &v);
+        assert_int_equal(v.state, STATUS_UNPROTECTED);
+        assert_non_null(strstr(v.reason, "; a pause is recorded, in effect once supervision holds it"));
+        assert_non_null(strstr(v.fix, "reshaped supervise /dev/md0"));
+
+        o.paused = false;
+        status_decide(&o, &v);
+        assert_null(strstr(v.reason, "pause"));
 }
 
 static void test_decide_no_reshape_and_not_at_risk(void **state)
@@ -1015,6 +1057,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_decide_unprotected),
                 cmocka_unit_test(test_decide_protected_held_taking_over),
+                cmocka_unit_test(test_decide_paused),
                 cmocka_unit_test(test_decide_no_reshape_and_not_at_risk),
                 cmocka_unit_test(test_json_object),
                 cmocka_unit_test(test_unit_from_cgroup),

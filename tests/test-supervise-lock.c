@@ -159,6 +159,37 @@ static void test_same_process_twice(void **state)
         close(fd);
 }
 
+/* supervise_lock_holder() tells who holds a lock without disturbing it,
+ * and a pause signal sent to a holder that is not listening yet (the
+ * supervisor sets up its signalfd later) stays pending instead of
+ * killing it. */
+static void test_holder_and_pause_signal(void **state)
+{
+        pid_t child, pid = -1;
+        sigset_t pending;
+        int fd, status;
+
+        (void) state;
+        assert_int_equal(supervise_lock_holder("md4", &pid), 0);
+        child = child_holding("md4");
+        assert_int_equal(supervise_lock_holder("md4", &pid), 1);
+        assert_int_equal(pid, child);
+        assert_int_equal(kill(child, SUPERVISE_PAUSE_SIGNAL), 0);
+        usleep(100000);
+        assert_int_equal(waitpid(child, &status, WNOHANG), 0);
+        assert_int_equal(kill(child, SIGKILL), 0);
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        assert_int_equal(supervise_lock_holder("md4", &pid), 0);
+
+        fd = supervise_lock_take("md4", &pid);
+        assert_true(fd >= 0);
+        assert_int_equal(raise(SUPERVISE_PAUSE_SIGNAL), 0);
+        assert_int_equal(sigpending(&pending), 0);
+        assert_true(sigismember(&pending, SUPERVISE_PAUSE_SIGNAL));
+        close(fd);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -166,6 +197,7 @@ int main(void)
                 cmocka_unit_test(test_second_refused_with_pid_then_after_sigkill),
                 cmocka_unit_test(test_after_exit),
                 cmocka_unit_test(test_same_process_twice),
+                cmocka_unit_test(test_holder_and_pause_signal),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,7 +10,9 @@
  * was taken for.
  *
  * Two parts: pure encode/decode/verify of buffers (src/backup.c: no I/O,
- * no clock), and the durable file I/O on top of it (src/backup-file.c).
+ * no clock), and the durable file I/O on top of it: the live file that a
+ * reshape writes (src/backup-file.c) and the offline check of a whole
+ * file (src/backup-verify.c), which share their reads (src/backup-io.c).
  *
  * File layout (as mdadm reads a backup file): the 512-byte header at
  * offset 0 inside a reserved 4 KiB area; section 0's data at file sector
@@ -296,7 +298,7 @@ struct backup_report {
         struct backup_verify verdict; /* first problem found, or OK / UNVERIFIED */
 };
 
-/* Checks the whole file at @path: header, layout, size, identity
+/* backup-verify.c: checks the whole file at @path: header, layout, size, identity
  * (@expect, NULL: any array), generation (@min_generation, 0: any) and
  * every section's data. Returns 0 when the check ran (the outcome is in
  * out->verdict) or a negative errno when the file could not be read. */

@@ -12,3 +12,6 @@ int cli_parse_size(const char *s, uint64_t *ret_bytes);
 /* Blocks SIGTERM, SIGINT and SIGHUP, the signals that ask a command to
  * stop safely, and gives their set (for a signalfd); logs on failure. */
 int cli_block_stop_signals(sigset_t *ret_mask);
+
+/* What md_open()'s error means for a name given on the command line. */
+const char *cli_md_open_strerror(int r);

@@ -39,3 +39,5 @@ extern const struct cmd cmd_supervise;
 extern const struct cmd cmd_restore;
 extern const struct cmd cmd_status;
 extern const struct cmd cmd_recover;
+extern const struct cmd cmd_pause;
+extern const struct cmd cmd_resume;

@@ -157,6 +157,27 @@ bool geometry_kernel_guards(const struct reshape_geometry *g, uint64_t progress_
  * guards itself again: the end of the stretch that needs backups. */
 uint64_t geometry_risk_end(const struct reshape_geometry *g, uint64_t from_progress_sectors);
 
+/* Whether raid5's run() starts an array whose superblocks record
+ * @position_array_sectors: on a new-stripe boundary, and when the number
+ * of data disks changes, with the next new stripe read from a later old
+ * stripe (else "reshape_position too early for auto-recovery"). */
+bool geometry_kernel_restarts(const struct reshape_geometry *g, uint64_t position_array_sectors);
+
+/*
+ * A grow cut inside its first units leaves a checkpoint md will not
+ * restart from (geometry_kernel_restarts()). Userspace then finishes those
+ * units itself, as mdadm's Grow_restart does: it writes the array from the
+ * checkpoint up to a later position in the new layout and records that
+ * position in the superblocks. The backup holds the array from the
+ * checkpoint up to @backup_end, the old layout the rest. The position is
+ * the first new-stripe boundary at or after @backup_end from which md
+ * restarts and then guards itself. 0 with *ret_position; -ERANGE with
+ * *why when there is no such position (or the reshape is not a grow).
+ */
+int geometry_critical_restart(const struct reshape_geometry *g, uint64_t checkpoint_array_sectors,
+                              uint64_t backup_end_array_sectors, uint64_t *ret_position_array_sectors,
+                              const char **why);
+
 static inline uint64_t array_range_sectors(struct array_range r)
 {
         return r.hi_array_sectors - r.lo_array_sectors;

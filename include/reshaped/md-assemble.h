@@ -32,6 +32,12 @@ struct md_member_super {
         struct backup_identity identity;
         /* Which member this is: 1.x device_uuid, 0.90 this_disk.number. */
         uint8_t member_id[16];
+        /* The member's slot in the array (md's role), -1 for a spare or a
+         * faulty member; where its data starts; whether the reshape also
+         * moves the data (1.x new_offset), which md does without a backup. */
+        int slot;
+        uint64_t data_offset_dev_sectors;
+        bool moves_data;
         uint64_t dev_size_bytes;      /* of the node it was read through */
         uint64_t used_bytes;          /* how much of a device the superblock says it uses */
         bool held;                    /* another device (dm multipath) holds the node */

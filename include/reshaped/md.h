@@ -12,6 +12,10 @@
  * md_read_uuid_and_events() (md-super.c) reads the array UUID and event
  * count from an in-sync member's superblock.
  *
+ * One handle, several files: md.c opens it (sysfs root, name resolution)
+ * and does the raw attribute I/O, md-attr.c the typed attributes,
+ * md-members.c the member list, md-notify.c the notifications.
+ *
  * Every failing call logs one error that names the attribute (or device)
  * and the array, e.g. "Failed to write sync_max=1024 for md0: Device or
  * resource busy", and returns a negative errno.
@@ -175,6 +179,7 @@ dev_t md_devnum(const struct md *md);
 int md_read_attr(struct md *md, const char *attr, char *buf, size_t size);
 int md_write_attr(struct md *md, const char *attr, const char *value);
 
+/* md-attr.c: one attribute each, parsed into the type it names. */
 int md_get_sync_action(struct md *md, enum md_sync_action *ret);
 int md_set_sync_action(struct md *md, enum md_sync_action action);
 int md_get_sync_completed(struct md *md, struct md_sync_completed *ret);
@@ -200,13 +205,13 @@ int md_get_sync_speed_max(struct md *md, struct md_sync_speed *ret);
 int md_set_sync_speed_min(struct md *md, unsigned kib_per_sec);
 int md_set_sync_speed_max(struct md *md, unsigned kib_per_sec);
 
-/* Sorted by slot (spares and journal last), then name. Free with
- * md_members_free(). */
+/* md-members.c: sorted by slot (spares and journal last), then name.
+ * Free with md_members_free(). */
 int md_get_members(struct md *md, struct md_member **ret, size_t *ret_n);
 void md_members_free(struct md_member *members, size_t n);
 
 /*
- * Notifications of sync_completed. The kernel notifies after it has
+ * md-notify.c: notifications of sync_completed. The kernel notifies after it has
  * written the superblock for a checkpoint. The value read after a wake is
  * at least that checkpoint but may already be the next one, assigned
  * before its own superblock write: that one is confirmed by the next
@@ -255,6 +260,15 @@ int md_super_parse(const void *buf, size_t size, unsigned major, unsigned minor,
 /* Reads the superblock of a member device (or an image file) at path. */
 int md_super_read_device(const char *path, unsigned major, unsigned minor,
                          uint8_t uuid[16], uint64_t *ret_events);
+/* Records @position_array_sectors as the reshape position of a superblock
+ * md_super_parse() took (MD_SUPER_READ_BYTES at its offset), checksum
+ * included: what md's own superblock writes do for a checkpoint. */
+int md_super_set_reshape_position(void *buf, unsigned major, uint64_t position_array_sectors);
+/* The same on the superblock of the member at @path, written around the
+ * page cache and flushed: only for members of an array that is not
+ * running (md would overwrite it). */
+int md_super_write_reshape_position(const char *path, unsigned major, unsigned minor,
+                                    uint64_t position_array_sectors);
 
 /*
  * md-checkpoint.c: the reshape checkpoint on disk. Reads the superblock of

@@ -21,3 +21,7 @@
  * missing than the parity can rebuild.
  */
 int parity_rebuild(const struct stripe_row *row, uint64_t missing, void **blocks, size_t len, void *zero, void *tmp[3]);
+
+/* Fills the parity slots of @row's stripe (P, and Q for raid6) from its
+ * data chunks in @blocks, as md writes them. Same buffer rules. */
+void parity_compute(const struct stripe_row *row, void **blocks, size_t len, void *zero);

@@ -17,6 +17,10 @@
  * verdict whose message says what is wrong and what to do; neither logs
  * it. The path may name a file that does not exist yet (its directory is
  * judged) or a block device (judged as itself, its size as the space).
+ *
+ * By file: placement.c judges (placement_judge()), placement-array.c walks
+ * the array's device graph, placement-path.c gathers the filesystems under
+ * a path and placement-devices.c the block devices under it.
  */
 
 #include <stdbool.h>

@@ -55,3 +55,22 @@ int record_foreach(int (*fn)(const char *key, const char *backup_path, void *use
  * path, and its target (malloc'ed; NULL when there is none). */
 void record_mdadm_link(const char *md_name, char *buf, size_t size);
 char *record_mdadm_lookup(const char *md_name);
+
+/*
+ * The pause (`reshaped pause`): a small file UUID.paused in the state
+ * directory, so that it outlives the supervisor and a reboot. It holds
+ * the request's number (each pause writes a new one, which the
+ * supervisor names when it confirms the hold; see supervise-lock.h).
+ * Records of older versions have none: not paused. record_remove()
+ * removes it with the rest.
+ */
+/* Records the pause; durable when it returns 0. */
+int record_pause_set(const char *uuid, uint64_t request);
+/* 0 with *ret_request set when paused; -ENOENT when not; -EBADMSG (logged,
+ * naming the file) when the file is damaged, which callers take as
+ * paused: holding is the safe reading. */
+int record_pause_get(const char *uuid, uint64_t *ret_request);
+/* Lifts the pause; durable when it returns 0; 0 when there was none. */
+int record_pause_clear(const char *uuid);
+/* The pause file's path, for messages. */
+int record_pause_path(const char *uuid, char *buf, size_t size);

@@ -31,6 +31,7 @@ enum status_state {
         STATUS_UNPROTECTED,  /* the kernel may destroy what no backup holds */
         STATUS_UNKNOWN,      /* a geometry this tool cannot judge */
         STATUS_INACTIVE,     /* assembled, not running: sysfs shows no reshape */
+        STATUS_PAUSED,       /* reshaped pause: held (or being held) at a protected boundary */
         _STATUS_STATE_MAX,
 };
 
@@ -71,6 +72,10 @@ struct status_observed {
         pid_t supervisor_pid;              /* 0: nobody supervises it */
         const char *supervisor_unit;       /* systemd unit, or NULL */
         pid_t mdadm_pid;                   /* mdadm --grow's monitor, or 0 */
+
+        bool paused;                       /* the record says paused (reshaped pause) */
+        bool pause_held;                   /* the supervisor confirmed its hold ... */
+        uint64_t pause_held_progress;      /* ... at this sync_max */
 };
 
 struct status_view {

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * What `reshaped restore` works on (cmd-restore.c: the command, the
+ * assembly and the write-back; restore-prepare.c: everything decided
+ * before anything is written, the members, the backup's verification and
+ * the plan). Not for other modules.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reshaped/backup.h"
+#include "reshaped/geometry.h"
+#include "reshaped/md-assemble.h"
+#include "reshaped/restore.h"
+
+struct restore_ctx {
+        const char *md_name;         /* "md0" */
+        char devnode[64];            /* "/dev/md0" */
+        char *backup_path;
+        struct md_member_super *members;
+        size_t n_members;
+        const struct md_member_super *freshest;
+        struct backup_report rep;
+        struct restore_plan plan;
+        struct reshape_geometry geo; /* the reshape the superblocks record */
+        /* Non-zero: md will not restart from the checkpoint (a grow's first
+         * units), restore moves it here first (restore-critical.h). */
+        uint64_t critical_position;
+        bool ignore_token;           /* --ignore-generation-token */
+};
+
+/* Reads the members (@paths, or those the backup's UUID names), verifies
+ * the backup against them and plans the restore; writes nothing. */
+int restore_prepare(struct restore_ctx *c, const char *backup_option, char **paths, size_t n);
+
+/* Finishes a grow's first units as restore_prepare() planned
+ * (c->critical_position set); afterwards nothing is left to write back. */
+int restore_finish_critical(struct restore_ctx *c);
