@@ -51,6 +51,9 @@
 #define BEGUN_PROBE_TIMEOUT_MS  3000
 /* How long sync_action may pass through idle mid-reshape. */
 #define SETTLE_TIMEOUT_MS       2000
+/* How long the kernel may wait for a backup before the journal hears of
+ * it: a window's backup normally keeps ahead of it. */
+#define HELD_REPORT_MS          10000
 
 struct sup {
         struct md *md;
@@ -78,8 +81,10 @@ struct sup {
         double rate_progress_per_ms;
         uint64_t stall_ms;
         uint64_t parked_since_ms;  /* seen parked at sync_max; 0: not */
+        bool held_reported;        /* this park was reported (REPORT_MID_HELD) */
         uint64_t backed_up_bytes, backup_ms;
         bool acted;               /* actions ran since the last observation */
+        bool protecting;          /* the kernel has run held within the backup */
         struct plan_action guard; /* PLAN_BACKUP: slot 0 held since the take-over */
         bool froze;               /* the take-over froze the reshape */
         bool frozen_by_other;     /* someone else froze it (mdadm --stop, an admin) */
@@ -490,6 +495,16 @@ static int read_ahead(struct sup *s, const struct plan_action *a)
         return 0;
 }
 
+/* A write or sync of the backup file failed (backup-file.c said which):
+ * the journal's event for it; the kernel stays held, as the stop says. */
+static int backup_failed(struct sup *s, int r)
+{
+        report_event(REPORT_MID_BACKUP_ERROR, md_name(s->md),
+                     "%s: the backup %s could not be written (%s); the kernel is held at what is durably backed up.",
+                     md_name(s->md), s->o->backup_path, strerror(-r));
+        return r;
+}
+
 /* Writes @a's range from @rd into its slot piece by piece as the reads
  * bring it in. @ret_read_wait_ms: how long the writes waited for them. */
 static int write_window(struct sup *s, const struct plan_action *a, struct array_read *rd,
@@ -506,6 +521,9 @@ static int write_window(struct sup *s, const struct plan_action *a, struct array
                 uint64_t n = hi - at < piece ? hi - at : piece, t = now_ms();
                 const char *data = buf + sectors_to_bytes(at - rr.lo_array_sectors);
 
+                /* The reads and writes of a window outlast a watchdog
+                 * quarter on slow disks; each piece is progress. */
+                report_watchdog(t);
                 r = array_read_wait(rd, at, at + n);
                 wait_ms += now_ms() - t;
                 if (r < 0)
@@ -513,7 +531,7 @@ static int write_window(struct sup *s, const struct plan_action *a, struct array
                 r = backup_file_write_data(s->bf, a->slot, sectors_to_bytes(at - lo), data,
                                            (size_t) sectors_to_bytes(n));
                 if (r < 0)
-                        return r;
+                        return backup_failed(s, r);
                 crc = backup_crc32c(crc, data, (size_t) sectors_to_bytes(n));
         }
         *ret_crc = crc;
@@ -583,7 +601,7 @@ static int do_backup(struct sup *s, const struct plan_action *a, bool release_ot
         }
         r = backup_file_commit(s->bf, a->slot, a->range.lo_array_sectors, len, crc, release_other);
         if (r < 0)
-                return r;
+                return backup_failed(s, r);
         /* Before sync_max may pass the window: from now on a copy of the
          * backup older than this header is stale, and restore knows it. */
         t_token_us = now_us();
@@ -881,7 +899,7 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen)
         enum md_sync_action action;
         uint64_t sync_max, ckpt, front, limit, pos_start, pos_front;
         bool begun = true;
-        char b1[32];
+        char b1[32], distance[64];
         int r;
 
         r = md_get_sync_action(s->md, &action);
@@ -958,15 +976,17 @@ static int establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen)
 
         pos_start = geometry_progress_to_position(&s->geo, 0);
         pos_front = geometry_progress_to_position(&s->geo, begun ? front : 0);
+        snprintf(distance, sizeof(distance), "RESHAPE_UNPROTECTED_BYTES=%" PRIu64,
+                 sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front : pos_front - pos_start));
         if (s->geo.relocates)
-                report_event(REPORT_MID_TAKEOVER, md_name(s->md),
+                report_event_field(REPORT_MID_TAKEOVER, md_name(s->md), distance,
                              "%s: took over at %.1f%%; before this point the kernel reshaped %s unpaced, which put nothing at risk (raid10 writes its new layout at a new data offset). From here on it is paced in windows.",
                              md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
                              report_bytes(sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front
                                                                                  : pos_front - pos_start),
                                           b1, sizeof(b1)));
         else
-                report_event(REPORT_MID_TAKEOVER, md_name(s->md),
+                report_event_field(REPORT_MID_TAKEOVER, md_name(s->md), distance,
                              "%s: took over at %.1f%%; before this point the kernel reshaped %s with nothing holding it back. From here on every window is backed up before the kernel may rewrite it.",
                              md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
                              report_bytes(sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front
@@ -1154,11 +1174,13 @@ static void progress(struct sup *s, bool force)
                         ? s->geo.end_progress_sectors - s->plan.completed : 0;
         struct report_progress p = {
                 .array = md_name(s->md),
-                .uuid = s->uuid,
-                .completed_progress = s->plan.completed,
+                /* The last checkpoint the kernel notified may fall short of
+                 * the end it reached. */
+                .completed_progress = s->plan.finished ? s->geo.end_progress_sectors : s->plan.completed,
                 .end_progress = s->geo.end_progress_sectors,
                 .position_array_sectors = geometry_progress_to_position(&s->geo, s->plan.completed),
                 .protected_array_sectors = geometry_progress_to_position(&s->geo, s->plan.protected_to),
+                .protected_progress = s->plan.protected_to,
                 .rate_bytes_per_sec = rate,
                 .eta_sec = s->rate_progress_per_ms > 0
                            ? (double) left / s->rate_progress_per_ms / 1000.0 : -1,
@@ -1167,6 +1189,40 @@ static void progress(struct sup *s, bool force)
         };
 
         report_progress(&p, t, force);
+        /* A kernel that waits a moment for the next backup is normal; one
+         * that waits this long says the backup device is the bottleneck,
+         * or failing. */
+        if (s->parked_since_ms && !s->held_reported && t - s->parked_since_ms >= HELD_REPORT_MS) {
+                char field[48];
+
+                snprintf(field, sizeof(field), "RESHAPE_HELD_S=%" PRIu64, (t - s->parked_since_ms) / 1000);
+                report_event_field(REPORT_MID_HELD, md_name(s->md), field,
+                                   "%s: the kernel has waited %" PRIu64 " s at %.1f%% for the backup of the next window (%s).",
+                                   md_name(s->md), (t - s->parked_since_ms) / 1000,
+                                   100.0 * (double) s->plan.sync_max / (double) s->geo.end_progress_sectors,
+                                   s->o->backup_path);
+                s->held_reported = true;
+        }
+}
+
+/* The first sync_max the kernel runs to lies within what the backup
+ * holds (or, released, needs none): only now is the service ready. */
+static void protection_established(struct sup *s)
+{
+        double to = 100.0 * (double) s->plan.protected_to / (double) s->geo.end_progress_sectors;
+
+        s->protecting = true;
+        if (s->geo.relocates)
+                report_event(REPORT_MID_PROTECTED, md_name(s->md),
+                             "%s: protected: the kernel is paced, held at %.1f%%, its position recorded as it goes.",
+                             md_name(s->md), to);
+        else
+                report_event(REPORT_MID_PROTECTED, md_name(s->md),
+                             "%s: protected: %s durably holds what the kernel rewrites up to %.1f%%, and the kernel is held there.",
+                             md_name(s->md), s->o->backup_path, to);
+        report_notify_ready("protected");
+        /* After READY's own STATUS=, which it replaces. */
+        progress(s, true);
 }
 
 static void pause_take_pending(struct sup *s);
@@ -1194,10 +1250,13 @@ static int run_actions(struct sup *s)
                 if ((a.kind == PLAN_SET_SYNC_MAX || a.kind == PLAN_RELEASE) && s->parked_since_ms) {
                         s->stall_ms += now_ms() - s->parked_since_ms;
                         s->parked_since_ms = 0;
+                        s->held_reported = false;
                 }
                 planner_applied(&s->plan, &a, now_ms());
                 sync_reads(s);
                 s->acted = true;
+                if (!s->protecting && (a.kind == PLAN_SET_SYNC_MAX || a.kind == PLAN_RELEASE))
+                        protection_established(s);
         }
 }
 
@@ -1213,6 +1272,11 @@ static int wait_and_observe(struct sup *s, uint64_t timeout_ms)
 
         if (fds[0].fd < 0)
                 return fds[0].fd;
+        /* Woken often enough to ping the watchdog and refresh STATUS=
+         * even while the kernel notifies nothing. */
+        report_watchdog(now_ms());
+        if (timeout_ms > report_wait_ms())
+                timeout_ms = report_wait_ms();
         r = poll(fds, 2, timeout_ms > INT32_MAX ? INT32_MAX : (int) timeout_ms);
         if (r < 0 && errno != EINTR)
                 return log_error_errno(errno, "poll() failed: %m");
@@ -1344,6 +1408,10 @@ static void stop_safely(struct sup *s, const char *why)
         report_notify_stopping(why);
         s->plan.draining = true;
         while (!s->frozen_by_other && !s->plan.finished && holds_any(s) && now_ms() < deadline) {
+                /* The drain and the freeze after it are bounded; systemd
+                 * is to wait for them rather than SIGKILL at TimeoutStopSec=,
+                 * which would leave writes suspended. */
+                report_notify_extend_stop((deadline - now_ms() + FREEZE_TIMEOUT_MS + 10000) * 1000);
                 r = run_actions(s);
                 if (r < 0 || !holds_any(s))
                         break;
@@ -1573,6 +1641,7 @@ static int prepare(struct sup *s, uint64_t *ckpt, bool *frozen)
         if (r < 0)
                 return r;
         backup_uuid_format(s->id.uuid, s->uuid);
+        report_identity(s->uuid, s->geo.relocates ? NULL : s->o->backup_path);
         r = md_get_degraded(s->md, &s->degraded);
         if (r < 0)
                 return r;
@@ -1717,6 +1786,11 @@ static void pause_confirm(struct sup *s)
 
         if (s->pause_confirmed || !pause_holding(s))
                 return;
+        /* Started paused, the kernel may never get a raise: held within
+         * what is durable it is protected, and systemd, waiting for
+         * READY=1, is to hear so. */
+        if (!s->protecting)
+                protection_established(s);
         h.position_array_sectors = geometry_progress_to_position(&s->geo, h.progress_sectors);
         if (h.final_window)
                 log_notice("%s: cannot pause at %.1f%%: the kernel is in its last window, protected to the end with sync_max=max, and cannot be held without freezing; it finishes on its own.",
@@ -1806,6 +1880,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
         report_init(o->quiet);
         r = prepare(&s, &ckpt, &frozen);
         if (r == 1) {
+                report_notify_stopping("no reshape");
                 forget_backup(&s);
                 report_event(REPORT_MID_FINISHED, md_name(md),
                              "%s: no reshape is running (reshape_position reads none): it has ended, or never began; nothing to supervise.",
@@ -1860,7 +1935,6 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                              md_level_to_string(s.mdg.level) ? md_level_to_string(s.mdg.level) : "raid",
                              s.geo.old_data_disks, s.geo.new_data_disks, s.mdg.chunk_bytes_old / 1024,
                              s.mdg.chunk_bytes_new / 1024, o->backup_path, report_bytes(s.slot_bytes, b1, sizeof(b1)));
-        report_notify_ready("supervising");
 
         for (;;) {
                 bool was_lockstep = s.plan.lockstep;
@@ -1913,6 +1987,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
 
         elapsed = now_ms() - s.t0_ms;
         progress(&s, true);
+        report_notify_stopping("finished");
         forget_backup(&s);
         if (s.geo.relocates)
                 report_event(REPORT_MID_FINISHED, md_name(md),

@@ -516,18 +516,19 @@ vm_takeover() {
         grep -q 'reshaped: exit status 0$' "$VM_OUT/reshaped.log" || vm_fail "reshaped supervise failed"
 }
 
-# vm_install_dropin UNIT: installs reshaped's shipped drop-in for mdadm's
-# hand-off unit (its ExecStart pointed at the guest's binary) and fails
-# unless systemd shows it for UNIT (mdadm-grow-continue@MD.service).
+# vm_install_dropin UNIT: installs reshaped's drop-in for mdadm's hand-off
+# unit as `meson install` generated it (the runner pointed its ExecStart at
+# the guest's binary) and fails unless systemd shows it for UNIT
+# (mdadm-grow-continue@MD.service).
 vm_install_dropin() {
-        _shipped=/opt/vm/systemd/mdadm-grow-continue@.service.d/reshaped.conf
+        _shipped=/opt/vm/installed/systemd/mdadm-grow-continue@.service.d/reshaped.conf
         _dir=/etc/systemd/system/mdadm-grow-continue@.service.d
 
-        [ -f "$_shipped" ] || vm_fail "$_shipped is missing: the runner ships the source tree's systemd/"
+        [ -f "$_shipped" ] || vm_fail "$_shipped is missing: the runner installs the build's units for systemd guests"
         mkdir -p "$_dir"
-        sed 's|^ExecStart=/usr/sbin/reshaped |ExecStart=/opt/vm/bin/reshaped |' "$_shipped" >"$_dir/reshaped.conf"
+        cp "$_shipped" "$_dir/reshaped.conf"
         grep -qx 'ExecStart=/opt/vm/bin/reshaped supervise /dev/%I' "$_dir/reshaped.conf" ||
-                vm_fail "the shipped drop-in has no 'ExecStart=/usr/sbin/reshaped supervise /dev/%I'"
+                vm_fail "the installed drop-in has no 'ExecStart=/opt/vm/bin/reshaped supervise /dev/%I'"
         vm_run systemctl daemon-reload
         systemctl cat "$1" | grep -qx 'ExecStart=/opt/vm/bin/reshaped supervise /dev/%I' ||
                 vm_fail "systemctl cat $1 does not show the drop-in's ExecStart"
@@ -601,11 +602,11 @@ vm_handoff() {
         [ ! -e "$_backup" ] || vm_fail "the backup $_backup is left after the reshape"
         journalctl -u "$_unit" --no-pager -o cat
         journalctl -u "$_unit" --no-pager -o verbose >"$VM_OUT/journal-verbose.txt"
-        for _field in MESSAGE_ID "RESHAPED_ARRAY=$_md" RESHAPED_PERCENT; do
+        for _field in MESSAGE_ID "RESHAPE_DEVICE=$_md" RESHAPE_PERCENT; do
                 grep -q "^ *$_field" "$VM_OUT/journal-verbose.txt" ||
                         vm_fail "the journal of $_unit has no $_field field"
         done
-        vm_log "journal fields: $(grep -c '^ *MESSAGE_ID=' "$VM_OUT/journal-verbose.txt") MESSAGE_IDs ($(sed -n 's/^ *MESSAGE_ID=//p' "$VM_OUT/journal-verbose.txt" | sort -u | tr '\n' ' ')), $(grep -c '^ *RESHAPED_PERCENT=' "$VM_OUT/journal-verbose.txt") progress records, last $(sed -n 's/^ *RESHAPED_PERCENT=//p' "$VM_OUT/journal-verbose.txt" | tail -n 1)%"
+        vm_log "journal fields: $(grep -c '^ *MESSAGE_ID=' "$VM_OUT/journal-verbose.txt") MESSAGE_IDs ($(sed -n 's/^ *MESSAGE_ID=//p' "$VM_OUT/journal-verbose.txt" | sort -u | tr '\n' ' ')), $(grep -c '^ *RESHAPE_PERCENT=' "$VM_OUT/journal-verbose.txt") progress records, last $(sed -n 's/^ *RESHAPE_PERCENT=//p' "$VM_OUT/journal-verbose.txt" | tail -n 1)%"
         takeover=$(journalctl -u "$_unit" --no-pager -o cat | grep 'took over at') ||
                 vm_fail "reshaped logged no take-over"
 }

@@ -16,8 +16,7 @@ dir=/etc/systemd/system/mdadm-grow-continue@.service.d
 vm_wait_booted
 vm_array_filled 5 4 64 "$seed"
 mkdir -p "$dir"
-sed 's|^ExecStart=/usr/sbin/reshaped |ExecStart=/opt/vm/bin/reshaped |' \
-        /opt/vm/systemd/mdadm-grow-continue@.service.d/reshaped.conf >"$dir/reshaped.conf"
+cp /opt/vm/installed/systemd/mdadm-grow-continue@.service.d/reshaped.conf "$dir/reshaped.conf"
 grep -qx 'Restart=on-failure' "$dir/reshaped.conf" || vm_fail "the shipped drop-in has no Restart=on-failure"
 vm_run systemctl daemon-reload
 
