@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * What the supervisor tells systemd (src/report.c), read off a notify
+ * What the supervisor tells systemd (src/report/report.c), read off a notify
  * socket of our own: the watchdog pings and their pace; the STATUS= line
  * systemctl status shows; the pace of progress entries; and the plain
  * words on stderr outside systemd.
@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "reshaped/report.h"
+#include "reshaped/report/report.h"
 
 static int notify_fd = -1;
 static char notify_path[64];

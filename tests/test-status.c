@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * `reshaped status`: its judgement (src/status.c) on observed states, and
+ * `reshaped status`: its judgement (src/report/status.c) on observed states, and
  * the command on a fake sysfs tree, with a recorded backup file and a
  * stand-in supervisor process, its --json output parsed. Also the exit
  * codes of `reshaped inspect` for its three verdicts.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * `reshaped watch`: when it redraws, when it says the reshape ended
- * (src/watch.c, on a clock of its own), the line it draws, and the
+ * (src/report/watch.c, on a clock of its own), the line it draws, and the
  * command on a fake sysfs tree, plain and under a pseudo-terminal: its
  * lines, its exit status for each outcome, its errors.
  */

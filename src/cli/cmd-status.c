@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * `reshaped status`: gathers what src/status.c judges, from sysfs, the
+ * `reshaped status`: gathers what src/report/status.c judges, from sysfs, the
  * superblocks, reshaped's record, mdadm's /run record, the backup file
  * and /proc. Works with no daemon running; nothing is written.
  */

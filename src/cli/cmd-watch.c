@@ -3,7 +3,7 @@
  * `reshaped watch DEVICE`: what `reshaped status` says about one array,
  * as a line redrawn in place on a terminal (plain lines otherwise), until
  * the reshape ends; its outcome is the exit status. Sleeps in poll() on
- * sync_completed (md.c's notification fd) and a signalfd; src/watch.c
+ * sync_completed (md.c's notification fd) and a signalfd; src/report/watch.c
  * decides when to redraw and when the reshape has ended.
  */
 #include <errno.h>

@@ -9,10 +9,10 @@
  * data and of the whole header, and the identity of the array the backup
  * was taken for.
  *
- * Two parts: pure encode/decode/verify of buffers (src/backup.c: no I/O,
+ * Two parts: pure encode/decode/verify of buffers (src/backup/backup.c: no I/O,
  * no clock), and the durable file I/O on top of it: the live file that a
- * reshape writes (src/backup-file.c) and the offline check of a whole
- * file (src/backup-verify.c), which share their reads (src/backup-io.c).
+ * reshape writes (src/backup/backup-file.c) and the offline check of a whole
+ * file (src/backup/backup-verify.c), which share their reads (src/backup/backup-io.c).
  *
  * File layout (as mdadm reads a backup file): the 512-byte header at
  * offset 0 inside a reserved 4 KiB area; section 0's data at file sector

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * What `reshaped status` reads about one array (src/cmd-status.c), for
+ * What `reshaped status` reads about one array (src/cli/cmd-status.c), for
  * the commands that show the same judgement (`reshaped watch`). Lives
  * with the command, in the binary, not in the library: it reads /proc,
  * the superblocks and the backup file.

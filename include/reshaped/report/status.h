@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * `reshaped status`, the pure part: what src/cmd-status.c observed about
+ * `reshaped status`, the pure part: what src/cli/cmd-status.c observed about
  * one array (sysfs, superblocks, the record, the backup file, /proc) in;
  * a judgement, the text a person reads and the JSON object a script
  * reads out. No I/O besides writing to the given stream, no clock.

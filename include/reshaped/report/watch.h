@@ -7,7 +7,7 @@
  * person reads. Times are milliseconds of a monotonic clock the caller
  * reads; no I/O, no clock here.
  *
- * The loop (src/cmd-watch.c) sleeps in poll() on sync_completed for at
+ * The loop (src/cli/cmd-watch.c) sleeps in poll() on sync_completed for at
  * most watch_wait_ms(), marks a redraw wanted after each notification
  * (watch_woke()) and after each timeout, and redraws when
  * watch_draw_due() says so: at most every WATCH_MIN_REDRAW_MS, at least
