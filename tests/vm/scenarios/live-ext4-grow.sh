@@ -2,7 +2,8 @@
 # live-ext4-start for a grow: ext4 mounted on raid5 (1.2 metadata, 3 x 127
 # MiB and a spare) under vm-fswriter through `reshaped start --raid-devices
 # 4`, whose first units only the backup protects while the filesystem
-# writes. No writer stall over $live_stall_ms, lag 0, e2fsck clean, every
+# writes. No writer stall over $live_stall_ms, no risk in the first units
+# (vm_probe_risk), e2fsck clean, every
 # fsynced file as the manifest says.
 . "$VM_LIB"
 set -u
