@@ -222,7 +222,7 @@ static void test_plain_stderr(void **state)
         /* Due. */
         p.completed_progress = 4500;
         report_progress(&p, 130000, false);
-        report_paused("md0", 45.0);
+        report_paused("md0", 45.0, 393216);
         out = stderr_since(f, 0);
         dup2(saved, STDERR_FILENO);
         close(saved);
@@ -232,7 +232,7 @@ static void test_plain_stderr(void **state)
                 "reshaped: md0: protected up to 47.0%.\n"
                 "md0: reshape 43.2%, 6.1 MiB/s, 12m04s to go, protected to 47.0%, stalled 0.0%\n"
                 "md0: reshape 45.0%, 6.1 MiB/s, 12m04s to go, protected to 47.0%, stalled 0.0%\n"
-                "reshaped: md0: paused at 45.0%; the kernel is held at the end of what the backup holds. Continue with: reshaped resume /dev/md0\n");
+                "reshaped: md0: paused at 45.0%: the kernel is held at array sector 393216, its checkpoint on disk; no writes are suspended, the array stays readable and writable. Resume with: reshaped resume /dev/md0\n");
 }
 
 int main(void)

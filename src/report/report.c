@@ -187,14 +187,14 @@ void report_event_field(const char *message_id, const char *array, const char *f
         va_end(ap);
 }
 
-void report_paused(const char *array, double percent)
+void report_paused(const char *array, double percent, uint64_t position_array_sectors)
 {
         char field[48];
 
         snprintf(field, sizeof(field), "RESHAPE_PERCENT=%.1f", percent);
         report_event_field(REPORT_MID_PAUSED, array, field,
-                           "%s: paused at %.1f%%; the kernel is held at the end of what the backup holds. Continue with: reshaped resume /dev/%s",
-                           array, percent, array);
+                           "%s: paused at %.1f%%: the kernel is held at array sector %" PRIu64 ", its checkpoint on disk; no writes are suspended, the array stays readable and writable. Resume with: reshaped resume /dev/%s",
+                           array, percent, position_array_sectors, array);
 }
 
 void report_resumed(const char *array, double percent)

@@ -1770,8 +1770,7 @@ static void pause_refresh(struct sup *s)
                 /* The pause is not time the kernel waited for backups. */
                 if (s->parked_since_ms)
                         s->parked_since_ms = now_ms();
-                log_notice("%s: resumed at %.1f%%; supervision goes on.", md_name(s->md),
-                           progress_percent(s, s->plan.completed));
+                report_resumed(md_name(s->md), progress_percent(s, s->plan.completed));
         }
 }
 
@@ -1796,9 +1795,7 @@ static void pause_confirm(struct sup *s)
                 log_notice("%s: cannot pause at %.1f%%: the kernel is in its last window, protected to the end with sync_max=max, and cannot be held without freezing; it finishes on its own.",
                            md_name(s->md), progress_percent(s, h.progress_sectors));
         else
-                log_notice("%s: paused at %.1f%%: the kernel is held at sync_max %" PRIu64 " (array sector %" PRIu64 "), its checkpoint on disk; no writes are suspended, the array stays readable and writable. Resume with: reshaped resume %s",
-                           md_name(s->md), progress_percent(s, h.progress_sectors), h.progress_sectors,
-                           h.position_array_sectors, md_devnode(s->md));
+                report_paused(md_name(s->md), progress_percent(s, h.progress_sectors), h.position_array_sectors);
         if (supervise_held_write(md_name(s->md), &h) == 0)
                 s->pause_confirmed = true;
 }

@@ -58,7 +58,7 @@ void report_event(const char *message_id, const char *array, const char *format,
 void report_event_field(const char *message_id, const char *array, const char *field,
                         const char *format, ...) __attribute__((format(printf, 4, 5)));
 /* Pause and resume (reshaped pause/resume), at @percent done. */
-void report_paused(const char *array, double percent);
+void report_paused(const char *array, double percent, uint64_t position_array_sectors);
 void report_resumed(const char *array, double percent);
 /* Whether a progress entry is due: REPORT_PROGRESS_MS and
  * REPORT_PROGRESS_PERCENT both passed since the last at @last_ms,
