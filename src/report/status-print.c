@@ -13,18 +13,6 @@
 #include "reshaped/report/report.h"
 #include "reshaped/report/status.h"
 
-void status_format_duration(double sec, char *buf, size_t size)
-{
-        uint64_t s = (uint64_t) (sec + 0.5);
-
-        if (s >= 3600)
-                snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s / 60 % 60);
-        else if (s >= 60)
-                snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
-        else
-                snprintf(buf, size, "%" PRIu64 "s", s);
-}
-
 static void print_text_backup(FILE *f, const struct status_observed *o, const struct status_view *v)
 {
         const struct backup_header *h = &o->backup.header;
@@ -80,7 +68,7 @@ void status_print_text(FILE *f, const struct status_observed *o, const struct st
                 fprintf(f, "  Progress:    %.1f%% (%s of %s)", v->percent,
                         report_bytes(v->done_bytes, a, sizeof(a)), report_bytes(v->total_bytes, b, sizeof(b)));
                 if (v->rate_bytes_per_sec >= 0) {
-                        status_format_duration(v->eta_sec, c, sizeof(c));
+                        report_duration(v->eta_sec, c, sizeof(c));
                         fprintf(f, ", %s/s, %s to go\n",
                                 report_bytes((uint64_t) v->rate_bytes_per_sec, a, sizeof(a)), c);
                 } else

@@ -87,7 +87,7 @@ enum watch_end watch_check_end(struct watch *w, const struct status_observed *o,
         }
         if (now_ms - w->idle_since_ms < WATCH_STOPPED_MS)
                 return WATCH_GOES_ON;
-        status_format_duration((double) (now_ms - w->idle_since_ms) / 1000.0, since, sizeof(since));
+        report_duration((double) (now_ms - w->idle_since_ms) / 1000.0, since, sizeof(since));
         if (v->progress_known)
                 snprintf(why, why_size, "the reshape stopped at %.1f%%: not running (sync_action %s) for %s",
                          v->percent, md_sync_action_to_string(o->action), since);
@@ -146,7 +146,7 @@ void watch_format_line(char *buf, size_t size, const struct status_observed *o,
                 append(buf, size, &n, "%.1f%% (%s of %s)", v->percent,
                        report_bytes(v->done_bytes, a, sizeof(a)), report_bytes(v->total_bytes, b, sizeof(b)));
                 if (v->rate_bytes_per_sec >= 0) {
-                        status_format_duration(v->eta_sec, b, sizeof(b));
+                        report_duration(v->eta_sec, b, sizeof(b));
                         append(buf, size, &n, ", %s/s, %s to go",
                                report_bytes((uint64_t) v->rate_bytes_per_sec, a, sizeof(a)), b);
                 } else

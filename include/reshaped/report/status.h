@@ -112,8 +112,6 @@ const char *status_backup_state_id(enum status_backup_state s);
 const char *status_state_text(enum status_state s);
 /* A chunk size as mdadm writes it: "64K", "1M". */
 const char *status_chunk_name(uint32_t bytes, char *buf, size_t size);
-/* "45s", "12m04s", "3h07m". */
-void status_format_duration(double sec, char *buf, size_t size);
 
 /* Whether the state counts as protected for the exit status. */
 bool status_state_ok(enum status_state s);
