@@ -71,6 +71,23 @@ done
 cat "$VM_OUT/status.txt"
 vm_log "STATUS: $(grep -o 'Status: ".*"' "$VM_OUT/status.txt")"
 
+# reshaped status --json parses, and says what sysfs says, read just after.
+reshaped status --json /dev/md0 >"$VM_OUT/status.json" || true
+python3 - "$VM_OUT/status.json" "$(md_attr md0 sync_max)" "$(md_attr md0 reshape_position)" <<'EOF' ||
+import json, sys
+arrays = json.load(open(sys.argv[1]))
+a = arrays[0] if isinstance(arrays, list) else arrays
+sync_max, position = sys.argv[2], int(sys.argv[3])
+assert a["device"] == "/dev/md0", a["device"]
+assert a["state"] == "protected" and a["protected"] is True, (a["state"], a["protected"])
+if sync_max != "max":
+    assert a["sync_max_progress_sectors"] <= int(sync_max), (a["sync_max_progress_sectors"], sync_max)
+assert a["reshape_position_array_sectors"] <= position, (a["reshape_position_array_sectors"], position)
+print("status --json: state", a["state"], "percent", a["percent"], "position",
+      a["reshape_position_array_sectors"], "sysfs", position)
+EOF
+        vm_fail "reshaped status --json does not parse or disagrees with sysfs: $(cat "$VM_OUT/status.json")"
+
 # More than two watchdog intervals of a slow reshape: the loop pings.
 sleep $((2 * watchdog_s + 2))
 [ "$(main_pid)" = "$first" ] && [ "$(systemctl show -P NRestarts "$unit")" = 0 ] || {
