@@ -201,6 +201,10 @@ int restore_critical_finish(const struct reshape_geometry *g, const struct backu
                 r = members_by_slot(members, n, old.raid_disks, old_src);
         if (r < 0)
                 return r;
+        for (unsigned i = 0; i < new.raid_disks; i++)
+                if (!new_src[i].path)
+                        return log_error_errno(ENODEV, "No member holds slot %u of the array: finishing its first units writes every member. Nothing was changed; name all members.",
+                                               i);
         if (posix_memalign(&buf, 4096, sectors_to_bytes(position - checkpoint)) != 0)
                 return log_error_errno(ENOMEM, "Out of memory for %" PRIu64 " sectors.", position - checkpoint);
 
