@@ -338,16 +338,16 @@ md_snapshot() {
 # power. Fails when the reshape ends first. PERCENT may have decimals.
 # With VM_CUT_SPEED_KIB set, the kernel is slowed to that many KiB/s from
 # 3% before the point on, so that a cut can land inside a few units (a
-# grow's first, a shrink's last). PERCENT "raise:P" instead cuts 0.3 s
-# after the supervisor raised sync_max past P% (the kernel slowed to 1 MB/s
-# from P-5% on), while the kernel rewrites the new window beyond its
-# checkpoint: what it tore there only the backup holds.
+# grow's first, a shrink's last). PERCENT "raise:P" instead cuts as soon
+# as the supervisor has raised sync_max past P%, while the kernel rewrites
+# the new window beyond its checkpoint (md's throttle lets it burst through
+# a window in well under a second): what it tore there only the backup
+# holds.
 vm_power_cut_at() {
         case $2 in raise:*)
                 lw_wait_front "${2#raise:}"
                 lw_wait_raise
-                sleep 0.3
-                echo "[$(vm_now)] boot $VM_BOOT: cut 0.3 s after sync_max was raised from $raised_from past ${2#raise:}%: $(md_snapshot "$1")" \
+                echo "[$(vm_now)] boot $VM_BOOT: cut right after sync_max was raised from $raised_from past ${2#raise:}%: sync_max=$(md_attr "$1" sync_max) sync_completed=$(md_attr "$1" sync_completed | tr ' ' _)" \
                         >"$VM_OUT/cut.$VM_BOOT.txt"
                 cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
                 vm_power_cut
@@ -703,7 +703,7 @@ vm_matrix_instants() {
                 backup) printf 'first window after restore' ;;
                 writeback) printf "during restore's write-back" ;;
                 resumed) printf '0.3 s after restore resumed' ;;
-                raise:*) printf '0.3 s after a sync_max raise past %s%%' "${_c#raise:}" ;;
+                raise:*) printf 'right after a sync_max raise past %s%%' "${_c#raise:}" ;;
                 *) printf '%s%%' "$_c" ;;
                 esac
                 [ "$_c" = "$(echo $1 | awk '{ print $NF }')" ] || printf ', '

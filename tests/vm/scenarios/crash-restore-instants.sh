@@ -1,7 +1,7 @@
 # vm: mode=busybox disks=4 size=128M scratch=512M timeout=1200 needs=reshaped
 # Power cuts at the instants of a recovery, each followed by another
 # `reshaped restore`: raid5 (1.2, 4 x 95 MiB), chunk 64K -> 128K under
-# `reshaped start`, cut 0.3 s after a sync_max raise past 45% (the kernel
+# `reshaped start`, cut right after a sync_max raise past 45% (the kernel
 # inside the new window, beyond its checkpoint: the write-back has torn
 # data to repair); then during restore's write-back; 0.3 s after the next
 # restore resumed the kernel; at 90%. The fifth boot's restore finishes:
