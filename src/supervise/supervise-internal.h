@@ -137,7 +137,10 @@ int sup_establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen);
 void sup_describe_kernel(struct sup *s, char *buf, size_t size);
 bool sup_holds_any(const struct sup *s);
 bool sup_array_stopped(struct sup *s);
-void sup_stop_safely(struct sup *s, const char *why);
+/* 1 when the array was stopped under the supervisor (sup_array_stopped()
+ * said so), 0 when the kernel was left held safely, -1 when the stop did
+ * not complete (the message says what is left to do). */
+int sup_stop_safely(struct sup *s, const char *why);
 
 /* supervise-pause.c */
 bool sup_pause_holding(const struct sup *s);

@@ -102,7 +102,7 @@ bool sup_array_stopped(struct sup *s)
         return true;
 }
 
-void sup_stop_safely(struct sup *s, const char *why)
+int sup_stop_safely(struct sup *s, const char *why)
 {
         uint64_t deadline = sup_now_ms() + DRAIN_TIMEOUT_MS;
         struct array_range held;
@@ -141,6 +141,9 @@ void sup_stop_safely(struct sup *s, const char *why)
         else
                 snprintf(cont, sizeof(cont), "reshaped supervise %s --backup-file %s",
                          md_devnode(s->md), s->o->backup_path);
+        /* mdadm --stop freezes, then stops: the array may go meanwhile. */
+        if ((rf < 0 || rs < 0) && sup_array_stopped(s))
+                return 1;
         if (rf < 0 || rs < 0)
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
                              "%s: %s. Stopping did not complete: %s%s (%s); %s. %s holds array sectors %" PRIu64 "-%" PRIu64
@@ -168,4 +171,5 @@ void sup_stop_safely(struct sup *s, const char *why)
                              " Continue with: mdadm --stop %s, then reshaped restore %s (or mdadm --assemble --backup-file %s)",
                              md_name(s->md), why, state, s->o->backup_path, held.lo_array_sectors,
                              held.hi_array_sectors, md_devnode(s->md), md_devnode(s->md), s->o->backup_path);
+        return rf < 0 || rs < 0 ? -1 : 0;
 }

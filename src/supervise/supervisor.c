@@ -544,7 +544,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                 /* sup_size_slots() sized them for the geometry: a bug. */
                 log_error_errno(r, "Internal error: %s: the %" PRIu64 "-byte window slots are smaller than the geometry needs.",
                                 md_name(md), s.slot_bytes);
-                sup_stop_safely(&s, "stopping after an internal error");
+                (void) sup_stop_safely(&s, "stopping after an internal error");
                 goto out;
         }
         if (s.guard.kind == PLAN_BACKUP)
@@ -606,12 +606,17 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                         snprintf(why, sizeof(why), "stopping: someone else froze the reshape");
                 else
                         snprintf(why, sizeof(why), "stopping after an error (%s)", strerror(-r));
+                /* The array stopped under us, or frozen by someone else
+                 * (mdadm --stop freezes first) and left held safely: a
+                 * stop on request, not a failure. */
                 if (sup_array_stopped(&s)) {
-                        /* As stopped on request: held safely, not a failure. */
                         r = -EINTR;
-                        goto out;
+                } else {
+                        int st = sup_stop_safely(&s, why);
+
+                        if (st > 0 || (st == 0 && s.frozen_by_other))
+                                r = -EINTR;
                 }
-                sup_stop_safely(&s, why);
                 goto out;
         }
 

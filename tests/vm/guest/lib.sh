@@ -1236,7 +1236,10 @@ vm_supervised_mdadm_stop() {
         vm_log "reshaped left $(vm_since "$t0") s after the stop began, exit status $status"
         tail -n 8 "$VM_OUT/start.txt"
         [ "$status" = 3 ] || vm_fail "reshaped exited $status after mdadm --stop, not 3 (stopped, held safely)"
+        # Seen stopped, or (when the array went after the supervisor had
+        # held the kernel) frozen by someone else and held safely.
         grep -q "the array was stopped (mdadm --stop) at .*Continue with: reshaped restore /dev/md0 --backup-file $2" "$VM_OUT/start.txt" ||
+                grep -q "stopping: someone else froze the reshape. Stopped safely\|stopping: someone else froze the reshape; .* holds array sectors" "$VM_OUT/start.txt" ||
                 vm_fail "reshaped did not say that the array was stopped and how to continue"
         reshaped inspect "$2" >"$VM_OUT/inspect.txt" 2>&1 ||
                 vm_fail "the backup left behind does not verify: $(cat "$VM_OUT/inspect.txt")"
