@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -249,4 +250,49 @@ void fake_sysfs_remove(char *root)
         if (nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
                 fail_msg("remove %s: %s", root, strerror(errno));
         free(root);
+}
+
+const struct fake_member fake_members4[4] = {
+        { "sda", "in_sync", "0", "8:0" },
+        { "sdb", "in_sync", "1", "8:16" },
+        { "sdc", "in_sync", "2", "8:32" },
+        { "sdd", "in_sync", "3", "8:48" },
+};
+
+int fake_run_reshaped(char *out, size_t out_size, char *err, size_t err_size, const char *const *args)
+{
+        const char *bin = getenv("RESHAPED_TEST_BINARY");
+        char outpath[] = "/tmp/reshaped-test-out-XXXXXX", errpath[] = "/tmp/reshaped-test-err-XXXXXX";
+        const char *argv[16] = { bin };
+        int fd, efd, status;
+        ssize_t n;
+        pid_t pid;
+
+        assert_non_null(bin);
+        for (size_t i = 0; args[i]; i++)
+                argv[i + 1] = args[i];
+        fd = mkstemp(outpath);
+        efd = mkstemp(errpath);
+        assert_true(fd >= 0 && efd >= 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (dup2(fd, STDOUT_FILENO) < 0 || dup2(efd, STDERR_FILENO) < 0)
+                        _exit(127);
+                execv(bin, (char *const *) argv);
+                _exit(127);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        n = pread(fd, out, out_size - 1, 0);
+        assert_true(n >= 0);
+        out[n] = '\0';
+        n = pread(efd, err, err_size - 1, 0);
+        assert_true(n >= 0);
+        err[n] = '\0';
+        close(fd);
+        close(efd);
+        unlink(outpath);
+        unlink(errpath);
+        assert_true(WIFEXITED(status));
+        return WEXITSTATUS(status);
 }

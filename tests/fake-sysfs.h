@@ -52,3 +52,11 @@ char *fake_sysfs_get(const char *root, const char *md, const char *attr);
 char *fake_sysfs_path(const char *root, const char *rel);
 /* Removes the whole tree and frees root. */
 void fake_sysfs_remove(char *root);
+
+/* The members of the default array: sda..sdd in slots 0..3, in sync. */
+extern const struct fake_member fake_members4[4];
+
+/* Runs the reshaped binary the build made (RESHAPED_TEST_BINARY) with
+ * @args (NULL-terminated, at most 14); its stdout in @out, its stderr in
+ * @err, both NUL-terminated. Returns its exit status. */
+int fake_run_reshaped(char *out, size_t out_size, char *err, size_t err_size, const char *const *args);

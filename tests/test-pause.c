@@ -35,13 +35,6 @@
 #define MD "md118"
 #define UUID "01020304:00000000:00000000:00000000"
 
-static const struct fake_member members4[] = {
-        { "sda", "in_sync", "0", "8:0" },
-        { "sdb", "in_sync", "1", "8:16" },
-        { "sdc", "in_sync", "2", "8:32" },
-        { "sdd", "in_sync", "3", "8:48" },
-};
-
 /* raid5, 4 disks, chunk 64K -> 128K: the kernel parked at progress
  * 131072 (array sector 393216), its checkpoint on disk there. */
 static const struct fake_attr parked[] = {
@@ -97,11 +90,11 @@ static void write_members(struct fixture *f, uint32_t position)
         sb->new_level = 5;
         sb->new_chunk = 131072;
         sb->sb_csum = sb0_csum(buf);
-        for (size_t i = 0; i < ELEMENTSOF(members4); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(fake_members4); i++) {
                 char rel[64], *path;
                 int fd;
 
-                snprintf(rel, sizeof(rel), "dev/%s", members4[i].name);
+                snprintf(rel, sizeof(rel), "dev/%s", fake_members4[i].name);
                 path = fake_sysfs_path(f->root, rel);
                 fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
                 assert_true(fd >= 0);
@@ -119,8 +112,8 @@ static int setup(void **state)
                 .name = MD,
                 .devnum = "9:118",
                 .attrs = parked,
-                .members = members4,
-                .n_members = ELEMENTSOF(members4),
+                .members = fake_members4,
+                .n_members = ELEMENTSOF(fake_members4),
         };
 
         assert_non_null(f);
@@ -209,40 +202,11 @@ static char out[65536], err[4096];
 /* Runs the built binary with --sysfs-root; its exit status. */
 static int run_(struct fixture *f, const char *const *args)
 {
-        const char *bin = getenv("RESHAPED_TEST_BINARY");
-        char outpath[] = "/tmp/reshaped-test-out-XXXXXX", errpath[] = "/tmp/reshaped-test-err-XXXXXX";
-        const char *argv[16] = { bin, "--sysfs-root", f->root };
-        int fd, efd, status;
-        ssize_t n;
-        pid_t pid;
+        const char *argv[16] = { "--sysfs-root", f->root };
 
-        assert_non_null(bin);
         for (size_t i = 0; args[i]; i++)
-                argv[i + 3] = args[i];
-        fd = mkstemp(outpath);
-        efd = mkstemp(errpath);
-        assert_true(fd >= 0 && efd >= 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                if (dup2(fd, STDOUT_FILENO) < 0 || dup2(efd, STDERR_FILENO) < 0)
-                        _exit(127);
-                execv(bin, (char *const *) argv);
-                _exit(127);
-        }
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        n = pread(fd, out, sizeof(out) - 1, 0);
-        assert_true(n >= 0);
-        out[n] = '\0';
-        n = pread(efd, err, sizeof(err) - 1, 0);
-        assert_true(n >= 0);
-        err[n] = '\0';
-        close(fd);
-        close(efd);
-        unlink(outpath);
-        unlink(errpath);
-        assert_true(WIFEXITED(status));
-        return WEXITSTATUS(status);
+                argv[i + 2] = args[i];
+        return fake_run_reshaped(out, sizeof(out), err, sizeof(err), argv);
 }
 
 #define assert_run(code, f, ...) \

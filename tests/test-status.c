@@ -660,13 +660,6 @@ struct fixture {
         int stand_in_fd;
 };
 
-static const struct fake_member members4[] = {
-        { "sda", "in_sync", "0", "8:0" },
-        { "sdb", "in_sync", "1", "8:16" },
-        { "sdc", "in_sync", "2", "8:32" },
-        { "sdd", "in_sync", "3", "8:48" },
-};
-
 /* An unusual name, so that no other test's process on this machine looks
  * like its supervisor. */
 #define MD "md117"
@@ -691,8 +684,8 @@ static int setup(void **state)
                 .name = MD,
                 .devnum = "9:117",
                 .attrs = reshaping,
-                .members = members4,
-                .n_members = ELEMENTSOF(members4),
+                .members = fake_members4,
+                .n_members = ELEMENTSOF(fake_members4),
         };
 
         assert_non_null(f);
@@ -769,44 +762,6 @@ static void start_stand_in(struct fixture *f)
         fail_msg("the stand-in supervisor did not start");
 }
 
-/* Runs the built binary; its exit status, stdout in @out, stderr in @err. */
-static int run_reshaped(char *out, size_t out_size, char *err, size_t err_size, const char *const *args)
-{
-        const char *bin = getenv("RESHAPED_TEST_BINARY");
-        char outpath[] = "/tmp/reshaped-test-out-XXXXXX", errpath[] = "/tmp/reshaped-test-err-XXXXXX";
-        const char *argv[16] = { bin };
-        int fd, efd, status;
-        ssize_t n;
-        pid_t pid;
-
-        assert_non_null(bin);
-        for (size_t i = 0; args[i]; i++)
-                argv[i + 1] = args[i];
-        fd = mkstemp(outpath);
-        efd = mkstemp(errpath);
-        assert_true(fd >= 0 && efd >= 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                if (dup2(fd, STDOUT_FILENO) < 0 || dup2(efd, STDERR_FILENO) < 0)
-                        _exit(127);
-                execv(bin, (char *const *) argv);
-                _exit(127);
-        }
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        n = pread(fd, out, out_size - 1, 0);
-        assert_true(n >= 0);
-        out[n] = '\0';
-        n = pread(efd, err, err_size - 1, 0);
-        assert_true(n >= 0);
-        err[n] = '\0';
-        close(fd);
-        close(efd);
-        unlink(outpath);
-        unlink(errpath);
-        assert_true(WIFEXITED(status));
-        return WEXITSTATUS(status);
-}
 
 static char out[65536], err[4096];
 
@@ -819,7 +774,7 @@ static int status_cmd_(struct fixture *f, bool json, const char *device)
                 args[n++] = "--json";
         if (device)
                 args[n++] = device;
-        return run_reshaped(out, sizeof(out), err, sizeof(err), args);
+        return fake_run_reshaped(out, sizeof(out), err, sizeof(err), args);
 }
 
 /* Expects exit status @code, and shows what the command said if not. */
@@ -977,9 +932,9 @@ static void test_cli_no_reshape_and_bad_names(void **state)
         assert_string_equal(jstr(j, "0.state"), "error");
         json_free(j);
 
-        assert_int_equal(run_reshaped(out, sizeof(out), err, sizeof(err),
+        assert_int_equal(fake_run_reshaped(out, sizeof(out), err, sizeof(err),
                                       (const char *[]) { "status", "--bogus", NULL }), 2);
-        assert_int_equal(run_reshaped(out, sizeof(out), err, sizeof(err),
+        assert_int_equal(fake_run_reshaped(out, sizeof(out), err, sizeof(err),
                                       (const char *[]) { "help", "status", NULL }), 0);
         assert_contains(out, "Usage: reshaped status [--json] [DEVICE...]");
 }
@@ -1002,7 +957,7 @@ static void test_inspect_exit_codes(void **state)
         int fd;
 
         make_backup(f);
-        if (run_reshaped(out, sizeof(out), err, sizeof(err), (const char *[]) { "inspect", f->backup, NULL }) != 0)
+        if (fake_run_reshaped(out, sizeof(out), err, sizeof(err), (const char *[]) { "inspect", f->backup, NULL }) != 0)
                 fail_msg("%s%s", out, err);
         assert_contains(out, "Verdict:      VERIFIED");
 
@@ -1014,10 +969,10 @@ static void test_inspect_exit_codes(void **state)
         assert_true(fd >= 0);
         assert_int_equal(write(fd, image, sizeof(image)), (ssize_t) sizeof(image));
         close(fd);
-        assert_int_equal(run_reshaped(out, sizeof(out), err, sizeof(err),
+        assert_int_equal(fake_run_reshaped(out, sizeof(out), err, sizeof(err),
                                       (const char *[]) { "inspect", mdadm, NULL }), 3);
         assert_contains(out, "Verdict:      VALID HEADER, DATA NOT VERIFIABLE: written by mdadm");
-        assert_int_equal(run_reshaped(out, sizeof(out), err, sizeof(err),
+        assert_int_equal(fake_run_reshaped(out, sizeof(out), err, sizeof(err),
                                       (const char *[]) { "inspect", "--json", mdadm, NULL }), 3);
         j = json_parse(out);
         assert_string_equal(jstr(j, "verdict.class"), "unverifiable");
@@ -1029,7 +984,7 @@ static void test_inspect_exit_codes(void **state)
         assert_true(fd >= 0);
         assert_int_equal(write(fd, image, sizeof(image)), (ssize_t) sizeof(image));
         close(fd);
-        assert_int_equal(run_reshaped(out, sizeof(out), err, sizeof(err),
+        assert_int_equal(fake_run_reshaped(out, sizeof(out), err, sizeof(err),
                                       (const char *[]) { "inspect", mdadm, NULL }), 1);
         assert_contains(out, "Verdict:      DAMAGED: ");
 
@@ -1037,17 +992,17 @@ static void test_inspect_exit_codes(void **state)
         assert_true(fd >= 0);
         assert_int_equal(pwrite(fd, "\x11", 1, 4096 + 100), 1);
         close(fd);
-        assert_int_equal(run_reshaped(out, sizeof(out), err, sizeof(err),
+        assert_int_equal(fake_run_reshaped(out, sizeof(out), err, sizeof(err),
                                       (const char *[]) { "inspect", f->backup, NULL }), 1);
         assert_contains(out, "Verdict:      DAMAGED: section 0: section data does not match its CRC32C");
-        assert_int_equal(run_reshaped(out, sizeof(out), err, sizeof(err),
+        assert_int_equal(fake_run_reshaped(out, sizeof(out), err, sizeof(err),
                                       (const char *[]) { "inspect", "--json", f->backup, NULL }), 1);
         j = json_parse(out);
         assert_string_equal(jstr(j, "verdict.class"), "damaged");
         assert_false(jget(j, "verdict.ok")->b);
         json_free(j);
 
-        assert_int_equal(run_reshaped(out, sizeof(out), err, sizeof(err),
+        assert_int_equal(fake_run_reshaped(out, sizeof(out), err, sizeof(err),
                                       (const char *[]) { "inspect", "/nonexistent/backup", NULL }), 4);
         assert_contains(err, "/nonexistent/backup");
 }

@@ -320,13 +320,6 @@ static void test_plain_lines(void **state)
 
 /* ---- the command, on a fake tree ---- */
 
-static const struct fake_member members4[] = {
-        { "sda", "in_sync", "0", "8:0" },
-        { "sdb", "in_sync", "1", "8:16" },
-        { "sdc", "in_sync", "2", "8:32" },
-        { "sdd", "in_sync", "3", "8:48" },
-};
-
 /* An unusual name, so that no process on this machine looks like its
  * supervisor. */
 #define MD "md118"
@@ -356,8 +349,8 @@ static int setup(void **state)
                 .name = MD,
                 .devnum = "9:118",
                 .attrs = reshaping,
-                .members = members4,
-                .n_members = ELEMENTSOF(members4),
+                .members = fake_members4,
+                .n_members = ELEMENTSOF(fake_members4),
         };
 
         assert_non_null(f);
