@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "reshaped/backup/backup.h"
@@ -149,4 +150,16 @@ int backup_file_verify(const char *path, const struct backup_identity *expect,
         r = verify_fd(fd, path, &direct, expect, min_generation, out);
         close(fd);
         return r;
+}
+
+bool backup_file_is_of_array(const char *path, const uint8_t uuid[16])
+{
+        struct backup_report rep = {};
+
+        if (!path || access(path, F_OK) < 0)
+                return false;
+        return backup_file_verify(path, NULL, 0, &rep) == 0 && rep.header_read &&
+               (rep.header_verdict.reason == BACKUP_VERIFY_OK ||
+                rep.header_verdict.reason == BACKUP_VERIFY_UNVERIFIED) &&
+               memcmp(rep.header.identity.uuid, uuid, 16) == 0;
 }

@@ -191,9 +191,11 @@ static int examine(const struct records *rs, const struct recorded *u, const uin
         }
         f = md_member_supers_freshest(m, n);
         if (!f->reshape_active) {
-                log_notice("array %s: its superblocks (%s) record no reshape: it ended; forgetting the record of backup %s.",
-                           u->key, f->devnode, u->backup_path);
-                (void) record_remove(u->key, name ? name : u->key);
+                bool ours = backup_file_is_of_array(u->backup_path, f->uuid);
+
+                log_notice("array %s: its superblocks (%s) record no reshape: it ended; forgetting the record%s of backup %s.",
+                           u->key, f->devnode, ours ? " and removing the file" : "", u->backup_path);
+                record_forget_reshape(u->key, name ? name : u->key, u->backup_path, ours ? u->backup_path : NULL);
                 r = 0;
                 goto out;
         }

@@ -28,6 +28,7 @@
 #include "reshaped/md/md-assemble.h"
 #include "reshaped/md/md.h"
 #include "reshaped/restore/restore.h"
+#include "reshaped/supervise/record.h"
 #include "reshaped/supervise/supervise-lock.h"
 #include "reshaped/supervise/supervisor.h"
 
@@ -234,6 +235,39 @@ static int print_dry_run(const struct restore_ctx *c, bool supervise)
         return 0;
 }
 
+/* The reshape ended before it could be cleaned up: assembled as mdadm
+ * would (read-auto: writable at the first write), and what the reshape
+ * left removed. */
+static int finish_ended(struct restore_ctx *c, bool dry_run)
+{
+        char uuid[BACKUP_UUID_STRING_MAX];
+        struct md *md = NULL;
+        int r;
+
+        if (dry_run) {
+                printf("%s: dry run; nothing was written.\n"
+                       "reshape: ended (the superblocks record none)\n"
+                       "restore would: assemble the array, remove the backup %s and its record\n",
+                       c->devnode, c->backup_path);
+                return 0;
+        }
+        r = md_assemble_readonly(c->md_name, c->members, c->n_members);
+        if (r < 0)
+                return r;
+        r = md_open(c->devnode, &md);
+        if (r >= 0)
+                r = md_write_attr(md, "array_state", "read-auto");
+        md_close(md);
+        if (r < 0)
+                return log_error_errno(r, "%s: assembled read-only, but making it writable failed: %m. Run: mdadm --readwrite %s",
+                                       c->md_name, c->devnode);
+        record_forget_reshape(backup_uuid_format(c->freshest->uuid, uuid), c->md_name, c->backup_path,
+                              c->backup_path);
+        printf("%s: assembled; its reshape had ended, nothing was restored. Removed the backup %s and its record.\n",
+               c->devnode, c->backup_path);
+        return 0;
+}
+
 static int block_stop_signals(void)
 {
         sigset_t mask;
@@ -309,6 +343,10 @@ static int run(int argc, char **argv)
         r = restore_prepare(&c, backup_option, argv + optind + 1, (size_t) (argc - optind - 1));
         if (r < 0)
                 goto out;
+        if (c.ended) {
+                r = finish_ended(&c, dry_run);
+                goto out;
+        }
         if (dry_run) {
                 r = print_dry_run(&c, supervise);
                 goto out;
@@ -382,6 +420,9 @@ const struct cmd cmd_restore = {
         "     it starts a same-size reshape with sync_max=max before any supervisor\n"
         "     could take over, even with --freeze-reshape.)\n"
         "  4. Supervises the reshape until it ends, as 'reshaped supervise' does.\n"
+        "\n"
+        "A reshape that had already ended (the superblocks record none) is only\n"
+        "assembled, and its backup and record removed.\n"
         "\n"
         "  -b, --backup-file FILE  the backup (default: the path reshaped recorded\n"
         "                          in /var/lib/reshaped, or RESHAPED_STATE_DIR)\n"

@@ -31,10 +31,14 @@ struct restore_ctx {
          * units), restore moves it here first (restore-critical.h). */
         uint64_t critical_position;
         bool ignore_token;           /* --ignore-generation-token */
+        /* The superblocks record no reshape: it ended, and restore only
+         * assembles the array and removes what the reshape left. */
+        bool ended;
 };
 
 /* Reads the members (@paths, or those the backup's UUID names), verifies
- * the backup against them and plans the restore; writes nothing. */
+ * the backup against them and plans the restore (or sets c->ended);
+ * writes nothing. */
 int restore_prepare(struct restore_ctx *c, const char *backup_option, char **paths, size_t n);
 
 /* Finishes a grow's first units as restore_prepare() planned

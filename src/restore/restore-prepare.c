@@ -171,10 +171,15 @@ static int verify_backup(struct restore_ctx *c)
                                        c->md_name, c->freshest->devnode, c->n_members > 1 ? ", ..." : "",
                                        backup_uuid_format(c->freshest->uuid, a), c->backup_path,
                                        backup_uuid_format(c->rep.header.identity.uuid, b), b);
-        if (!c->freshest->reshape_active)
-                return log_error_errno(EINVAL, "%s: the superblocks of array %s (%s) record no reshape; nothing to restore (assemble it with mdadm --assemble). The backup %s belongs to a reshape that has ended.",
-                                       c->md_name, backup_uuid_format(c->freshest->uuid, a),
-                                       c->freshest->devnode, c->backup_path);
+        /* The reshape ended before its supervisor could clean up (a cut
+         * right at the end): the backup of this array is of no more use. */
+        if (!c->freshest->reshape_active) {
+                c->ended = true;
+                log_notice("%s: the superblocks of array %s (%s) record no reshape: it ended before the interruption, and there is nothing to restore. The backup %s is of no more use.",
+                           c->md_name, backup_uuid_format(c->freshest->uuid, a), c->freshest->devnode,
+                           c->backup_path);
+                return 0;
+        }
         if (v->reason == BACKUP_VERIFY_WRONG_UUID || v->reason == BACKUP_VERIFY_WRONG_GEOMETRY ||
             v->reason == BACKUP_VERIFY_WRONG_EVENTS)
                 return refuse_other_reshape(c);
@@ -409,7 +414,7 @@ int restore_prepare(struct restore_ctx *c, const char *backup_option, char **pat
         if (r < 0)
                 return r;
         r = verify_backup(c);
-        if (r < 0)
+        if (r < 0 || c->ended)
                 return r;
         return decide(c);
 }

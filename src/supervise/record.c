@@ -396,3 +396,19 @@ int record_pause_clear(const char *uuid)
                 return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to remove the pause record %s: %m", path);
         return fsync_parent_dir(path);
 }
+
+void record_forget_reshape(const char *uuid, const char *md_name, const char *backup_path,
+                           const char *remove_path)
+{
+        char link[PATH_MAX], *target;
+
+        if (remove_path && unlink(remove_path) < 0 && errno != ENOENT)
+                log_warning_errno(errno, "%s: failed to remove the backup %s after the reshape: %m", md_name,
+                                  remove_path);
+        target = record_mdadm_lookup(md_name);
+        record_mdadm_link(md_name, link, sizeof(link));
+        if (target && backup_path && strcmp(target, backup_path) == 0 && unlink(link) < 0)
+                log_warning_errno(errno, "%s: failed to remove mdadm's record %s: %m", md_name, link);
+        free(target);
+        (void) record_remove(uuid, md_name);
+}

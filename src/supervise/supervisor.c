@@ -420,32 +420,16 @@ int sup_wait_and_observe(struct sup *s, uint64_t timeout_ms)
         return observe(s, notified);
 }
 
-/* The reshape is over: nothing needs the backup any more. Removed as
- * mdadm's monitor removes it, with mdadm's record of it (a leftover makes
- * the next mdadm --grow fail) and ours. */
+/* The reshape is over: nothing needs the backup any more. */
 static void forget_backup(struct sup *s)
 {
-        char link[PATH_MAX], *target;
-        struct backup_report rep = {};
-        bool ours = s->bf != NULL;
-
         /* Not opened (the reshape ended before we could begin): a file
          * there is removed only when it is a backup of this array. */
-        if (!ours && s->o->backup_path && access(s->o->backup_path, F_OK) == 0 &&
-            backup_file_verify(s->o->backup_path, NULL, 0, &rep) == 0 && rep.header_read)
-                ours = memcmp(rep.header.identity.uuid, s->id.uuid, 16) == 0;
-        if (ours) {
+        bool ours = s->bf != NULL || backup_file_is_of_array(s->o->backup_path, s->id.uuid);
+
+        if (ours)
                 s->bf = backup_file_free(s->bf);
-                if (unlink(s->o->backup_path) < 0 && errno != ENOENT)
-                        log_warning_errno(errno, "%s: failed to remove the backup %s after the reshape: %m",
-                                          md_name(s->md), s->o->backup_path);
-        }
-        target = record_mdadm_lookup(md_name(s->md));
-        record_mdadm_link(md_name(s->md), link, sizeof(link));
-        if (target && s->o->backup_path && strcmp(target, s->o->backup_path) == 0 && unlink(link) < 0)
-                log_warning_errno(errno, "%s: failed to remove mdadm's record %s: %m", md_name(s->md), link);
-        free(target);
-        (void) record_remove(s->uuid, md_name(s->md));
+        record_forget_reshape(s->uuid, md_name(s->md), s->o->backup_path, ours ? s->o->backup_path : NULL);
 }
 
 static uint64_t wait_timeout_ms(const struct sup *s)

@@ -304,3 +304,6 @@ struct backup_report {
  * out->verdict) or a negative errno when the file could not be read. */
 int backup_file_verify(const char *path, const struct backup_identity *expect,
                        uint64_t min_generation, struct backup_report *out);
+/* Whether @path exists and its header (checksummed) names array @uuid:
+ * such a file may be removed once that array's reshape has ended. */
+bool backup_file_is_of_array(const char *path, const uint8_t uuid[16]);

@@ -56,6 +56,14 @@ int record_foreach(int (*fn)(const char *key, const char *backup_path, void *use
 void record_mdadm_link(const char *md_name, char *buf, size_t size);
 char *record_mdadm_lookup(const char *md_name);
 
+/* A reshape that ended: what mdadm's monitor would leave behind goes, as
+ * it removes it (a leftover /run/mdadm link makes the next mdadm --grow
+ * fail), with our record. The backup file @remove_path (NULL: keep it)
+ * and mdadm's link when it points at @backup_path. Failures are logged as
+ * warnings: nothing depends on them any more. */
+void record_forget_reshape(const char *uuid, const char *md_name, const char *backup_path,
+                           const char *remove_path);
+
 /*
  * The pause (`reshaped pause`): a small file UUID.paused in the state
  * directory, so that it outlives the supervisor and a reboot. It holds

@@ -344,7 +344,11 @@ md_snapshot() {
 # a window in well under a second): what it tore there only the backup
 # holds.
 vm_power_cut_at() {
-        case $2 in raise:*)
+        case $2 in
+        ended)
+                vm_cut_after_end "$1"
+                return ;;
+        raise:*)
                 lw_wait_front "${2#raise:}"
                 lw_wait_raise
                 echo "[$(vm_now)] boot $VM_BOOT: cut right after sync_max was raised from $raised_from past ${2#raise:}%: sync_max=$(md_attr "$1" sync_max) sync_completed=$(md_attr "$1" sync_completed | tr ' ' _)" \
@@ -353,6 +357,40 @@ vm_power_cut_at() {
                 vm_power_cut
                 return ;;
         esac
+        vm_wait_front "$1" "$2"
+        echo "[$(vm_now)] boot $VM_BOOT: cut at $2%: $(md_snapshot "$1")" >"$VM_OUT/cut.$VM_BOOT.txt"
+        cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
+        vm_power_cut
+}
+
+# vm_cut_after_end MD: the cut after the reshape ended and before its
+# supervisor cleaned up (backup, record): from 97% on the supervisor is
+# stopped (SIGSTOP) and the kernel let on to the end; once no member's
+# superblock records a reshape, the power goes. What the next boot finds
+# is what a cut between the kernel's last superblock write and the
+# supervisor's clean-up leaves.
+vm_cut_after_end() {
+        vm_wait_front "$1" 97
+        _sup=$(pidof reshaped) || vm_fail "no reshaped runs to stop before the end"
+        # shellcheck disable=SC2086
+        kill -STOP $_sup
+        md_set "$1" sync_max max
+        _n=0
+        while mdadm --examine "$(vm_disk 0)" | grep -q "Reshape pos'n"; do
+                _n=$((_n + 1))
+                [ $_n -lt 600 ] || vm_fail "the reshape of $1 did not end within 60 s: $(md_snapshot "$1")"
+                sleep 0.1
+        done
+        echo "[$(vm_now)] boot $VM_BOOT: cut after the reshape ended, its supervisor (pid $_sup) stopped before its clean-up: reshape_position=$(md_attr "$1" reshape_position), record: $(ls "${RESHAPED_STATE_DIR:-/var/lib/reshaped}" | tr '\n' ' ')" \
+                >"$VM_OUT/cut.$VM_BOOT.txt"
+        cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
+        vm_power_cut
+}
+
+# vm_wait_front MD PERCENT: waits (up to 300 s) until MD's reshape front
+# reaches PERCENT (VM_CUT_SPEED_KIB: see vm_power_cut_at); fails when the
+# reshape ends first.
+vm_wait_front() {
         _comp=$(md_attr "$1" component_size)
         want=$(awk -v c="$_comp" -v p="$2" 'BEGIN { printf "%d", c * p / 100 }')
         _slow=$((want - _comp * 3 / 100))
@@ -376,9 +414,6 @@ vm_power_cut_at() {
                 [ $n -lt 6000 ] || vm_fail "the reshape of $1 did not reach $2% in 300 s: $(md_snapshot "$1")"
                 sleep 0.05
         done
-        echo "[$(vm_now)] boot $VM_BOOT: cut at $2%: $(md_snapshot "$1")" >"$VM_OUT/cut.$VM_BOOT.txt"
-        cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
-        vm_power_cut
 }
 
 # vm_systemctl_runs_reshaped [OPTION...]: for the busybox guest, which has
@@ -704,6 +739,7 @@ vm_matrix_instants() {
                 writeback) printf "during restore's write-back" ;;
                 resumed) printf '0.3 s after restore resumed' ;;
                 raise:*) printf 'right after a sync_max raise past %s%%' "${_c#raise:}" ;;
+                ended) printf 'after the end, before the clean-up' ;;
                 *) printf '%s%%' "$_c" ;;
                 esac
                 [ "$_c" = "$(echo $1 | awk '{ print $NF }')" ] || printf ', '
@@ -828,7 +864,17 @@ vm_crash_start() {
                 vm_restore_cut "$_t0" "$(echo $4 | cut -d ' ' -f "$VM_BOOT")"
         fi
         vm_restore_verified "$_t0" "$3"
+        vm_crash_clean "$_backup"
         vm_log "PASS: $_ncuts power cuts at $4 percent ($VM_CRASH_CHANGE), each restored by reshaped restore; every byte verified"
+}
+
+# vm_crash_clean BACKUP: after the reshape, nothing of it is left: neither
+# the backup file nor a record in the state directory.
+vm_crash_clean() {
+        [ ! -e "$1" ] || vm_fail "the backup $1 is left after the reshape ended"
+        _left=$(ls "${RESHAPED_STATE_DIR:-/var/lib/reshaped}" 2>/dev/null | tr '\n' ' ')
+        [ -z "$_left" ] || vm_fail "records left after the reshape ended: $_left"
+        vm_log "nothing left: no backup file, no record"
 }
 
 # vm_restore_cut T0 INSTANT: cuts the power during the restore that
