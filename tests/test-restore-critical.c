@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Finishing a grow's first units on image files standing in for the
- * members of a raid5 going from 3 to 4 disks, cut inside them: afterwards
+ * members of a raid5 going from 3 to 4 disks, cut inside them (and, at the
+ * end, writing a shrink's last units back in the old layout): afterwards
  * the array up to the new position reads back in the new layout and the
  * rest in the old one, both as the content it held, every superblock
  * records the position, and what only the old layout held was saved into
@@ -264,12 +265,123 @@ static void test_backup_then_old_layout(void **state)
         cut_and_finish(*state, 48, 200, 240, true);
 }
 
+/*
+ * A shrink's last units: raid5 from 4 disks (3 data) to 3 (2 data),
+ * backwards, the array already reduced to what 2 data disks hold. The
+ * kernel checkpointed at array sector 64, which splits old stripe 1
+ * (sectors 48-96), with the backup holding all that is left (0-64), and
+ * tore member rows 0-32, both old stripes, rewriting them. Restore writes
+ * the backup back onto the members in the old layout: 0-64 read back as
+ * the content, also with any one member missing (parity), and the new
+ * layout from 64 on is untouched.
+ */
+static void test_shrink_last_units(void **state)
+{
+        struct fixture *f = *state;
+        const struct geometry_input in = {
+                .old_level = 5, .new_level = 5, .old_raid_disks = 4, .new_raid_disks = 3,
+                .old_chunk_bytes = CHUNK_BYTES, .new_chunk_bytes = CHUNK_BYTES,
+                .old_layout = 2, .new_layout = 2, .component_kib = COMPONENT_KIB, .backwards = true,
+        };
+        const uint64_t checkpoint = 64, chunk = CHUNK_BYTES / 512;
+        struct stripe_layout old = layout(4), new = layout(3);
+        struct member_source src[4];
+        struct member_writer *w = NULL;
+        struct backup_file *bf = NULL;
+        struct reshape_geometry g;
+        struct restore_plan plan;
+        const char *why = NULL;
+        uint8_t *buf = NULL, junk[32 * 512];
+        int fd;
+
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        f->id.before = (struct backup_geometry) { 5, 4, CHUNK_BYTES, 2 };
+        f->id.after = (struct backup_geometry) { 5, 3, CHUNK_BYTES, 2 };
+        assert_true(geometry_kernel_restarts(&g, checkpoint));
+        assert_int_not_equal(checkpoint % stripe_layout_stripe_sectors(&old), 0);
+
+        /* Before the cut: the old layout below the checkpoint, the new one
+         * from it on (member rows from 64 / 2 data disks = 32 up). */
+        assert_int_equal(member_writer_open(&old, sources(f, src), &w), 0);
+        assert_int_equal(member_writer_put(w, 0, 2, f->content), 0);
+        assert_int_equal(member_writer_sync(w), 0);
+        member_writer_free(w);
+        assert_int_equal(member_writer_open(&new, sources(f, src), &w), 0);
+        assert_int_equal(member_writer_put(w, checkpoint / stripe_layout_stripe_sectors(&new),
+                                           (ARRAY_SECTORS - checkpoint) / stripe_layout_stripe_sectors(&new),
+                                           f->content + sectors_to_bytes(checkpoint)), 0);
+        assert_int_equal(member_writer_sync(w), 0);
+        member_writer_free(w);
+        assert_int_equal(backup_file_create(f->backup, &f->id, 1 << 20, BACKUP_CREATE_OVERWRITE, &bf), 0);
+        assert_int_equal(backup_file_set_resume(bf, checkpoint), 0);
+        assert_int_equal(backup_file_store(bf, 0, 0, checkpoint, f->content), 0);
+        restore_plan_make(backup_file_header(bf), true, checkpoint, false, &plan);
+        assert_int_equal(plan.verdict, RESTORE_OK);
+        assert_int_equal(plan.n_ranges, 1);
+        backup_file_free(bf);
+        memset(junk, 0xa5, sizeof(junk));
+        for (unsigned i = 0; i < 4; i++) {
+                fd = open(f->path[i], O_WRONLY | O_CLOEXEC);
+                assert_true(fd >= 0);
+                assert_int_equal(pwrite(fd, junk, 2 * chunk * 512, DATA_OFFSET * 512), 2 * chunk * 512);
+                close(fd);
+        }
+
+        assert_int_equal(restore_critical_write_old(&g, &f->id, f->m, 4, f->backup, &plan, checkpoint), 0);
+
+        assert_int_equal(posix_memalign((void **) &buf, 4096, sectors_to_bytes(ARRAY_SECTORS)), 0);
+        for (int gone = -1; gone < 4; gone++) {
+                struct member_scratch *sc = NULL;
+                struct member_set *ms = NULL;
+                uint64_t usable;
+
+                sources(f, src);
+                if (gone >= 0)
+                        src[gone].path = NULL;
+                assert_int_equal(member_set_open(&old, src, 4, ARRAY_SECTORS, &ms), 0);
+                assert_int_equal(member_set_refresh(ms, NULL, &usable), 0);
+                assert_int_equal(member_scratch_new(ms, &sc), 0);
+                assert_int_equal(member_set_read(ms, usable, (struct array_range) { 0, 96 }, 0, checkpoint, buf, sc), 0);
+                assert_memory_equal(buf, f->content, sectors_to_bytes(checkpoint));
+                member_scratch_free(sc);
+                member_set_free(ms);
+        }
+        read_layout(f, 3, checkpoint, ARRAY_SECTORS, buf);
+        assert_memory_equal(buf, f->content + sectors_to_bytes(checkpoint), sectors_to_bytes(ARRAY_SECTORS - checkpoint));
+        free(buf);
+}
+
+/* The same stripes written onto the members would reach the rows where
+ * the new layout holds the array: refused, nothing written. */
+static void test_shrink_refuses_overlap(void **state)
+{
+        struct fixture *f = *state;
+        const struct geometry_input in = {
+                .old_level = 5, .new_level = 5, .old_raid_disks = 4, .new_raid_disks = 3,
+                .old_chunk_bytes = CHUNK_BYTES, .new_chunk_bytes = CHUNK_BYTES,
+                .old_layout = 2, .new_layout = 2, .component_kib = COMPONENT_KIB, .backwards = true,
+        };
+        struct restore_plan plan = { .verdict = RESTORE_OK, .n_ranges = 1,
+                                     .ranges = { { .lo_array_sectors = 0, .hi_array_sectors = 160, .slot = 0 } } };
+        struct reshape_geometry g;
+        const char *why = NULL;
+
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        f->id.before = (struct backup_geometry) { 5, 4, CHUNK_BYTES, 2 };
+        f->id.after = (struct backup_geometry) { 5, 3, CHUNK_BYTES, 2 };
+        /* Old stripes 0-3 end at member row 64; the new layout from 96 on
+         * begins at row 48. */
+        assert_int_equal(restore_critical_write_old(&g, &f->id, f->m, 4, f->backup, &plan, 96), -ERANGE);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_from_old_layout, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_from_backup, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_backup_then_old_layout, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_shrink_last_units, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_shrink_refuses_overlap, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -217,6 +217,8 @@ static int print_dry_run(const struct restore_ctx *c, bool supervise)
                 progress = geometry_align_down(&g, geometry_position_to_progress(&g, pos));
         } else if (c->plan.n_ranges == 0) {
                 printf("write back: nothing (the kernel was held at the checkpoint)\n");
+        } else if (c->write_old) {
+                printf("write back: onto the members in the old layout, whole old stripes, before the array is assembled (md would hold writes to the old stripe the checkpoint splits)\n");
         }
         for (unsigned i = 0; i < c->plan.n_ranges && !c->critical_position; i++) {
                 const struct restore_range *rr = &c->plan.ranges[i];
@@ -357,11 +359,12 @@ static int run(int argc, char **argv)
         r = block_stop_signals();
         if (r < 0)
                 goto out;
-        if (c.critical_position) {
+        if (c.critical_position)
                 r = restore_finish_critical(&c);
-                if (r < 0)
-                        goto out;
-        }
+        else if (c.write_old)
+                r = restore_write_old(&c);
+        if (r < 0)
+                goto out;
         r = md_assemble_readonly(c.md_name, c.members, c.n_members);
         if (r < 0)
                 goto out;

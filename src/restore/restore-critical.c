@@ -54,6 +54,16 @@ static int members_by_slot(const struct md_member_super *members, size_t n, unsi
         return 0;
 }
 
+/* Writing a layout writes every member, parity included. */
+static int all_slots(const struct member_source *src, unsigned raid_disks)
+{
+        for (unsigned i = 0; i < raid_disks; i++)
+                if (!src[i].path)
+                        return log_error_errno(ENODEV, "No member holds slot %u of the array: restore writes this part of the reshape onto every member. Nothing was changed; name all members.",
+                                               i);
+        return 0;
+}
+
 /* The backup's part of [checkpoint, position) into @buf. */
 static int fill_from_backup(const char *backup_path, const struct restore_plan *plan,
                             uint64_t checkpoint, uint64_t position, uint8_t *buf)
@@ -161,16 +171,17 @@ out:
         return r;
 }
 
-static int write_new_layout(const struct stripe_layout *new, const struct member_source *src,
-                            uint64_t checkpoint, uint64_t position, void *buf)
+/* Array sectors [lo, hi), whole stripes of @layout, onto the members. */
+static int write_layout(const struct stripe_layout *layout, const struct member_source *src,
+                        uint64_t lo, uint64_t hi, void *buf)
 {
-        uint64_t row = stripe_layout_stripe_sectors(new);
+        uint64_t row = stripe_layout_stripe_sectors(layout);
         struct member_writer *w = NULL;
         int r;
 
-        r = member_writer_open(new, src, &w);
+        r = member_writer_open(layout, src, &w);
         if (r >= 0)
-                r = member_writer_put(w, checkpoint / row, (position - checkpoint) / row, buf);
+                r = member_writer_put(w, lo / row, (hi - lo) / row, buf);
         if (r >= 0)
                 r = member_writer_sync(w);
         member_writer_free(w);
@@ -199,12 +210,10 @@ int restore_critical_finish(const struct reshape_geometry *g, const struct backu
         r = members_by_slot(members, n, new.raid_disks, new_src);
         if (r >= 0)
                 r = members_by_slot(members, n, old.raid_disks, old_src);
+        if (r >= 0)
+                r = all_slots(new_src, new.raid_disks);
         if (r < 0)
                 return r;
-        for (unsigned i = 0; i < new.raid_disks; i++)
-                if (!new_src[i].path)
-                        return log_error_errno(ENODEV, "No member holds slot %u of the array: finishing its first units writes every member. Nothing was changed; name all members.",
-                                               i);
         if (posix_memalign(&buf, 4096, sectors_to_bytes(position - checkpoint)) != 0)
                 return log_error_errno(ENOMEM, "Out of memory for %" PRIu64 " sectors.", position - checkpoint);
 
@@ -217,7 +226,7 @@ int restore_critical_finish(const struct reshape_geometry *g, const struct backu
                                            (uint8_t *) buf + sectors_to_bytes(backup_end - checkpoint));
         }
         if (r >= 0)
-                r = write_new_layout(&new, new_src, checkpoint, position, buf);
+                r = write_layout(&new, new_src, checkpoint, position, buf);
         free(buf);
         if (r < 0)
                 return r;
@@ -232,5 +241,58 @@ int restore_critical_finish(const struct reshape_geometry *g, const struct backu
                                                members[i].devnode);
         }
         log_info("Every member now records the reshape at array sector %" PRIu64 ".", position);
+        return 0;
+}
+
+int restore_critical_write_old(const struct reshape_geometry *g, const struct backup_identity *id,
+                               const struct md_member_super *members, size_t n,
+                               const char *backup_path, const struct restore_plan *plan,
+                               uint64_t checkpoint_array_sectors)
+{
+        struct stripe_layout old = layout_of(&id->before);
+        const uint64_t row = stripe_layout_stripe_sectors(&old);
+        const uint64_t new_row = g->new_chunk_sectors * g->new_data_disks;
+        struct member_source src[STRIPE_MAX_DISKS];
+        uint64_t lo = UINT64_MAX, hi = 0;
+        void *buf = NULL;
+        int r;
+
+        if (old.raid_disks > STRIPE_MAX_DISKS)
+                return log_error_errno(EOPNOTSUPP, "More than %d members are not supported.", STRIPE_MAX_DISKS);
+        for (unsigned i = 0; i < plan->n_ranges; i++) {
+                if (plan->ranges[i].lo_array_sectors < lo)
+                        lo = plan->ranges[i].lo_array_sectors;
+                if (plan->ranges[i].hi_array_sectors > hi)
+                        hi = plan->ranges[i].hi_array_sectors;
+        }
+        if (hi <= lo)
+                return 0;
+        lo = lo / row * row;
+        hi = (hi + row - 1) / row * row;
+        /* The old stripes written must lie below the member rows where the
+         * new layout already holds the array from the checkpoint on. */
+        if (!g->backwards || hi / row * g->old_chunk_sectors >
+                                     checkpoint_array_sectors / new_row * g->new_chunk_sectors)
+                return log_error_errno(ERANGE, "Array sectors %" PRIu64 "-%" PRIu64 " in the old layout would overlap the new layout from array sector %" PRIu64 " on. Nothing was changed.",
+                                       lo, hi, checkpoint_array_sectors);
+        r = members_by_slot(members, n, old.raid_disks, src);
+        if (r >= 0)
+                r = all_slots(src, old.raid_disks);
+        if (r < 0)
+                return r;
+        if (posix_memalign(&buf, 4096, sectors_to_bytes(hi - lo)) != 0)
+                return log_error_errno(ENOMEM, "Out of memory for %" PRIu64 " sectors.", hi - lo);
+        /* What the backup does not hold of these stripes stays as the
+         * members hold it; only their parity is computed anew. */
+        r = fill_from_old_layout(&old, src, g->array_sectors, lo, hi, buf);
+        if (r >= 0)
+                r = fill_from_backup(backup_path, plan, lo, hi, buf);
+        if (r >= 0)
+                r = write_layout(&old, src, lo, hi, buf);
+        free(buf);
+        if (r < 0)
+                return r;
+        log_info("Wrote the backup back onto every member in the old layout (array sectors %" PRIu64 "-%" PRIu64 ", whole old stripes).",
+                 lo, hi);
         return 0;
 }

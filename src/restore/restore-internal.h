@@ -30,6 +30,9 @@ struct restore_ctx {
         /* Non-zero: md will not restart from the checkpoint (a grow's first
          * units), restore moves it here first (restore-critical.h). */
         uint64_t critical_position;
+        /* A shrink's last units: the write-back goes onto the members in
+         * the old layout before assembly (restore-critical.h). */
+        bool write_old;
         bool ignore_token;           /* --ignore-generation-token */
         /* The superblocks record no reshape: it ended, and restore only
          * assembles the array and removes what the reshape left. */
@@ -40,6 +43,11 @@ struct restore_ctx {
  * the backup against them and plans the restore (or sets c->ended);
  * writes nothing. */
 int restore_prepare(struct restore_ctx *c, const char *backup_option, char **paths, size_t n);
+
+/* Writes the backup back onto the members in the old layout as
+ * restore_prepare() planned (c->write_old); afterwards nothing is left to
+ * write back through the array. */
+int restore_write_old(struct restore_ctx *c);
 
 /* Finishes a grow's first units as restore_prepare() planned
  * (c->critical_position set); afterwards nothing is left to write back. */

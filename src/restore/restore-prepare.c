@@ -300,6 +300,38 @@ static bool inside_critical_units(const struct restore_ctx *c)
                pos % (c->geo.old_chunk_sectors * c->geo.old_data_disks) != 0;
 }
 
+/* Writing onto the members in a layout needs each of them current. */
+static int all_members_current(const struct restore_ctx *c)
+{
+        for (size_t i = 0; i < c->n_members; i++)
+                if (c->members[i].events != c->freshest->events)
+                        return log_error_errno(EINVAL, "%s: md cannot take this %s over from array sector %" PRIu64 " through the array, inside its critical units, and %s is stale (events %" PRIu64 ", not %" PRIu64 "): writing them onto the members needs every member current. Nothing was changed.",
+                                               c->md_name, c->geo.backwards ? "shrink" : "grow",
+                                               c->freshest->reshape_position_array_sectors, c->members[i].devnode,
+                                               c->members[i].events, c->freshest->events);
+        return 0;
+}
+
+/* A shrink's last units: md restarts from the checkpoint, but would hold
+ * the write-back to the old stripe it splits for ever; restore writes the
+ * backup onto the members in the old layout first (restore-critical.h). */
+static int decide_write_old(struct restore_ctx *c)
+{
+        uint64_t pos = c->freshest->reshape_position_array_sectors;
+        int r;
+
+        if (!geometry_kernel_restarts(&c->geo, pos))
+                return log_error_errno(ERANGE, "%s: md cannot restart this shrink from array sector %" PRIu64 " (not a new-stripe boundary md takes over from). Nothing was changed; try mdadm --assemble %s --backup-file %s.",
+                                       c->md_name, pos, c->devnode, c->backup_path);
+        r = all_members_current(c);
+        if (r < 0)
+                return r;
+        c->write_old = true;
+        log_info("%s: array sector %" PRIu64 " splits an old stripe inside the shrink's last units, where md would hold the write-back: it goes onto the members in the old layout before the array is assembled.",
+                 c->md_name, pos);
+        return 0;
+}
+
 /* Plans to finish a grow's first units up to a position md restarts from
  * and guards, before assembling (restore-critical.h). */
 static int decide_critical(struct restore_ctx *c)
@@ -308,11 +340,9 @@ static int decide_critical(struct restore_ctx *c)
         const char *why = NULL;
         int r;
 
-        for (size_t i = 0; i < c->n_members; i++)
-                if (c->members[i].events != c->freshest->events)
-                        return log_error_errno(EINVAL, "%s: md cannot take this %s over from array sector %" PRIu64 ", inside its critical units, and %s is stale (events %" PRIu64 ", not %" PRIu64 "): finishing its first units needs every member current. Nothing was changed.",
-                                               c->md_name, c->geo.backwards ? "shrink" : "grow", pos,
-                                               c->members[i].devnode, c->members[i].events, c->freshest->events);
+        r = all_members_current(c);
+        if (r < 0)
+                return r;
         if (c->plan.verdict == RESTORE_OK && !c->plan.kernel_guarded)
                 r = geometry_critical_restart(&c->geo, pos, backup_end(c), &c->critical_position, &why);
         else
@@ -331,6 +361,20 @@ static int decide_critical(struct restore_ctx *c)
 /* Does what decide_critical() planned. Then every member records the new
  * position, beyond the backup, where the kernel guards itself: nothing is
  * left to write back, and the backup is emptied with that position. */
+int restore_write_old(struct restore_ctx *c)
+{
+        int r;
+
+        r = restore_critical_write_old(&c->geo, &c->freshest->identity, c->members, c->n_members,
+                                       c->backup_path, &c->plan, c->freshest->reshape_position_array_sectors);
+        if (r < 0)
+                return r;
+        /* Nothing is left for the array's own write-back, which only
+         * empties the backup now. */
+        c->plan.n_ranges = 0;
+        return 0;
+}
+
 int restore_finish_critical(struct restore_ctx *c)
 {
         uint64_t pos = c->freshest->reshape_position_array_sectors;
@@ -372,7 +416,8 @@ static int decide(struct restore_ctx *c)
                          c->md_name, c->plan.ranges[i].lo_array_sectors, c->plan.ranges[i].hi_array_sectors,
                          c->plan.ranges[i].slot);
         if (c->freshest->reshape_active && inside_critical_units(c))
-                return decide_critical(c);
+                return c->geo.backwards && c->plan.verdict == RESTORE_OK && c->plan.n_ranges > 0
+                               ? decide_write_old(c) : decide_critical(c);
         return 0;
 }
 

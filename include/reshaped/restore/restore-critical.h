@@ -30,5 +30,20 @@ int restore_critical_finish(const struct reshape_geometry *g, const struct backu
                             const char *backup_path, const struct restore_plan *plan,
                             uint64_t checkpoint_array_sectors, uint64_t position_array_sectors);
 
+/*
+ * A shrink's last units: md restarts from such a checkpoint, but holds
+ * every write to the old stripe it splits until the reshape has passed
+ * it, so the write-back cannot go through the array. Instead the plan's
+ * ranges are written onto the members in the old layout, whole old
+ * stripes (the rest of each read from the members), parity computed, and
+ * flushed; then md can take the reshape over from @checkpoint. The backup
+ * is left as it is (a crash in between repeats this). The array must not
+ * be running and every member must be there.
+ */
+int restore_critical_write_old(const struct reshape_geometry *g, const struct backup_identity *id,
+                               const struct md_member_super *members, size_t n,
+                               const char *backup_path, const struct restore_plan *plan,
+                               uint64_t checkpoint_array_sectors);
+
 /* Where the backup the plan writes back from ends (array sectors). */
 uint64_t restore_plan_end(const struct restore_plan *plan);

@@ -3,11 +3,15 @@
 # metadata, 5 x 127 MiB) reduced to what 3 data disks hold, then shrunk to
 # 4 members with `reshaped start --raid-devices 4`. The shrink runs
 # backwards; raid5 protects its bulk by itself and only its last units
-# (the lowest member offsets) need the backup. The cut at 50%, where the
-# backup holds no section. (A cut inside the last units needs the kernel
-# slower than a poll there; not yet reliable.) After the cut
-# `reshaped restore` must bring the array back and finish it: 4 members, the reduced size, every byte matches the
-# pattern. (vm_crash_start.)
+# (the lowest member offsets) need the backup. The first cut at 50%,
+# where the backup holds no section; the second inside the last units
+# (99.8%, the kernel slowed to 400 KiB/s from 96.8% on so that it is
+# caught inside them), where the last window is backed up to the end and
+# released with sync_max=max, and the checkpoint mostly splits an old
+# stripe: md would hold restore's write-back there, so restore writes it
+# onto the members in the old layout. After each cut `reshaped restore`
+# must bring the array back and finish it: 4 members, the reduced size,
+# every byte matches the pattern, nothing left. (vm_crash_start.)
 . "$VM_LIB"
 set -u
 
@@ -15,4 +19,6 @@ export RESHAPED_STATE_DIR=$VM_SCRATCH/state
 VM_CRASH_ARRAY_DISKS=3
 VM_CRASH_CHANGE="--raid-devices 4"
 VM_CRASH_EXPECT="raid_disks=4"
-vm_crash_start 5 "--level=5 --metadata=0.90 --size=$((127 * 1024))" 6107 "50"
+VM_CRASH_FINAL_MAX=1
+VM_CUT_SPEED_KIB=400
+vm_crash_start 5 "--level=5 --metadata=0.90 --size=$((127 * 1024))" 6107 "50 99.8"
