@@ -54,9 +54,14 @@ static int members_by_slot(const struct md_member_super *members, size_t n, unsi
         return 0;
 }
 
-/* Writing a layout writes every member, parity included. */
-static int all_slots(const struct member_source *src, unsigned raid_disks)
+/* The same for a layout restore writes: every member, parity included. */
+static int members_all_slots(const struct md_member_super *members, size_t n, unsigned raid_disks,
+                             struct member_source *src)
 {
+        int r = members_by_slot(members, n, raid_disks, src);
+
+        if (r < 0)
+                return r;
         for (unsigned i = 0; i < raid_disks; i++)
                 if (!src[i].path)
                         return log_error_errno(ENODEV, "No member holds slot %u of the array: restore writes this part of the reshape onto every member. Nothing was changed; name all members.",
@@ -207,11 +212,9 @@ int restore_critical_finish(const struct reshape_geometry *g, const struct backu
             checkpoint % stripe_layout_stripe_sectors(&new))
                 return log_error_errno(EINVAL, "Array sectors %" PRIu64 "-%" PRIu64 " are not whole stripes of the new layout.",
                                        checkpoint, position);
-        r = members_by_slot(members, n, new.raid_disks, new_src);
+        r = members_all_slots(members, n, new.raid_disks, new_src);
         if (r >= 0)
                 r = members_by_slot(members, n, old.raid_disks, old_src);
-        if (r >= 0)
-                r = all_slots(new_src, new.raid_disks);
         if (r < 0)
                 return r;
         if (posix_memalign(&buf, 4096, sectors_to_bytes(position - checkpoint)) != 0)
@@ -275,9 +278,7 @@ int restore_critical_write_old(const struct reshape_geometry *g, const struct ba
                                      checkpoint_array_sectors / new_row * g->new_chunk_sectors)
                 return log_error_errno(ERANGE, "Array sectors %" PRIu64 "-%" PRIu64 " in the old layout would overlap the new layout from array sector %" PRIu64 " on. Nothing was changed.",
                                        lo, hi, checkpoint_array_sectors);
-        r = members_by_slot(members, n, old.raid_disks, src);
-        if (r >= 0)
-                r = all_slots(src, old.raid_disks);
+        r = members_all_slots(members, n, old.raid_disks, src);
         if (r < 0)
                 return r;
         if (posix_memalign(&buf, 4096, sectors_to_bytes(hi - lo)) != 0)
