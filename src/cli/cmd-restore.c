@@ -24,6 +24,7 @@
 #include "reshaped/util/fs-util.h"
 #include "reshaped/plan/geometry.h"
 #include "reshaped/cli/cli-util.h"
+#include "reshaped/cli/cmd-supervised.h"
 #include "reshaped/util/log.h"
 #include "reshaped/md/md-assemble.h"
 #include "reshaped/md/md.h"
@@ -385,6 +386,7 @@ static int run(int argc, char **argv)
         }
         o.backup_path = c.backup_path;
         r = supervisor_run(md, &o);
+        cmd_report_failure(md, r);
 out:
         md_close(md);
         md_member_supers_free(c.members, c.n_members);

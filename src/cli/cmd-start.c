@@ -464,6 +464,7 @@ static int run(int argc, char **argv)
         }
         log_info("%s: reshape set up with sync_max=0; nothing is rewritten before the first backup.", md_name(md));
         r = supervisor_run(md, &o);
+        cmd_report_failure(md, r);
         ret = cmd_supervised_exit_status(r);
 out:
         md_close(md);

@@ -56,6 +56,7 @@ static int run(int argc, char **argv)
         }
 
         r = supervisor_run(md, &o);
+        cmd_report_failure(md, r);
         md_close(md);
         close(lock);
         free(found);

@@ -142,7 +142,7 @@ static void send_fields(struct fields *f)
 
 static int priority_of(const char *message_id)
 {
-        if (!strcmp(message_id, REPORT_MID_BACKUP_ERROR))
+        if (!strcmp(message_id, REPORT_MID_BACKUP_ERROR) || !strcmp(message_id, REPORT_MID_FAILED))
                 return LOG_ERR;
         if (!strcmp(message_id, REPORT_MID_HELD) || !strcmp(message_id, REPORT_MID_TAKEOVER))
                 return LOG_WARNING;

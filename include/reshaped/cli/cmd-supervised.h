@@ -28,3 +28,9 @@ int cmd_supervisor_getopt(int argc, char **argv, const char *optstring,
 /* Opens the array spec names and takes its supervise lock, held until
  * *ret_lock is closed. On failure (logged) nothing is left open. */
 int cmd_open_locked(const char *spec, struct md **ret_md, int *ret_lock);
+
+/* After supervisor_run() failed with @r (not a stop on request): one
+ * journal entry at error priority (REPORT_MID_FAILED) that says the
+ * reshape is not supervised by reshaped and in what state the kernel is,
+ * read back: held within the backup, or running unprotected. */
+void cmd_report_failure(struct md *md, int r);

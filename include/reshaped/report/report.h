@@ -25,6 +25,7 @@
 #define REPORT_MID_HELD         "fe9a1d9c0ef243908edbe7820162d329"
 #define REPORT_MID_FINISHED     "e1b5d9c3a7f2486e9c0d4b8a2f6e3d57"
 #define REPORT_MID_STOPPED      "9a4f2e8c6b1d4d3a8f7e5c2b0d9a6e13"
+#define REPORT_MID_FAILED       "4da7466debbc4a5ea89fab27e692b54f"
 
 /* A progress entry when both have passed since the last one. */
 #define REPORT_PROGRESS_MS      30000
