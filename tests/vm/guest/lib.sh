@@ -1066,6 +1066,13 @@ vm_crash_mdadm() {
         fi
         cat "$VM_OUT/assemble.txt"
         md_fast md0
+        # md runs an assembled array read-auto (start_ro=1), and a reshape
+        # does not move until the first write, while reads of the old stripe
+        # it splits wait for it: what an admin does next is make it writable.
+        if [ "$(md_attr md0 reshape_position)" != none ] && [ "$(md_attr md0 array_state)" = read-auto ]; then
+                vm_run mdadm --readwrite /dev/md0
+                _rec="$_rec, then mdadm --readwrite"
+        fi
         # mdadm may leave the reshape where it stands (no monitor continued
         # it): a result too; the array is compared as it is.
         _n=0
