@@ -348,6 +348,9 @@ vm_power_cut_at() {
         ended)
                 vm_cut_after_end "$1"
                 return ;;
+        readahead:*)
+                vm_cut_in_read_ahead "$1" "${2#readahead:}"
+                return ;;
         raise:*)
                 lw_wait_front "${2#raise:}"
                 lw_wait_raise
@@ -382,6 +385,28 @@ vm_cut_after_end() {
                 sleep 0.1
         done
         echo "[$(vm_now)] boot $VM_BOOT: cut after the reshape ended, its supervisor (pid $_sup) stopped before its clean-up: reshape_position=$(md_attr "$1" reshape_position), record: $(ls "${RESHAPED_STATE_DIR:-/var/lib/reshaped}" | tr '\n' ' ')" \
+                >"$VM_OUT/cut.$VM_BOOT.txt"
+        cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
+        vm_power_cut
+}
+
+# vm_cut_in_read_ahead MD PERCENT: past PERCENT, the cut as soon as the
+# supervisor logs a read-ahead (its reader thread is then reading the
+# next window from the members while the loop writes the one before into
+# the backup). The supervisor's log: crash_log (boot 1), else this boot's
+# restore log.
+vm_cut_in_read_ahead() {
+        _log=$VM_OUT/restore.$VM_BOOT.log
+        [ "$VM_BOOT" = 1 ] && _log=${crash_log:-$VM_OUT/start.log}
+        vm_wait_front "$1" "$2"
+        _seen=$(grep -c ': read-ahead slot=' "$_log")
+        _n=0
+        until [ "$(grep -c ': read-ahead slot=' "$_log")" -gt "$_seen" ]; do
+                _n=$((_n + 1))
+                [ $_n -lt 3000 ] || vm_fail "no read-ahead in 30 s past $2%: $(md_snapshot "$1")"
+                sleep 0.01
+        done
+        echo "[$(vm_now)] boot $VM_BOOT: cut with a read-ahead in flight past $2% ($(grep ': read-ahead slot=' "$_log" | tail -n 1 | cut -c1-100)); last line: $(tail -n 1 "$_log" | cut -c1-100); $(md_snapshot "$1")" \
                 >"$VM_OUT/cut.$VM_BOOT.txt"
         cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
         vm_power_cut
@@ -743,6 +768,7 @@ vm_matrix_instants() {
                 resumed) printf '0.3 s after restore resumed' ;;
                 raise:*) printf 'right after a sync_max raise past %s%%' "${_c#raise:}" ;;
                 ended) printf 'after the end, before the clean-up' ;;
+                readahead:*) printf 'a read-ahead in flight past %s%%' "${_c#readahead:}" ;;
                 *) printf '%s%%' "$_c" ;;
                 esac
                 [ "$_c" = "$(echo $1 | awk '{ print $NF }')" ] || printf ', '
