@@ -271,5 +271,6 @@ cat "$VM_OUT/probe.txt"
 [ "$(vm_size_bytes /dev/md0)" = "$size" ] || vm_fail "the array size changed"
 vm_probed_protected
 vm_log "probe: lag_max=$lag bytes, stall $stall"
-vm_timed vm-pattern verify /dev/md0 "$seed"
+VM_MATRIX="raid5 on 4, start --chunk 128K|0.90|SIGKILL, the VM running on|start during a window's backup; supervise right after a raise; restore right after a commit|reshaped|reshaped supervise (no restore)"
+vm_matrix_verify "$seed"
 vm_log "PASS: 3 SIGKILLs (start, supervise, restore), each parked within the backup and continued without a restore; dry run wrote nothing; every byte verified"

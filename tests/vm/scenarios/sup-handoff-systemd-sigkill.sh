@@ -67,5 +67,6 @@ md_fast md0
 md_wait_idle md0 300
 journalctl -u "$unit" --no-pager -o cat | tail -n 15
 [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
-vm_timed vm-pattern verify /dev/md0 "$seed"
+VM_MATRIX="raid5 on 4, mdadm --grow --chunk=128 handed off|0.90|SIGKILL, the VM running on|the service's supervisor mid-reshape|reshaped|systemd's restart of the drop-in"
+vm_matrix_verify "$seed"
 vm_log "PASS: SIGKILLed under systemd, restarted by the drop-in's Restart=, every byte verified"
