@@ -264,28 +264,42 @@ static int pause_unsupervised(struct target *t)
         return PAUSE_EXIT_NOT_DONE;
 }
 
+/* What pause and resume begin with: the command line, the array, and
+ * whether a supervisor holds it (*holder 1, its *pid) or not (0). An exit
+ * status when that already ends the command, -1 to go on; t->md is to be
+ * closed either way. */
+static int begin(int argc, char **argv, const struct cmd *c, const char *verb, struct target *t,
+                 unsigned *timeout_s, pid_t *pid, int *holder)
+{
+        int rc;
+
+        *t = (struct target) {};
+        rc = parse_args(argc, argv, c, timeout_s);
+        if (rc >= 0)
+                return rc;
+        rc = open_target(argv[optind], verb, t);
+        if (rc >= 0)
+                return rc;
+        *holder = supervise_lock_holder(md_name(t->md), pid);
+        return *holder < 0 ? PAUSE_EXIT_ERROR : -1;
+}
+
 static int run_pause(int argc, char **argv)
 {
         struct target t;
         unsigned timeout_s;
         uint64_t request;
         pid_t pid = 0;
-        int rc, r;
+        int rc, holder;
 
-        rc = parse_args(argc, argv, &cmd_pause, &timeout_s);
-        if (rc >= 0)
-                return rc;
-        rc = open_target(argv[optind], "pause", &t);
+        rc = begin(argc, argv, &cmd_pause, "pause", &t, &timeout_s, &pid, &holder);
         if (rc >= 0)
                 goto out;
         rc = PAUSE_EXIT_ERROR;
-        r = supervise_lock_holder(md_name(t.md), &pid);
-        if (r < 0)
-                goto out;
         request = new_request();
         if (record_pause_set(t.uuid, request) < 0)
                 goto out;
-        rc = r == 1 ? pause_supervised(&t, pid, request, timeout_s) : pause_unsupervised(&t);
+        rc = holder == 1 ? pause_supervised(&t, pid, request, timeout_s) : pause_unsupervised(&t);
 out:
         md_close(t.md);
         return rc;
@@ -369,16 +383,10 @@ static int run_resume(int argc, char **argv)
         pid_t pid = 0;
         int rc, r, holder;
 
-        rc = parse_args(argc, argv, &cmd_resume, &timeout_s);
-        if (rc >= 0)
-                return rc;
-        rc = open_target(argv[optind], "resume", &t);
+        rc = begin(argc, argv, &cmd_resume, "resume", &t, &timeout_s, &pid, &holder);
         if (rc >= 0)
                 goto out;
         rc = PAUSE_EXIT_ERROR;
-        holder = supervise_lock_holder(md_name(t.md), &pid);
-        if (holder < 0)
-                goto out;
         r = record_pause_get(t.uuid, &request);
         if (r == -ENOENT) {
                 if (holder == 1)
