@@ -808,6 +808,9 @@ vm_crash_begin() {
                 kill -KILL $_monitor
                 vm_log "killed mdadm's monitor ($_monitor): $(md_snapshot md0)"
                 vm_run systemctl restart mdadm-grow-continue@md0.service
+                # While the take-over freezes the reshape, /proc/mdstat shows
+                # no true front: the cut points count from its end.
+                vm_wait_supervise_log 'supervising the reshape from' 60
                 return 0
         fi
         crash_log=$VM_OUT/start.log
