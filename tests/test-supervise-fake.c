@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The supervisor (reshaped supervise, the built binary) against a fake
+ * kernel (fake-kernel.h) on a fake sysfs whose members are image files:
+ * a raid5 of 4 x 8 MiB, 0.90 metadata, chunk 64K -> 128K, its content a
+ * pattern written in the old layout. The fake checks, unit by unit, that
+ * whatever it rewrites with sync_max a number is in the backup with the
+ * array's content; the tests check what the supervisor leaves behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/raid/md_p.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fake-kernel.h"
+#include "fake-sysfs.h"
+#include "reshaped/backup/backup.h"
+#include "reshaped/md/md.h"
+#include "reshaped/members/member-write.h"
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+#define MD "md121"
+#define COMPONENT_KIB 8192u
+#define MEMBER_BYTES ((COMPONENT_KIB + 64u) * 1024u)
+#define SUPER_OFFSET ((uint64_t) COMPONENT_KIB * 1024u)  /* 0.90: 64 KiB from the end */
+#define END_PROGRESS (2u * COMPONENT_KIB)
+/* Generous: a run takes about a second, more under ASan on a busy host. */
+#define RUN_TIMEOUT_MS 120000
+
+struct fixture {
+        char *root;
+        char dir[64];
+        char backup[96];
+        char log[96];
+        char *members[4];
+        uint8_t super[MD_SB_BYTES];
+        struct reshape_geometry g;
+        uint8_t *content;
+        pid_t pid;
+};
+
+static void put_file(const char *path, const char *value)
+{
+        FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        assert_true(fprintf(f, "%s\n", value) >= 0);
+        assert_int_equal(fclose(f), 0);
+}
+
+static void put_rel(struct fixture *f, const char *rel, const char *value)
+{
+        char *p = fake_sysfs_path(f->root, rel);
+
+        put_file(p, value);
+        free(p);
+}
+
+static void build_super(struct fixture *f, uint64_t position)
+{
+        mdp_super_t *sb = (mdp_super_t *) f->super;
+
+        memset(f->super, 0, sizeof(f->super));
+        sb->md_magic = MD_SB_MAGIC;
+        sb->major_version = 0;
+        sb->minor_version = 91;
+        sb->set_uuid0 = 0x0a0b0c0d;
+        sb->level = 5;
+        sb->layout = 2;
+        sb->raid_disks = 4;
+        sb->chunk_size = 65536;
+        sb->size = COMPONENT_KIB;
+        sb->events_lo = 9;
+        sb->new_level = 5;
+        sb->new_layout = 2;
+        sb->new_chunk = 131072;
+        assert_int_equal(md_super_set_reshape_position(f->super, 0, position), 0);
+}
+
+/* Members in the old layout with the pattern, each with the superblock. */
+static void build_members(struct fixture *f)
+{
+        struct stripe_layout old = { .level = 5, .raid_disks = 4, .chunk_sectors = 128, .algorithm = 2 };
+        struct member_source src[4];
+        struct member_writer *w = NULL;
+        uint64_t stripes = COMPONENT_KIB * 2u / old.chunk_sectors;
+
+        for (unsigned i = 0; i < 4; i++) {
+                char rel[32];
+                int fd;
+
+                snprintf(rel, sizeof(rel), "dev/%s", fake_members4[i].name);
+                f->members[i] = fake_sysfs_path(f->root, rel);
+                fd = open(f->members[i], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                assert_true(fd >= 0);
+                assert_int_equal(ftruncate(fd, MEMBER_BYTES), 0);
+                assert_int_equal(pwrite(fd, f->super, MD_SB_BYTES, SUPER_OFFSET), MD_SB_BYTES);
+                close(fd);
+                src[i] = (struct member_source) { f->members[i], 0 };
+                snprintf(rel, sizeof(rel), "block/" MD "/md/dev-%s/size", fake_members4[i].name);
+                put_rel(f, rel, "8192");
+        }
+        assert_int_equal(member_writer_open(&old, src, &w), 0);
+        assert_int_equal(member_writer_put(w, 0, stripes, f->content), 0);
+        assert_int_equal(member_writer_sync(w), 0);
+        member_writer_free(w);
+}
+
+/* The kernel at @front (sync_completed) with its checkpoint at @ckpt,
+ * sync_max=max, as mdadm hands it over. */
+static struct fixture *setup_at(uint64_t front, uint64_t ckpt)
+{
+        struct fixture *f = calloc(1, sizeof(*f));
+        const struct geometry_input in = {
+                .old_level = 5, .new_level = 5, .old_raid_disks = 4, .new_raid_disks = 4,
+                .old_chunk_bytes = 65536, .new_chunk_bytes = 131072,
+                .old_layout = 2, .new_layout = 2, .component_kib = COMPONENT_KIB,
+        };
+        const char *why = NULL;
+        char completed[64], position[32];
+        struct fake_attr attrs[] = {
+                { "chunk_size", "131072 (65536)" },
+                { "component_size", "8192" },
+                { "metadata_version", "0.91" },
+                { "array_state", "active" },
+                { "sync_action", "reshape" },
+                { "sync_completed", completed },
+                { "sync_max", "max" },
+                { "reshape_position", position },
+                { "array_size", "default" },
+                { "sync_speed", "0" },
+                {}
+        };
+        struct fake_array a = {
+                .name = MD, .devnum = "9:121", .attrs = attrs,
+                .members = fake_members4, .n_members = ELEMENTSOF(fake_members4),
+        };
+        char *p;
+        int fd;
+
+        assert_non_null(f);
+        assert_int_equal(geometry_init(&f->g, &in, &why), 0);
+        snprintf(completed, sizeof(completed), "%" PRIu64 " / %u", front, END_PROGRESS);
+        snprintf(position, sizeof(position), "%" PRIu64, geometry_progress_to_position(&f->g, ckpt));
+        f->root = fake_sysfs_create(&a);
+
+        assert_int_equal(posix_memalign((void **) &f->content, 4096, sectors_to_bytes(f->g.array_sectors)), 0);
+        for (size_t i = 0; i < sectors_to_bytes(f->g.array_sectors); i++)
+                f->content[i] = (uint8_t) ((i * 2654435761u) >> 13);
+        build_super(f, geometry_progress_to_position(&f->g, ckpt));
+        build_members(f);
+        /* /dev/mdX: the take-over reads the reshape's first block. */
+        p = fake_sysfs_path(f->root, "dev/" MD);
+        fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, (off_t) sectors_to_bytes(f->g.array_sectors)), 0);
+        close(fd);
+        free(p);
+
+        snprintf(f->dir, sizeof(f->dir), "/tmp/reshaped-test-supervise-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        snprintf(f->backup, sizeof(f->backup), "%s/md.bak", f->dir);
+        snprintf(f->log, sizeof(f->log), "%s/log", f->dir);
+        assert_int_equal(setenv("RESHAPED_STATE_DIR", f->dir, 1), 0);
+        assert_int_equal(setenv("RESHAPED_RUN_DIR", f->dir, 1), 0);
+        assert_int_equal(setenv("RESHAPED_SYSFS_ROOT", f->root, 1), 0);
+        /* The supervisor looks at least every WATCHDOG_USEC / 4: 10 ms. */
+        assert_int_equal(setenv("WATCHDOG_USEC", "40000", 1), 0);
+        return f;
+}
+
+static struct fake_kernel *kernel(struct fixture *f, uint64_t front, uint64_t ckpt,
+                                  uint64_t free_limit, bool hold_until_frozen)
+{
+        const char *members[4] = { f->members[0], f->members[1], f->members[2], f->members[3] };
+        struct fake_kernel_config c = {
+                .root = f->root, .md = MD, .members = members, .n_members = 4,
+                .super_offset_bytes = SUPER_OFFSET, .super = f->super, .geo = &f->g,
+                .backup_path = f->backup, .content = f->content,
+                .front_progress = front, .checkpoint_progress = ckpt,
+                .free_limit_progress = free_limit, .hold_until_frozen = hold_until_frozen,
+                .new_chunk_size = "131072",
+        };
+        struct fake_kernel *k = fake_kernel_start(&c);
+
+        assert_non_null(k);
+        return k;
+}
+
+static void teardown_fixture(struct fixture *f)
+{
+        char cmd[128];
+
+        if (f->pid > 0) {
+                kill(f->pid, SIGKILL);
+                waitpid(f->pid, NULL, 0);
+        }
+        for (unsigned i = 0; i < 4; i++)
+                free(f->members[i]);
+        fake_sysfs_remove(f->root);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+        assert_int_equal(system(cmd), 0);
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("RESHAPED_SYSFS_ROOT");
+        free(f->content);
+        free(f);
+}
+
+static void spawn_supervise(struct fixture *f)
+{
+        const char *bin = getenv("RESHAPED_TEST_BINARY");
+        int fd;
+
+        assert_non_null(bin);
+        fd = open(f->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        f->pid = fork();
+        assert_true(f->pid >= 0);
+        if (f->pid == 0) {
+                if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+                        _exit(127);
+                execl(bin, bin, "supervise", MD, "--backup-file", f->backup, "--max-window", "4M", NULL);
+                _exit(127);
+        }
+        close(fd);
+}
+
+static char *read_log(struct fixture *f)
+{
+        static char buf[65536];
+        int fd = open(f->log, O_RDONLY | O_CLOEXEC);
+        ssize_t n;
+
+        assert_true(fd >= 0);
+        n = read(fd, buf, sizeof(buf) - 1);
+        assert_true(n >= 0);
+        buf[n] = '\0';
+        close(fd);
+        return buf;
+}
+
+/* Its exit status, within RUN_TIMEOUT_MS. */
+static int wait_exit(struct fixture *f)
+{
+        struct timespec t0, t;
+        int status;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+                pid_t r = waitpid(f->pid, &status, WNOHANG);
+
+                assert_true(r >= 0);
+                if (r == f->pid)
+                        break;
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                if ((t.tv_sec - t0.tv_sec) * 1000 > RUN_TIMEOUT_MS)
+                        fail_msg("the supervisor did not exit in %d s:\n%s", RUN_TIMEOUT_MS / 1000, read_log(f));
+                usleep(10000);
+        }
+        f->pid = 0;
+        if (!WIFEXITED(status))
+                fail_msg("the supervisor died of signal %d:\n%s", WTERMSIG(status), read_log(f));
+        return WEXITSTATUS(status);
+}
+
+static char *attr(struct fixture *f, const char *name)
+{
+        static char buf[4][128];
+        static unsigned next;
+        char *v = fake_sysfs_get(f->root, MD, name);
+        char *b = buf[next++ % 4];
+
+        snprintf(b, sizeof(buf[0]), "%.*s", (int) strcspn(v, "\n"), v);
+        free(v);
+        return b;
+}
+
+static void check_no_breach(struct fixture *f, const struct fake_kernel_state *st)
+{
+        if (st->breach[0])
+                fail_msg("fake kernel: %s\nsupervisor:\n%s", st->breach, read_log(f));
+}
+
+/* The reshape ran to its end under the supervisor, which cleaned up. */
+static void check_finished(struct fixture *f, int status, const struct fake_kernel_state *st)
+{
+        char *log = read_log(f);
+
+        check_no_breach(f, st);
+        if (status != 0 || !st->finished)
+                fail_msg("exit %d, finished %d:\n%s", status, st->finished, log);
+        assert_string_equal(st->sync_max_at_end, "max");
+        assert_string_equal(attr(f, "suspend_lo"), "0");
+        assert_string_equal(attr(f, "suspend_hi"), "0");
+        assert_non_null(strstr(log, "reshape finished"));
+        /* The backup is removed once nothing needs it. */
+        assert_int_equal(access(f->backup, F_OK), -1);
+        assert_int_equal(errno, ENOENT);
+}
+
+/* mdadm's hand-off: sync_max=max, nothing reshaped or checkpointed yet.
+ * The take-over sees a kernel that has not begun, backs up the first
+ * unit, and every window after it. */
+static void test_takeover_at_start(void **state)
+{
+        struct fixture *f = setup_at(0, 0);
+        struct fake_kernel *k = kernel(f, 0, 0, 0, true);
+        struct fake_kernel_state st;
+        int status;
+
+        (void) state;
+        spawn_supervise(f);
+        status = wait_exit(f);
+        fake_kernel_stop(k, &st);
+        check_finished(f, status, &st);
+        assert_int_equal(st.units_free, 0);
+        assert_true(st.units_protected >= END_PROGRESS / f->g.unit_progress_sectors);
+        teardown_fixture(f);
+}
+
+/* A kernel that has run unpaced past its last checkpoint: taken over
+ * where it is, everything from there on protected. */
+static void test_takeover_later(void **state)
+{
+        struct fixture *f = setup_at(3072, 2048);
+        struct fake_kernel *k = kernel(f, 3072, 2048, 4096, false);
+        struct fake_kernel_state st;
+        int status;
+
+        (void) state;
+        spawn_supervise(f);
+        status = wait_exit(f);
+        fake_kernel_stop(k, &st);
+        check_finished(f, status, &st);
+        assert_true(st.units_free <= (4096 - 3072) / f->g.unit_progress_sectors);
+        assert_non_null(strstr(read_log(f), "took over at"));
+        teardown_fixture(f);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_takeover_at_start),
+                cmocka_unit_test(test_takeover_later),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
