@@ -352,11 +352,182 @@ static void test_takeover_later(void **state)
         teardown_fixture(f);
 }
 
+/*
+ * What a stop left: writes suspended exactly over the backup's sections
+ * beyond the on-disk checkpoint, each holding the array's content, and
+ * sync_max no further than what is backed up (or the checkpoint).
+ */
+static void check_stopped_consistent(struct fixture *f, const struct fake_kernel_state *st)
+{
+        uint64_t ckpt_pos = geometry_progress_to_position(&f->g, st->checkpoint);
+        struct array_range hull = { 0, 0 };
+        uint8_t hbuf[BACKUP_HEADER_BYTES];
+        struct backup_header h;
+        uint64_t lo, hi, limit;
+        const char *max;
+        int fd;
+
+        check_no_breach(f, st);
+        fd = open(f->backup, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(pread(fd, hbuf, sizeof(hbuf), 0), sizeof(hbuf));
+        assert_int_equal(backup_header_decode(hbuf, &h).reason, BACKUP_VERIFY_OK);
+        for (unsigned i = 0; i < BACKUP_SLOTS; i++) {
+                const struct backup_section *sec = &h.sections[i];
+                uint64_t bytes = sectors_to_bytes(sec->length_sectors);
+                uint8_t *data;
+
+                if (!sec->length_sectors || sec->array_start_sectors + sec->length_sectors <= ckpt_pos)
+                        continue;
+                data = malloc(bytes);
+                assert_non_null(data);
+                assert_int_equal(pread(fd, data, bytes, (off_t) backup_section_offset_bytes(&h, i)), (ssize_t) bytes);
+                assert_memory_equal(data, f->content + sectors_to_bytes(sec->array_start_sectors), bytes);
+                free(data);
+                if (!array_range_sectors(hull) || sec->array_start_sectors < hull.lo_array_sectors)
+                        hull.lo_array_sectors = sec->array_start_sectors;
+                if (sec->array_start_sectors + sec->length_sectors > hull.hi_array_sectors)
+                        hull.hi_array_sectors = sec->array_start_sectors + sec->length_sectors;
+        }
+        close(fd);
+
+        lo = strtoull(attr(f, "suspend_lo"), NULL, 10);
+        hi = strtoull(attr(f, "suspend_hi"), NULL, 10);
+        if (array_range_sectors(hull)) {
+                assert_int_equal(lo, hull.lo_array_sectors);
+                assert_int_equal(hi, hull.hi_array_sectors);
+                limit = geometry_position_to_progress(&f->g, hull.hi_array_sectors);
+        } else {
+                assert_true(hi <= lo);
+                limit = st->checkpoint;
+        }
+        max = attr(f, "sync_max");
+        if (strcmp(max, "max") == 0)
+                assert_int_equal(limit, f->g.end_progress_sectors);
+        else
+                assert_true(strtoull(max, NULL, 10) <= limit);
+        assert_true(st->front <= limit);
+}
+
+static bool parked_at(const struct fake_kernel_state *st, void *userdata)
+{
+        return st->parked && st->front == *(const uint64_t *) userdata;
+}
+
+static bool ended(const struct fake_kernel_state *st, void *userdata)
+{
+        (void) userdata;
+        return st->finished;
+}
+
+/* sync_max read from sysfs, bounded: what the supervisor stored. */
+static void wait_sync_max_beyond(struct fixture *f, uint64_t progress, bool want_max)
+{
+        for (unsigned i = 0; i < RUN_TIMEOUT_MS / 10; i++) {
+                const char *max = attr(f, "sync_max");
+
+                if (want_max ? strcmp(max, "max") == 0
+                             : strcmp(max, "max") != 0 && strtoull(max, NULL, 10) > progress)
+                        return;
+                usleep(10000);
+        }
+        fail_msg("sync_max never went %s %" PRIu64 ":\n%s", want_max ? "to max at" : "beyond", progress,
+                 read_log(f));
+}
+
+/* SIGTERM with windows held and the kernel short of sync_max: the kernel
+ * is let on to sync_max, then frozen there with nothing at risk. */
+static void test_stop_window_held(void **state)
+{
+        uint64_t stall = END_PROGRESS / 2;
+        struct fixture *f = setup_at(0, 0);
+        struct fake_kernel *k = kernel(f, 0, 0, 0, true);
+        struct fake_kernel_state st;
+        int status;
+
+        (void) state;
+        fake_kernel_stall_at(k, stall);
+        spawn_supervise(f);
+        assert_true(fake_kernel_wait(k, parked_at, &stall, RUN_TIMEOUT_MS));
+        wait_sync_max_beyond(f, stall, false);
+        assert_int_equal(kill(f->pid, SIGTERM), 0);
+        fake_kernel_stall_at(k, 0);
+        status = wait_exit(f);
+        fake_kernel_stop(k, &st);
+        if (status != 3 || !strstr(read_log(f), "Stopped safely at"))
+                fail_msg("exit %d:\n%s", status, read_log(f));
+        assert_string_equal(attr(f, "sync_action"), "frozen");
+        /* It reached sync_max and checkpointed there. */
+        assert_int_equal(st.front, st.checkpoint);
+        assert_int_equal(strtoull(attr(f, "sync_max"), NULL, 10), st.front);
+        check_stopped_consistent(f, &st);
+        assert_string_equal(attr(f, "suspend_hi"), "0");
+        teardown_fixture(f);
+}
+
+/* Frozen by someone else (mdadm --stop does it first) with windows held
+ * beyond the checkpoint: held at once, those writes kept suspended. */
+static void test_stop_frozen_by_other(void **state)
+{
+        uint64_t stall = END_PROGRESS / 2;
+        struct fixture *f = setup_at(0, 0);
+        struct fake_kernel *k = kernel(f, 0, 0, 0, true);
+        struct fake_kernel_state st;
+        int status;
+
+        (void) state;
+        fake_kernel_stall_at(k, stall);
+        spawn_supervise(f);
+        assert_true(fake_kernel_wait(k, parked_at, &stall, RUN_TIMEOUT_MS));
+        wait_sync_max_beyond(f, stall, false);
+        fake_sysfs_set(f->root, MD, "sync_action", "frozen");
+        status = wait_exit(f);
+        fake_kernel_stop(k, &st);
+        if (status != 3 || !strstr(read_log(f), "someone else froze"))
+                fail_msg("exit %d:\n%s", status, read_log(f));
+        assert_string_equal(attr(f, "sync_action"), "frozen");
+        check_stopped_consistent(f, &st);
+        /* Something was held beyond the checkpoint, and still is. */
+        assert_true(strtoull(attr(f, "suspend_hi"), NULL, 10) > geometry_progress_to_position(&f->g, st.checkpoint));
+        teardown_fixture(f);
+}
+
+/* SIGTERM after the final release (sync_max=max, the rest backed up):
+ * the kernel is let run to the end. */
+static void test_stop_final_release(void **state)
+{
+        uint64_t stall = END_PROGRESS - 256;
+        struct fixture *f = setup_at(0, 0);
+        struct fake_kernel *k = kernel(f, 0, 0, 0, true);
+        struct fake_kernel_state st;
+        int status;
+
+        (void) state;
+        fake_kernel_stall_at(k, stall);
+        spawn_supervise(f);
+        assert_true(fake_kernel_wait(k, parked_at, &stall, RUN_TIMEOUT_MS));
+        wait_sync_max_beyond(f, stall, true);
+        assert_int_equal(kill(f->pid, SIGTERM), 0);
+        fake_kernel_stall_at(k, 0);
+        assert_true(fake_kernel_wait(k, ended, NULL, RUN_TIMEOUT_MS));
+        status = wait_exit(f);
+        fake_kernel_stop(k, &st);
+        check_no_breach(f, &st);
+        if (status != 3 || !strstr(read_log(f), "the reshape had finished, and no writes are suspended"))
+                fail_msg("exit %d:\n%s", status, read_log(f));
+        assert_string_equal(attr(f, "suspend_lo"), "0");
+        assert_string_equal(attr(f, "suspend_hi"), "0");
+        teardown_fixture(f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_takeover_at_start),
                 cmocka_unit_test(test_takeover_later),
+                cmocka_unit_test(test_stop_window_held),
+                cmocka_unit_test(test_stop_frozen_by_other),
+                cmocka_unit_test(test_stop_final_release),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
