@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@ struct fake_kernel {
         bool seen_frozen;
         bool have_numeric;           /* a numeric sync_max was read while running */
         bool supervised;             /* one was ever read: taken over */
+        int inotify_fd;
         uint64_t last_numeric;
         struct fake_kernel_state st;
 };
@@ -208,6 +210,43 @@ static void finish(struct fake_kernel *k, const char *sync_max)
         k->st.running = false;
 }
 
+/* The stores since the last look, by attribute name, in order. */
+static void note_writes(struct fake_kernel *k)
+{
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        ssize_t n;
+
+        while ((n = read(k->inotify_fd, buf, sizeof(buf))) > 0)
+                for (char *p = buf; p < buf + n;) {
+                        const struct inotify_event *e = (const struct inotify_event *) p;
+                        size_t used = strlen(k->st.writes);
+
+                        if (e->len && e->name[0] != '.' && used + strlen(e->name) + 2 < sizeof(k->st.writes))
+                                snprintf(k->st.writes + used, sizeof(k->st.writes) - used, "%s%s",
+                                         used ? " " : "", e->name);
+                        p += sizeof(*e) + e->len;
+                }
+}
+
+/* sync_action=reshape on an idle array: md takes the geometry stored
+ * before and begins, the superblocks recording position 0. */
+static bool begin(struct fake_kernel *k)
+{
+        char chunk[32];
+
+        if (!get(k, "chunk_size", chunk, sizeof(chunk)) || strcmp(chunk, k->c.begin_expect_chunk_size) != 0) {
+                breach(k, "sync_action=reshape with chunk_size \"%s\", not the new \"%s\"",
+                       chunk, k->c.begin_expect_chunk_size);
+                return false;
+        }
+        put(k, "chunk_size", "%s", k->c.begin_chunk_size);
+        put(k, "metadata_version", "0.91");
+        checkpoint(k);
+        put(k, "sync_completed", "%" PRIu64 " / %" PRIu64, k->st.front, k->c.geo->end_progress_sectors);
+        k->st.begun = true;
+        return true;
+}
+
 /* One step of the reshape thread; under the lock. */
 static void step(struct fake_kernel *k)
 {
@@ -216,7 +255,10 @@ static void step(struct fake_kernel *k)
         char action[32], max[32];
         bool unlimited;
 
+        note_writes(k);
         if (k->st.finished || !get(k, "sync_action", action, sizeof(action)))
+                return;
+        if (!k->st.begun && (strcmp(action, "reshape") != 0 || !begin(k)))
                 return;
         if (strcmp(action, "frozen") == 0 || strcmp(action, "idle") == 0) {
                 if (k->st.running)
@@ -316,6 +358,7 @@ struct fake_kernel *fake_kernel_start(const struct fake_kernel_config *c)
 {
         struct fake_kernel *k = calloc(1, sizeof(*k));
         pthread_condattr_t ca;
+        char *p;
 
         if (!k || c->n_members > FAKE_KERNEL_MAX_MEMBERS) {
                 free(k);
@@ -328,12 +371,24 @@ struct fake_kernel *fake_kernel_start(const struct fake_kernel_config *c)
         memcpy(k->super, c->super, MD_SB_BYTES);
         k->st.front = c->front_progress;
         k->st.checkpoint = c->checkpoint_progress;
+        k->st.begun = !c->begin_chunk_size;
+        k->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        p = attr_path(k, ".");
+        if (k->inotify_fd < 0 || !p || inotify_add_watch(k->inotify_fd, p, IN_CLOSE_WRITE) < 0) {
+                if (k->inotify_fd >= 0)
+                        close(k->inotify_fd);
+                free(p);
+                free(k);
+                return NULL;
+        }
+        free(p);
         pthread_mutex_init(&k->lock, NULL);
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&k->cond, &ca);
         pthread_condattr_destroy(&ca);
         if (pthread_create(&k->thread, NULL, run, k) != 0) {
+                close(k->inotify_fd);
                 free(k);
                 return NULL;
         }
@@ -387,5 +442,6 @@ void fake_kernel_stop(struct fake_kernel *k, struct fake_kernel_state *ret)
                 *ret = k->st;
         pthread_cond_destroy(&k->cond);
         pthread_mutex_destroy(&k->lock);
+        close(k->inotify_fd);
         free(k);
 }

@@ -19,7 +19,8 @@
  * to max included) must lie, with the array's content, in a section of
  * the backup file; sync_max may not be lowered while it
  * runs (md says EBUSY) and must be a multiple of the old chunk (EINVAL).
- * The first breach is kept as a message.
+ * The first breach is kept as a message. It notes the attributes
+ * written (inotify), in order, as a trace of what was stored.
  *
  * A regular file does not notify (POLLPRI), so the supervisor sees the
  * fake only when it looks; its wait is bounded by WATCHDOG_USEC / 4
@@ -54,15 +55,22 @@ struct fake_kernel_config {
          * reshape that has not begun when the take-over freezes it). */
         bool hold_until_frozen;
         const char *new_chunk_size;  /* chunk_size shown after the end */
+        /* Not NULL: no reshape yet (reshape_position none, sync_action
+         * idle). It begins, as md does, when sync_action reads "reshape":
+         * chunk_size must then read @begin_expect_chunk_size (stored
+         * before), and shows @begin_chunk_size ("NEW (OLD)") from then on. */
+        const char *begin_chunk_size;
+        const char *begin_expect_chunk_size;
 };
 
 struct fake_kernel_state {
         uint64_t front, checkpoint;
         uint64_t units_protected;    /* rewritten once taken over */
         uint64_t units_free;         /* rewritten before, with sync_max=max */
-        bool running, finished, parked;
+        bool begun, running, finished, parked;
         char sync_max_at_end[32];    /* what sync_max read when it ended */
         char breach[512];            /* the first breach, or "" */
+        char writes[2048];           /* attributes stored (closed after a write), in order */
 };
 
 struct fake_kernel *fake_kernel_start(const struct fake_kernel_config *c);

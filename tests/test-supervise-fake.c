@@ -71,14 +71,14 @@ static void put_rel(struct fixture *f, const char *rel, const char *value)
         free(p);
 }
 
-static void build_super(struct fixture *f, uint64_t position)
+static void build_super(struct fixture *f, uint64_t position, bool reshaping)
 {
         mdp_super_t *sb = (mdp_super_t *) f->super;
 
         memset(f->super, 0, sizeof(f->super));
         sb->md_magic = MD_SB_MAGIC;
         sb->major_version = 0;
-        sb->minor_version = 91;
+        sb->minor_version = reshaping ? 91 : 90;
         sb->set_uuid0 = 0x0a0b0c0d;
         sb->level = 5;
         sb->layout = 2;
@@ -122,8 +122,8 @@ static void build_members(struct fixture *f)
 }
 
 /* The kernel at @front (sync_completed) with its checkpoint at @ckpt,
- * sync_max=max, as mdadm hands it over. */
-static struct fixture *setup_at(uint64_t front, uint64_t ckpt)
+ * sync_max=max, as mdadm hands it over; or, @idle, no reshape yet. */
+static struct fixture *setup_array(uint64_t front, uint64_t ckpt, bool idle)
 {
         struct fixture *f = calloc(1, sizeof(*f));
         const struct geometry_input in = {
@@ -134,16 +134,17 @@ static struct fixture *setup_at(uint64_t front, uint64_t ckpt)
         const char *why = NULL;
         char completed[64], position[32];
         struct fake_attr attrs[] = {
-                { "chunk_size", "131072 (65536)" },
+                { "chunk_size", idle ? "65536" : "131072 (65536)" },
                 { "component_size", "8192" },
-                { "metadata_version", "0.91" },
-                { "array_state", "active" },
-                { "sync_action", "reshape" },
-                { "sync_completed", completed },
+                { "metadata_version", idle ? "0.90" : "0.91" },
+                { "array_state", idle ? "clean" : "active" },
+                { "sync_action", idle ? "idle" : "reshape" },
+                { "sync_completed", idle ? "none" : completed },
                 { "sync_max", "max" },
-                { "reshape_position", position },
+                { "reshape_position", idle ? "none" : position },
                 { "array_size", "default" },
                 { "sync_speed", "0" },
+                { "stripe_cache_size", "256" },
                 {}
         };
         struct fake_array a = {
@@ -162,7 +163,7 @@ static struct fixture *setup_at(uint64_t front, uint64_t ckpt)
         assert_int_equal(posix_memalign((void **) &f->content, 4096, sectors_to_bytes(f->g.array_sectors)), 0);
         for (size_t i = 0; i < sectors_to_bytes(f->g.array_sectors); i++)
                 f->content[i] = (uint8_t) ((i * 2654435761u) >> 13);
-        build_super(f, geometry_progress_to_position(&f->g, ckpt));
+        build_super(f, geometry_progress_to_position(&f->g, ckpt), !idle);
         build_members(f);
         /* /dev/mdX: the take-over reads the reshape's first block. */
         p = fake_sysfs_path(f->root, "dev/" MD);
@@ -184,8 +185,13 @@ static struct fixture *setup_at(uint64_t front, uint64_t ckpt)
         return f;
 }
 
-static struct fake_kernel *kernel(struct fixture *f, uint64_t front, uint64_t ckpt,
-                                  uint64_t free_limit, bool hold_until_frozen)
+static struct fixture *setup_at(uint64_t front, uint64_t ckpt)
+{
+        return setup_array(front, ckpt, false);
+}
+
+static struct fake_kernel *kernel_idle(struct fixture *f, bool idle, uint64_t front, uint64_t ckpt,
+                                       uint64_t free_limit, bool hold_until_frozen)
 {
         const char *members[4] = { f->members[0], f->members[1], f->members[2], f->members[3] };
         struct fake_kernel_config c = {
@@ -195,11 +201,19 @@ static struct fake_kernel *kernel(struct fixture *f, uint64_t front, uint64_t ck
                 .front_progress = front, .checkpoint_progress = ckpt,
                 .free_limit_progress = free_limit, .hold_until_frozen = hold_until_frozen,
                 .new_chunk_size = "131072",
+                .begin_chunk_size = idle ? "131072 (65536)" : NULL,
+                .begin_expect_chunk_size = "131072",
         };
         struct fake_kernel *k = fake_kernel_start(&c);
 
         assert_non_null(k);
         return k;
+}
+
+static struct fake_kernel *kernel(struct fixture *f, uint64_t front, uint64_t ckpt,
+                                  uint64_t free_limit, bool hold_until_frozen)
+{
+        return kernel_idle(f, false, front, ckpt, free_limit, hold_until_frozen);
 }
 
 static void teardown_fixture(struct fixture *f)
@@ -221,7 +235,8 @@ static void teardown_fixture(struct fixture *f)
         free(f);
 }
 
-static void spawn_supervise(struct fixture *f)
+/* reshaped COMMAND MD --backup-file B --max-window 4M [@extra]. */
+static void spawn(struct fixture *f, const char *command, const char *extra)
 {
         const char *bin = getenv("RESHAPED_TEST_BINARY");
         int fd;
@@ -234,10 +249,15 @@ static void spawn_supervise(struct fixture *f)
         if (f->pid == 0) {
                 if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
                         _exit(127);
-                execl(bin, bin, "supervise", MD, "--backup-file", f->backup, "--max-window", "4M", NULL);
+                execl(bin, bin, command, MD, "--backup-file", f->backup, "--max-window", "4M", extra, NULL);
                 _exit(127);
         }
         close(fd);
+}
+
+static void spawn_supervise(struct fixture *f)
+{
+        spawn(f, "supervise", NULL);
 }
 
 static char *read_log(struct fixture *f)
@@ -520,6 +540,64 @@ static void test_stop_final_release(void **state)
         teardown_fixture(f);
 }
 
+/* mdadm's hand-off of a small reshape may start the supervisor after
+ * its end: nothing to supervise, exit 0; writes a killed supervisor left
+ * suspended are let go. */
+static void test_supervise_no_reshape(void **state)
+{
+        struct fixture *f = setup_array(0, 0, true);
+        int status;
+
+        (void) state;
+        fake_sysfs_set(f->root, MD, "suspend_lo", "0");
+        fake_sysfs_set(f->root, MD, "suspend_hi", "8192");
+        spawn_supervise(f);
+        status = wait_exit(f);
+        if (status != 0 || !strstr(read_log(f), "no reshape is running"))
+                fail_msg("exit %d:\n%s", status, read_log(f));
+        assert_string_equal(attr(f, "suspend_lo"), "0");
+        assert_string_equal(attr(f, "suspend_hi"), "0");
+        assert_string_equal(attr(f, "sync_action"), "idle");
+        teardown_fixture(f);
+}
+
+/* A store refused before the reshape begins (sync_min here, like md's
+ * EINVAL or EBUSY): the geometry written back, sync_max=max, idle, and
+ * the backup made for it removed. */
+static void test_start_refused(void **state)
+{
+        struct fixture *f = setup_array(0, 0, true);
+        struct fake_kernel *k;
+        struct fake_kernel_state st;
+        char *p = fake_sysfs_path(f->root, "block/" MD "/md/sync_min");
+        int status;
+
+        (void) state;
+        /* Readable files only: the write fails with ENOSPC. */
+        assert_int_equal(unlink(p), 0);
+        assert_int_equal(symlink("/dev/full", p), 0);
+        free(p);
+        k = kernel_idle(f, true, 0, 0, 0, false);
+        spawn(f, "start", "--chunk=128K");
+        status = wait_exit(f);
+        fake_kernel_stop(k, &st);
+        check_no_breach(f, &st);
+        if (status != 1 || !strstr(read_log(f), "the kernel refused the new geometry; the array is unchanged"))
+                fail_msg("exit %d:\n%s", status, read_log(f));
+        assert_false(st.begun);
+        /* inotify merges the store of chunk_size back with the one before
+         * it (sync_min's went to /dev/full): the values say it was made. */
+        assert_string_equal(st.writes, "sync_action chunk_size layout raid_disks sync_max sync_action");
+        assert_string_equal(attr(f, "chunk_size"), "65536");
+        assert_string_equal(attr(f, "layout"), "2");
+        assert_string_equal(attr(f, "raid_disks"), "4");
+        assert_string_equal(attr(f, "sync_max"), "max");
+        assert_string_equal(attr(f, "sync_action"), "idle");
+        assert_int_equal(access(f->backup, F_OK), -1);
+        assert_int_equal(errno, ENOENT);
+        teardown_fixture(f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -528,6 +606,8 @@ int main(void)
                 cmocka_unit_test(test_stop_window_held),
                 cmocka_unit_test(test_stop_frozen_by_other),
                 cmocka_unit_test(test_stop_final_release),
+                cmocka_unit_test(test_supervise_no_reshape),
+                cmocka_unit_test(test_start_refused),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
