@@ -34,6 +34,7 @@ struct fake_kernel {
         bool have_numeric;           /* a numeric sync_max was read while running */
         bool supervised;             /* one was ever read: taken over */
         int inotify_fd;
+        char last_write[64];
         uint64_t last_numeric;
         struct fake_kernel_state st;
 };
@@ -221,9 +222,15 @@ static void note_writes(struct fake_kernel *k)
                         const struct inotify_event *e = (const struct inotify_event *) p;
                         size_t used = strlen(k->st.writes);
 
-                        if (e->len && e->name[0] != '.' && used + strlen(e->name) + 2 < sizeof(k->st.writes))
+                        /* inotify merges a store repeated back to back
+                         * when the first is still unread: note such a
+                         * repeat once, whenever it is read. */
+                        if (e->len && e->name[0] != '.' && strcmp(e->name, k->last_write) != 0 &&
+                            used + strlen(e->name) + 2 < sizeof(k->st.writes))
                                 snprintf(k->st.writes + used, sizeof(k->st.writes) - used, "%s%s",
                                          used ? " " : "", e->name);
+                        if (e->len && e->name[0] != '.')
+                                snprintf(k->last_write, sizeof(k->last_write), "%s", e->name);
                         p += sizeof(*e) + e->len;
                 }
 }
@@ -438,6 +445,8 @@ void fake_kernel_stop(struct fake_kernel *k, struct fake_kernel_state *ret)
         k->quit = true;
         pthread_mutex_unlock(&k->lock);
         pthread_join(k->thread, NULL);
+        /* Stores made since its last step. */
+        note_writes(k);
         if (ret)
                 *ret = k->st;
         pthread_cond_destroy(&k->cond);

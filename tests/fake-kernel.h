@@ -70,7 +70,9 @@ struct fake_kernel_state {
         bool begun, running, finished, parked;
         char sync_max_at_end[32];    /* what sync_max read when it ended */
         char breach[512];            /* the first breach, or "" */
-        char writes[2048];           /* attributes stored (closed after a write), in order */
+        /* Attributes stored (closed after a write), in order; a store
+         * repeated back to back is noted once. */
+        char writes[2048];
 };
 
 struct fake_kernel *fake_kernel_start(const struct fake_kernel_config *c);
