@@ -35,6 +35,7 @@ struct fake_kernel {
         bool supervised;             /* one was ever read: taken over */
         int inotify_fd;
         char last_write[64];
+        bool action_stored;          /* sync_action was stored since the last step */
         uint64_t last_numeric;
         struct fake_kernel_state st;
 };
@@ -231,6 +232,8 @@ static void note_writes(struct fake_kernel *k)
                                          used ? " " : "", e->name);
                         if (e->len && e->name[0] != '.')
                                 snprintf(k->last_write, sizeof(k->last_write), "%s", e->name);
+                        if (e->len && strcmp(e->name, "sync_action") == 0)
+                                k->action_stored = true;
                         p += sizeof(*e) + e->len;
                 }
 }
@@ -267,6 +270,16 @@ static void step(struct fake_kernel *k)
                 return;
         if (!k->st.begun && (strcmp(action, "reshape") != 0 || !begin(k)))
                 return;
+        /* md takes a freeze at once, within the store; a fake that
+         * looks now and then may find "reshape" again already. A store
+         * of it while running is EBUSY in md, so one seen means the
+         * reshape was interrupted and restarted meanwhile. */
+        if (k->action_stored && strcmp(action, "reshape") == 0) {
+                k->seen_frozen = true;
+                k->st.running = k->st.parked = false;
+                k->have_numeric = false;
+        }
+        k->action_stored = false;
         if (strcmp(action, "frozen") == 0 || strcmp(action, "idle") == 0) {
                 if (k->st.running)
                         put(k, "sync_completed", "none");

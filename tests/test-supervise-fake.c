@@ -463,6 +463,19 @@ static void store(struct fixture *f, const char *name, const char *value)
         free(tmp);
 }
 
+/* Until @pred holds for the fake kernel, bounded. */
+static void wait_kernel(struct fixture *f, struct fake_kernel *k,
+                        bool (*pred)(const struct fake_kernel_state *, void *), void *userdata)
+{
+        struct fake_kernel_state st;
+
+        if (fake_kernel_wait(k, pred, userdata, RUN_TIMEOUT_MS))
+                return;
+        fake_kernel_get(k, &st);
+        fail_msg("the fake kernel never got there (front %" PRIu64 ", checkpoint %" PRIu64 ", parked %d, finished %d, breach \"%s\"):\n%s",
+                 st.front, st.checkpoint, st.parked, st.finished, st.breach, read_log(f));
+}
+
 static bool parked_at(const struct fake_kernel_state *st, void *userdata)
 {
         return st->parked && st->front == *(const uint64_t *) userdata;
@@ -502,7 +515,7 @@ static void test_stop_window_held(void **state)
         (void) state;
         fake_kernel_stall_at(k, stall);
         spawn_supervise(f);
-        assert_true(fake_kernel_wait(k, parked_at, &stall, RUN_TIMEOUT_MS));
+        wait_kernel(f, k, parked_at, &stall);
         wait_sync_max_beyond(f, stall, false);
         assert_int_equal(kill(f->pid, SIGTERM), 0);
         fake_kernel_stall_at(k, 0);
@@ -532,7 +545,7 @@ static void test_stop_frozen_by_other(void **state)
         (void) state;
         fake_kernel_stall_at(k, stall);
         spawn_supervise(f);
-        assert_true(fake_kernel_wait(k, parked_at, &stall, RUN_TIMEOUT_MS));
+        wait_kernel(f, k, parked_at, &stall);
         wait_sync_max_beyond(f, stall, false);
         store(f, "sync_action", "frozen");
         status = wait_exit(f);
@@ -559,11 +572,11 @@ static void test_stop_final_release(void **state)
         (void) state;
         fake_kernel_stall_at(k, stall);
         spawn_supervise(f);
-        assert_true(fake_kernel_wait(k, parked_at, &stall, RUN_TIMEOUT_MS));
+        wait_kernel(f, k, parked_at, &stall);
         wait_sync_max_beyond(f, stall, true);
         assert_int_equal(kill(f->pid, SIGTERM), 0);
         fake_kernel_stall_at(k, 0);
-        assert_true(fake_kernel_wait(k, ended, NULL, RUN_TIMEOUT_MS));
+        wait_kernel(f, k, ended, NULL);
         status = wait_exit(f);
         fake_kernel_stop(k, &st);
         check_no_breach(f, &st);
@@ -696,7 +709,7 @@ static void test_kill_then_supervise(void **state)
         (void) state;
         fake_kernel_stall_at(k, stall);
         spawn_supervise(f);
-        assert_true(fake_kernel_wait(k, parked_at, &stall, RUN_TIMEOUT_MS));
+        wait_kernel(f, k, parked_at, &stall);
         wait_sync_max_beyond(f, stall, false);
         kill_supervisor(f);
         fake_kernel_get(k, &st);
