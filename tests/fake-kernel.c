@@ -74,12 +74,12 @@ static void put(struct fake_kernel *k, const char *attr, const char *fmt, ...)
         vsnprintf(value, sizeof(value), fmt, ap);
         va_end(ap);
         if (!p || asprintf(&tmp, "%s/block/%s/md/.fake-kernel", k->c.root, k->c.md) < 0) {
-                breach(k, "fake kernel: out of memory");
+                breach(k, "out of memory");
                 goto out;
         }
         f = fopen(tmp, "we");
         if (!f || fprintf(f, "%s\n", value) < 0 || fclose(f) != 0 || rename(tmp, p) < 0)
-                breach(k, "fake kernel: cannot write %s: %s", p, strerror(errno));
+                breach(k, "cannot write %s: %s", p, strerror(errno));
 out:
         free(tmp);
         free(p);
@@ -113,14 +113,14 @@ static void write_supers(struct fake_kernel *k, bool active, uint64_t position)
 
         sb->minor_version = active ? 91 : 90;
         if (md_super_set_reshape_position(k->super, 0, active ? position : 0) < 0) {
-                breach(k, "fake kernel: cannot encode the superblock");
+                breach(k, "cannot encode the superblock");
                 return;
         }
         for (unsigned i = 0; i < k->c.n_members; i++) {
                 int fd = open(k->c.members[i], O_WRONLY | O_CLOEXEC);
 
                 if (fd < 0 || pwrite(fd, k->super, MD_SB_BYTES, (off_t) k->c.super_offset_bytes) != MD_SB_BYTES)
-                        breach(k, "fake kernel: cannot write the superblock of %s: %s",
+                        breach(k, "cannot write the superblock of %s: %s",
                                k->c.members[i], strerror(errno));
                 if (fd >= 0)
                         close(fd);
