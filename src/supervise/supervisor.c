@@ -500,6 +500,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                              "%s: no reshape is running (reshape_position reads none): it has ended, or never began; nothing to supervise.",
                              md_name(md));
                 r = 0;
+                goto out;
         }
         if (r < 0 && s.froze) {
                 char state[160];
