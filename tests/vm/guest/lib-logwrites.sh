@@ -144,12 +144,20 @@ lw_wait_raise() {
 #              header): the backup disk loses power; the members run on
 #              into the raised window as above.
 #   P          every disk loses power when the kernel's front is at P%.
+# LW_CREEP_KIB: md's speed limit from P% on, for raise and window.
 lw_instant() {
         _inst=$1
         shift
         case $_inst in
         "raise "*|"window "*)
                 lw_wait_front "${_inst#* }"
+                # md measures its speed over the last half minute: after
+                # the hold at sync_max it bursts through a short last window
+                # (a shrink's) unless its limit is far below what it ran at.
+                if [ -n "${LW_CREEP_KIB:-}" ]; then
+                        md_set md0 sync_speed_min 1
+                        md_set md0 sync_speed_max "$LW_CREEP_KIB"
+                fi
                 lw_wait_raise
                 if [ "${_inst%% *}" = window ]; then
                         _e0=$(lw_status lw-bk | cut -d ' ' -f 1)
