@@ -117,7 +117,17 @@ lw_wait_raise() {
                 sleep 0.01
         done
         _n=0
+        _creep=${LW_CREEP_KIB:-}
         until _sm=$(md_attr md0 sync_max); [ "$_sm" != "$raised_from" ]; do
+                # md measures its speed over the last half minute: after a
+                # hold at sync_max it bursts through a short window (a
+                # shrink's last) unless its limit is set far below what it
+                # ran at while it is held.
+                if [ -n "$_creep" ] && [ "$(md_progress md0)" -ge "$raised_from" ]; then
+                        md_set md0 sync_speed_min 1
+                        md_set md0 sync_speed_max "$_creep"
+                        _creep=
+                fi
                 [ "$(md_attr md0 reshape_position)" != none ] ||
                         vm_fail "the reshape ended before sync_max was raised from $raised_from"
                 _n=$((_n + 1))
@@ -144,20 +154,14 @@ lw_wait_raise() {
 #              header): the backup disk loses power; the members run on
 #              into the raised window as above.
 #   P          every disk loses power when the kernel's front is at P%.
-# LW_CREEP_KIB: md's speed limit from P% on, for raise and window.
+# LW_CREEP_KIB: md's speed limit from the moment the kernel is parked
+# at the sync_max the raise lifts (raise and window).
 lw_instant() {
         _inst=$1
         shift
         case $_inst in
         "raise "*|"window "*)
                 lw_wait_front "${_inst#* }"
-                # md measures its speed over the last half minute: after
-                # the hold at sync_max it bursts through a short last window
-                # (a shrink's) unless its limit is far below what it ran at.
-                if [ -n "${LW_CREEP_KIB:-}" ]; then
-                        md_set md0 sync_speed_min 1
-                        md_set md0 sync_speed_max "$LW_CREEP_KIB"
-                fi
                 lw_wait_raise
                 if [ "${_inst%% *}" = window ]; then
                         _e0=$(lw_status lw-bk | cut -d ' ' -f 1)

@@ -354,6 +354,9 @@ vm_power_cut_at() {
         raise:*)
                 lw_wait_front "${2#raise:}"
                 lw_wait_raise
+                # With md held to a crawl (LW_CREEP_KIB), a moment for it
+                # to step into the window.
+                sleep "${VM_CUT_RAISE_DELAY:-0}"
                 echo "[$(vm_now)] boot $VM_BOOT: cut right after sync_max was raised from $raised_from past ${2#raise:}%: sync_max=$(md_attr "$1" sync_max) sync_completed=$(md_attr "$1" sync_completed | tr ' ' _)" \
                         >"$VM_OUT/cut.$VM_BOOT.txt"
                 cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg

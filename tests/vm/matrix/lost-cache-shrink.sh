@@ -4,9 +4,10 @@
 # shrink by itself but for its last units, the only windows reshaped backs
 # up: past 90%, right after reshaped lets the kernel into them (the last
 # window, backed up to the end, is released with sync_max=max), the backup
-# disk loses power, the members a moment later (md crawling at 1 KiB/s
-# from 90% on, or it is through the window within a poll). Recovered from the disks rebuilt up to their last
-# flush and from the original disks (vm_crash_lost_cache).
+# disk loses power, the members a moment later (md held to 1 KiB/s from
+# the moment it is parked before that window, or it is through it within
+# a poll). Recovered from the disks rebuilt up to their last flush and
+# from the original disks (vm_crash_lost_cache).
 . "$VM_LIB"
 set -u
 
