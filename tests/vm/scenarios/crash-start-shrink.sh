@@ -5,7 +5,7 @@
 # backwards; raid5 protects its bulk by itself and only its last units
 # (the lowest member offsets) need the backup. The first cut at 50%,
 # where the backup holds no section; the second inside the last units,
-# as soon as the supervisor lets the kernel into them (raise:99: the last
+# as soon as the supervisor lets the kernel into them (raise:95: the last
 # window is backed up to the end and released with sync_max=max; md held
 # to 1 KiB/s while it is parked before that window, and the cut 1.5 s
 # after the release, a few stripes in, each checkpointed). Where that
@@ -23,4 +23,4 @@ VM_CRASH_EXPECT="raid_disks=4"
 VM_CRASH_FINAL_MAX=1
 LW_CREEP_KIB=1
 VM_CUT_RAISE_DELAY=1.5
-vm_crash_start 5 "--level=5 --metadata=0.90 --size=$((127 * 1024))" 6107 "50 raise:99"
+vm_crash_start 5 "--level=5 --metadata=0.90 --size=$((127 * 1024))" 6107 "50 raise:95"
