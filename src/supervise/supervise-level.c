@@ -76,7 +76,7 @@ int sup_finish_level(struct sup *s)
         char l6[32], l5[32], l[32], spare[64];
         int r;
 
-        if (!reshape_shape_final_level(&s->mdg, &f))
+        if (s->o->keep_level || !reshape_shape_final_level(&s->mdg, &f))
                 return 0;
         md_layout_name(6, s->mdg.layout_new, l6, sizeof(l6));
         md_layout_name(5, f.layout, l5, sizeof(l5));
