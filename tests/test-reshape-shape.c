@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* One reshape three ways, and the window size every command agrees on. */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -80,11 +81,71 @@ static void test_refused(void **state)
         assert_non_null(why);
 }
 
+/* Which reshapes end at raid5, and in which layout: md's numbers. */
+static void test_final_level(void **state)
+{
+        static const struct {
+                int level;
+                unsigned disks_old, disks_new;
+                uint32_t layout_old, layout_new;
+                bool to_raid5;
+                uint32_t layout;
+                unsigned raid_disks;
+        } t[] = {
+                /* mdadm --grow --level=5 of a raid6 of 5, each raid5 layout */
+                { 6, 5, 5, 2, 18, true, 2, 4 },   /* left-symmetric -> left-symmetric-6 */
+                { 6, 5, 5, 0, 16, true, 0, 4 },
+                { 6, 5, 5, 1, 17, true, 1, 4 },
+                { 6, 5, 5, 3, 19, true, 3, 4 },
+                { 6, 5, 5, 2, 20, true, 4, 4 },   /* parity-first-6 */
+                /* ... keeping 4 data disks: a grow to 6 first */
+                { 6, 5, 6, 2, 18, true, 2, 5 },
+                /* raid5 -> raid6: out of a "-6" layout, not into one */
+                { 6, 5, 5, 18, 2, false, 0, 0 },
+                /* a grow that keeps a "-6" layout (--layout=preserve) */
+                { 6, 5, 6, 18, 18, false, 0, 0 },
+                /* between "-6" layouts: not mdadm's level change */
+                { 6, 5, 5, 18, 16, false, 0, 0 },
+                /* parity-last is the same at both levels: says nothing */
+                { 6, 5, 5, 2, 5, false, 0, 0 },
+                /* a raid6 layout or chunk change */
+                { 6, 5, 5, 2, 3, false, 0, 0 },
+                { 6, 5, 5, 2, 2, false, 0, 0 },
+                /* raid5 reshapes never change the level */
+                { 5, 4, 4, 2, 18, false, 0, 0 },
+                { 5, 4, 4, 2, 3, false, 0, 0 },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                struct md_geometry mg = {
+                        .level = t[i].level, .raid_disks_old = t[i].disks_old,
+                        .raid_disks_new = t[i].disks_new, .chunk_bytes_old = 65536,
+                        .chunk_bytes_new = 65536, .layout_old = t[i].layout_old,
+                        .layout_new = t[i].layout_new, .component_kib = 1024,
+                };
+                struct reshape_final_level f = { .level = -1 };
+                bool r = reshape_shape_final_level(&mg, &f);
+
+                print_message("row %zu: raid%d %u -> %u, layout %u -> %u\n", i, t[i].level,
+                              t[i].disks_old, t[i].disks_new, t[i].layout_old, t[i].layout_new);
+                assert_int_equal(r, t[i].to_raid5);
+                if (!r) {
+                        assert_int_equal(f.level, -1);
+                        continue;
+                }
+                assert_int_equal(f.level, 5);
+                assert_int_equal(f.layout, t[i].layout);
+                assert_int_equal(f.raid_disks, t[i].raid_disks);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_slots),
                 cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_final_level),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -463,6 +463,7 @@ static int run(int argc, char **argv)
                 goto out;
         }
         log_info("%s: reshape set up with sync_max=0; nothing is rewritten before the first backup.", md_name(md));
+        o.keep_level = true;
         r = supervisor_run(md, &o);
         cmd_report_failure(md, r);
         ret = cmd_supervised_exit_status(r);

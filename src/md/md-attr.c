@@ -206,3 +206,12 @@ int md_set_sync_speed_max(struct md *md, unsigned kib_per_sec)
 {
         return set_sync_speed(md, "sync_speed_max", kib_per_sec);
 }
+
+int md_set_level(struct md *md, int level)
+{
+        const char *name = md_level_to_string(level);
+
+        if (!name)
+                return log_error_errno(EINVAL, "Invalid level %d for %s.", level, md->name);
+        return md_write_attr(md, "level", name);
+}

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 
@@ -261,6 +263,22 @@ const char *md_level_to_string(int level)
                 if (level_table[i].level == level)
                         return level_table[i].name;
         return NULL;
+}
+
+const char *md_layout_name(int level, uint32_t layout, char *buf, size_t size)
+{
+        static const char *const names[] = {
+                "left-asymmetric", "right-asymmetric", "left-symmetric",
+                "right-symmetric", "parity-first", "parity-last",
+        };
+
+        if ((level == 4 || level == 5 || level == 6) && layout < 6)
+                snprintf(buf, size, "%s", names[layout]);
+        else if (level == 6 && layout >= 16 && layout < 21)
+                snprintf(buf, size, "%s-6", names[layout - 16]);
+        else
+                snprintf(buf, size, "%" PRIu32, layout);
+        return buf;
 }
 
 int md_parse_level(const char *s, int *ret)

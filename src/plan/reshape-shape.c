@@ -28,6 +28,31 @@ void reshape_shape_identity(const struct md_geometry *mg, const struct reshape_g
         ret->backwards = g->backwards;
 }
 
+/* md's numbers (raid5.h): ALGORITHM_LEFT_ASYMMETRIC_6 and the "-6"
+ * layouts after it are raid5's 0..4 plus 16; ALGORITHM_PARITY_N (5) is
+ * the same at both levels, so a reshape into it says nothing of a level
+ * change and is left alone. */
+#define LAYOUT_6_FIRST 16
+#define LAYOUT_6_LAST  20
+
+static bool is_layout_6(uint32_t layout)
+{
+        return layout >= LAYOUT_6_FIRST && layout <= LAYOUT_6_LAST;
+}
+
+bool reshape_shape_final_level(const struct md_geometry *mg, struct reshape_final_level *ret)
+{
+        if (mg->level != 6 || mg->layout_old == mg->layout_new || is_layout_6(mg->layout_old) ||
+            !is_layout_6(mg->layout_new) || mg->raid_disks_new < 4)
+                return false;
+        *ret = (struct reshape_final_level) {
+                .level = 5,
+                .layout = mg->layout_new - LAYOUT_6_FIRST,
+                .raid_disks = mg->raid_disks_new - 1,
+        };
+        return true;
+}
+
 static uint64_t align_up_bytes(uint64_t bytes)
 {
         return (bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES * BACKUP_ALIGN_BYTES;

@@ -62,22 +62,6 @@ bool status_state_ok(enum status_state s)
         return s == STATUS_NO_RESHAPE || s == STATUS_PROTECTED || s == STATUS_NOT_AT_RISK;
 }
 
-static const char *layout_name(int level, uint32_t layout, char *buf, size_t size)
-{
-        static const char *const names[] = {
-                "left-asymmetric", "right-asymmetric", "left-symmetric",
-                "right-symmetric", "parity-first", "parity-last",
-        };
-
-        if ((level == 4 || level == 5 || level == 6) && layout < 6)
-                snprintf(buf, size, "%s", names[layout]);
-        else if (level == 6 && layout >= 16 && layout < 21)
-                snprintf(buf, size, "%s-6", names[layout - 16]);
-        else
-                snprintf(buf, size, "%" PRIu32, layout);
-        return buf;
-}
-
 const char *status_chunk_name(uint32_t bytes, char *buf, size_t size)
 {
         if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
@@ -102,8 +86,8 @@ static void describe_change(const struct md_geometry *g, char *buf, size_t size)
                                        g->raid_disks_old, g->raid_disks_new);
         if (g->layout_old != g->layout_new && n < size)
                 n += (size_t) snprintf(buf + n, size - n, "%slayout %s -> %s", n ? ", " : "",
-                                       layout_name(g->level, g->layout_old, a, sizeof(a)),
-                                       layout_name(g->level, g->layout_new, b, sizeof(b)));
+                                       md_layout_name(g->level, g->layout_old, a, sizeof(a)),
+                                       md_layout_name(g->level, g->layout_new, b, sizeof(b)));
         if (n == 0)
                 snprintf(buf, size, "no change of geometry");
 }

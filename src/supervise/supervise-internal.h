@@ -7,8 +7,8 @@
  * the backup file and its windows; supervise-takeover.c: freezing and
  * taking over a running reshape; supervise-stop.c: stopping safely;
  * supervise-pause.c: pause and resume; supervise-prepare.c: the set-up
- * before the loop). Not for other modules: they go through
- * reshaped/supervise/supervisor.h.
+ * before the loop; supervise-level.c: the level change after it). Not
+ * for other modules: they go through reshaped/supervise/supervisor.h.
  */
 
 #include <errno.h>
@@ -141,6 +141,10 @@ bool sup_array_stopped(struct sup *s);
  * said so), 0 when the kernel was left held safely, -1 when the stop did
  * not complete (the message says what is left to do). */
 int sup_stop_safely(struct sup *s, const char *why);
+
+/* supervise-level.c: after a finished raid6 -> raid5 reshape, the level
+ * change mdadm's monitor makes; 0 when there is none to make. */
+int sup_finish_level(struct sup *s);
 
 /* supervise-pause.c */
 bool sup_pause_holding(const struct sup *s);

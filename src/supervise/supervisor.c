@@ -620,6 +620,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                              md_name(md), (double) elapsed / 1000.0,
                              report_bytes(s.backed_up_bytes, b2, sizeof(b2)), (double) s.backup_ms / 1000.0,
                              elapsed ? 100.0 * (double) s.stall_ms / (double) elapsed : 0.0);
+        r = sup_finish_level(&s);
 out:
         cleanup(&s);
         return r;

@@ -199,6 +199,9 @@ int md_set_suspend(struct md *md, uint64_t lo_array_sectors, uint64_t hi_array_s
 int md_get_array_state(struct md *md, enum md_array_state *ret);
 int md_get_degraded(struct md *md, unsigned *ret);
 int md_get_geometry(struct md *md, struct md_geometry *ret);
+/* Writes "level" (md takes the array over to that personality); EBUSY
+ * while any sync or reshape runs. */
+int md_set_level(struct md *md, int level);
 int md_get_sync_speed_min(struct md *md, struct md_sync_speed *ret);
 int md_get_sync_speed_max(struct md *md, struct md_sync_speed *ret);
 /* 0 goes back to the system-wide default. */
@@ -235,6 +238,8 @@ const char *md_array_state_to_string(enum md_array_state s);
 const char *md_reshape_direction_to_string(enum md_reshape_direction d);
 /* "raid5", "linear", ...; NULL for a number we have no name for. */
 const char *md_level_to_string(int level);
+/* mdadm's name of a raid4/5/6 layout ("left-symmetric-6"), else the number. */
+const char *md_layout_name(int level, uint32_t layout, char *buf, size_t size);
 
 /*
  * md-super.c: the array UUID exactly as mdadm copies it into a backup

@@ -9,6 +9,7 @@
  * cannot drift apart. Also the window (slot) size every command agrees on.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "reshaped/backup/backup.h"
@@ -32,3 +33,21 @@ void reshape_shape_identity(const struct md_geometry *mg, const struct reshape_g
  * fill (geometry_total_at_risk_array_sectors()), 4 KiB aligned. */
 void reshape_shape_slots(const struct reshape_geometry *g, uint64_t max_window_bytes,
                          uint64_t least_window_bytes, uint64_t *ret_slot, uint64_t *ret_least);
+
+/*
+ * The level change that ends a reshape, as mdadm --grow --level=5 ends
+ * its raid6 -> raid5: a raid6 reshaping from one of md's raid6 layouts
+ * (0..5) into a "-6" layout (16..20: raid5's layout, Q all on the last
+ * disk) is the first half of it, and md takes the finished array over to
+ * raid5 in that layout on one disk fewer (raid5_takeover_raid6). mdadm
+ * makes no other reshape into a "-6" layout out of a standard one but on
+ * an explicit --layout=...-6, and the superblocks keep both layouts, so
+ * this reads the same after a crash. True with the level (5), raid5's
+ * layout and its raid_disks in *ret.
+ */
+struct reshape_final_level {
+        int level;
+        uint32_t layout;
+        unsigned raid_disks;
+};
+bool reshape_shape_final_level(const struct md_geometry *mg, struct reshape_final_level *ret);

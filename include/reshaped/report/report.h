@@ -23,6 +23,7 @@
 #define REPORT_MID_RESUMED      "dc6c223c53114beea14c667ec738c9fb"
 #define REPORT_MID_BACKUP_ERROR "e6ad4f29c3b742bfad47ad32e8b44d3c"
 #define REPORT_MID_HELD         "fe9a1d9c0ef243908edbe7820162d329"
+#define REPORT_MID_LEVEL        "7c3e5a91d2b84f06a1e9c4d7b5f20e68"
 #define REPORT_MID_FINISHED     "e1b5d9c3a7f2486e9c0d4b8a2f6e3d57"
 #define REPORT_MID_STOPPED      "9a4f2e8c6b1d4d3a8f7e5c2b0d9a6e13"
 #define REPORT_MID_FAILED       "4da7466debbc4a5ea89fab27e692b54f"

@@ -20,6 +20,9 @@ struct supervisor_options {
         uint64_t section_min_bytes;     /* array bytes per window, bounds */
         uint64_t section_max_bytes;
         bool quiet;
+        /* The reshape was asked for as it is (`reshaped start`), not as
+         * the first half of mdadm's raid6 -> raid5: the level stays. */
+        bool keep_level;
 };
 
 #define SUPERVISOR_SECTION_MIN_BYTES (4ULL << 20)

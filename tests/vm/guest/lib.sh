@@ -1521,3 +1521,54 @@ vm_takeover_unbegun() {
 
 # The lost-cache crash model (dm-log-writes): lw_* functions.
 . "${VM_LIB%/*}/lib-logwrites.sh"
+
+# vm_level_array METADATA LEVEL DISKS SEED: /dev/md0, raid LEVEL with
+# METADATA (0.90 or 1.2) on the first DISKS disks, 127 MiB of each, chunk
+# 64K, filled with pattern SEED and synced; sets $size (the array's bytes).
+vm_level_array() {
+        md_fast
+        vm_run mdadm --create /dev/md0 --run --quiet --level="$2" --raid-devices="$3" --chunk=64 \
+                --metadata="$1" --size=$((127 * 1024)) --assume-clean $(vm_disks "$3")
+        md_fast md0
+        size=$(vm_size_bytes /dev/md0)
+        vm_timed vm-pattern fill /dev/md0 "$4"
+        sync
+}
+
+# vm_level_end WHAT LEVEL RAID_DISKS LAYOUT SPARES SEED BACKUP: after a level
+# change of /dev/md0 has ended (under whichever monitor), fails unless md0
+# is LEVEL (raid5, raid6) on RAID_DISKS disks in md's LAYOUT number with
+# SPARES spares, its size is $size, every byte matches pattern SEED, a
+# `check` counts no mismatch, the superblocks say LEVEL too, and nothing
+# is left: no reshaped or mdadm process, no BACKUP, no
+# /run/mdadm/backup_file-md0, nothing in reshaped's state directory.
+vm_level_end() {
+        _what=$1 _level=$2 _disks=$3 _layout=$4 _spares=$5 _seed=$6 _backup=$7
+        _got="$(md_attr md0 level) $(md_attr md0 raid_disks) $(md_attr md0 layout)"
+        _spare_n=$(mdadm --detail /dev/md0 | sed -n 's/^ *Spare Devices : *//p')
+        vm_log "$_what: level raid_disks layout = $_got, spares ${_spare_n:-?}"
+        [ "$_got" = "$_level $_disks $_layout" ] ||
+                vm_fail "$_what: md0 is '$_got' (level raid_disks layout), not '$_level $_disks $_layout'"
+        [ "$_spare_n" = "$_spares" ] || vm_fail "$_what: md0 has ${_spare_n:-no} spares, not $_spares"
+        _sb=$(mdadm --examine "$(vm_disk 0)" | sed -n 's/^ *Raid Level : *//p')
+        [ "$_sb" = "$_level" ] || vm_fail "$_what: the superblock of $(vm_disk 0) says level '$_sb', not $_level"
+        [ "$(vm_size_bytes /dev/md0)" = "$size" ] ||
+                vm_fail "$_what: the array size changed: $size -> $(vm_size_bytes /dev/md0)"
+        vm_timed vm-pattern verify /dev/md0 "$_seed"
+        # mdadm --grow --continue leaves md0's own speed limits low (the
+        # stock hand-off's check crawled at 67K/sec).
+        md_fast md0
+        md_set md0 sync_action check
+        sleep 0.5
+        md_wait_idle md0 120
+        _mm=$(md_attr md0 mismatch_cnt)
+        [ "$_mm" = 0 ] || vm_fail "$_what: a check counted mismatch_cnt=$_mm"
+        _pids=$(pidof reshaped) && vm_fail "$_what: reshaped is still running ($_pids)"
+        _pids=$(pidof mdadm) && vm_fail "$_what: mdadm is still running ($_pids)"
+        [ ! -e "$_backup" ] || vm_fail "$_what: the backup $_backup is left"
+        [ ! -e /run/mdadm/backup_file-md0 ] && [ ! -L /run/mdadm/backup_file-md0 ] ||
+                vm_fail "$_what: /run/mdadm/backup_file-md0 is left"
+        _state=${RESHAPED_STATE_DIR:-/var/lib/reshaped}
+        [ -z "$(ls -A "$_state" 2>/dev/null)" ] || vm_fail "$_what: $_state holds $(ls -A "$_state" | tr '\n' ' ')"
+        vm_log "$_what: every byte verified, mismatch_cnt 0, nothing left behind"
+}
