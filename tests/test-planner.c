@@ -51,7 +51,7 @@ struct sim {
 static struct reshape_geometry geo(int ol, unsigned od, int nl, unsigned nd, uint64_t oc,
                                    uint64_t nc, uint64_t comp_kib, uint64_t array_kib, bool back)
 {
-        struct geometry_input in = { ol, nl, od, nd, oc, nc, comp_kib, array_kib, back, 0, 0 };
+        struct geometry_input in = { ol, nl, od, nd, oc, nc, comp_kib, array_kib, back, 0, 0, 0 };
         struct reshape_geometry g;
         const char *why;
 
@@ -63,7 +63,7 @@ static struct reshape_geometry geo(int ol, unsigned od, int nl, unsigned nd, uin
  * sectors of progress, nothing at risk. */
 static struct reshape_geometry geo_raid10(void)
 {
-        struct geometry_input in = { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, 0x102, 0x102 };
+        struct geometry_input in = { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, 0x102, 0x102, 0 };
         struct reshape_geometry g;
         const char *why;
 
