@@ -45,11 +45,12 @@ refused() {
 }
 
 md_fast
+# Both sized to a whole number of 128K chunks, which start checks first.
 vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=4 --chunk=64 \
-        --metadata=0.90 --assume-clean $VM_DISKS
+        --metadata=0.90 --size=$((127 * 1024)) --assume-clean $VM_DISKS
 refused 0.90 '0.90 metadata, which cannot move its data'
 vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=4 --chunk=64 \
-        --metadata=1.2 --data-offset=64K --assume-clean $VM_DISKS
+        --metadata=1.2 --data-offset=128K --assume-clean $VM_DISKS
 refused no-room 'cannot move data_offset: not enough room'
 
 vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=4 --chunk=64 \
