@@ -512,10 +512,10 @@ static void test_min_window(void **state)
         }
 }
 
-/* A raid5 reshape that moves data_offset by more than two units relocates
- * like raid10: nothing at risk, no minimum window; by two units or less,
- * or against its direction, it is refused (it could be neither guarded by
- * md nor backed up). The 4 x 128 MiB 1.2 array of sup-start-offset-chunk:
+/* A raid5 reshape that moves data_offset by two units and a park distance
+ * or more relocates like raid10: nothing at risk, no minimum window, and
+ * pacing windows of at most d - 2u; by less, or against its direction, it
+ * is refused (it could be neither kept safe nor backed up). 4 x 128 MiB,
  * 64K -> 128K (unit 256 sectors), data_offset moved down 768 sectors. */
 static void test_raid5_offset(void **state)
 {
@@ -530,6 +530,7 @@ static void test_raid5_offset(void **state)
         (void) state;
         assert_int_equal(geometry_init(&g, &in, &why), 0);
         assert_true(g.relocates);
+        assert_int_equal(g.pace_max_progress_sectors, 256);
         assert_int_equal(g.old_data_disks, 3);
         assert_int_equal(g.unit_progress_sectors, 256);
         assert_int_equal(array_range_sectors(geometry_at_risk(&g, 0, g.end_progress_sectors)), 0);
@@ -544,15 +545,18 @@ static void test_raid5_offset(void **state)
         in.offset_diff_dev_sectors = 0;
         assert_int_equal(geometry_init(&g, &in, &why), 0);
         assert_false(g.relocates);
+        assert_int_equal(g.pace_max_progress_sectors, 0);
         assert_int_equal(geometry_next_at_risk(&g, 0), 0);
 
-        /* two units are not enough: md would not checkpoint before writes */
-        in.offset_diff_dev_sectors = -512;
+        /* less than two units and a window: no window keeps it safe */
+        in.offset_diff_dev_sectors = -767;
         assert_int_equal(geometry_init(&g, &in, &why), -EINVAL);
         assert_non_null(strstr(why, "two units"));
-        in.offset_diff_dev_sectors = -520;
+        /* windows are whole park distances */
+        in.offset_diff_dev_sectors = -1791;
         assert_int_equal(geometry_init(&g, &in, &why), 0);
         assert_true(g.relocates);
+        assert_int_equal(g.pace_max_progress_sectors, 1024);
 
         /* up runs backwards, down forwards */
         in.offset_diff_dev_sectors = 768;
@@ -571,6 +575,8 @@ static void test_raid5_offset(void **state)
         };
         assert_int_equal(geometry_init(&g, &in, &why), 0);
         assert_true(g.relocates);
+        /* park is unit x old data disks (2048) */
+        assert_int_equal(g.pace_max_progress_sectors, 2048);
         assert_int_equal(geometry_total_at_risk_array_sectors(&g), 0);
         assert_false(geometry_critical_restart(&g, 0, 0, &(uint64_t) { 0 }, &why) == 0);
 }
@@ -600,34 +606,39 @@ static void test_member_room(void **state)
 }
 
 /* How far start moves data_offset: as mdadm, a grow down, a shrink up, a
- * same-size reshape where there is more room; half of it in whole units,
- * at least three units; refused below three. */
+ * same-size reshape where there is more room; all of it in whole units;
+ * refused below two units and a park distance. */
 static void test_offset_move(void **state)
 {
         const char *why = NULL;
         int64_t d = 0;
 
         (void) state;
-        /* 64K -> 128K: unit 256; head 1968: half 984 -> 768 (3 units) */
+        /* 64K -> 128K: unit 256; head 1968 -> 1792 (7 units) */
         assert_int_equal(geometry_offset_move(5, 4, 4, 65536, 131072, (struct offset_room) { 1968, 64 }, &d, &why), 0);
-        assert_int_equal(d, -768);
-        /* lots of room: half, in whole units */
+        assert_int_equal(d, -1792);
         assert_int_equal(geometry_offset_move(5, 4, 4, 65536, 131072, (struct offset_room) { 262144 - 80, 64 }, &d, &why), 0);
-        assert_int_equal(d, -130816);
+        assert_int_equal(d, -261888);
+        /* just enough: three units */
+        assert_int_equal(geometry_offset_move(5, 4, 4, 65536, 131072, (struct offset_room) { 768, 0 }, &d, &why), 0);
+        assert_int_equal(d, -768);
         /* more room after the data: up */
         assert_int_equal(geometry_offset_move(5, 4, 4, 65536, 131072, (struct offset_room) { 100, 8192 }, &d, &why), 0);
-        assert_int_equal(d, 4096);
+        assert_int_equal(d, 8192);
         /* too little either way */
         assert_int_equal(geometry_offset_move(5, 4, 4, 65536, 131072, (struct offset_room) { 767, 700 }, &d, &why), -ENOSPC);
         assert_non_null(strstr(why, "before or after"));
         /* a grow must go down, even with room only above */
         assert_int_equal(geometry_offset_move(5, 3, 4, 524288, 524288, (struct offset_room) { 0, 1 << 20 }, &d, &why), -ENOSPC);
         assert_non_null(strstr(why, "before the data"));
+        /* two units and a park distance (unit x 2 old data disks) */
+        assert_int_equal(geometry_offset_move(5, 3, 4, 524288, 524288, (struct offset_room) { 4095, 0 }, &d, &why), -ENOSPC);
         assert_int_equal(geometry_offset_move(5, 3, 4, 524288, 524288, (struct offset_room) { 8192, 0 }, &d, &why), 0);
-        assert_int_equal(d, -4096);
-        /* a shrink up */
-        assert_int_equal(geometry_offset_move(6, 6, 5, 65536, 65536, (struct offset_room) { 1 << 20, 384 }, &d, &why), 0);
-        assert_int_equal(d, 384);
+        assert_int_equal(d, -8192);
+        /* a shrink up: 2 x 128 + 128 x 4 old data disks */
+        assert_int_equal(geometry_offset_move(6, 6, 5, 65536, 65536, (struct offset_room) { 1 << 20, 767 }, &d, &why), -ENOSPC);
+        assert_int_equal(geometry_offset_move(6, 6, 5, 65536, 65536, (struct offset_room) { 1 << 20, 1000 }, &d, &why), 0);
+        assert_int_equal(d, 896);
         /* not raid4/5/6 */
         assert_int_equal(geometry_offset_move(1, 2, 2, 65536, 65536, (struct offset_room) { 1 << 20, 0 }, &d, &why), -EINVAL);
 }

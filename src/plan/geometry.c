@@ -94,16 +94,18 @@ static int striped_init(struct reshape_geometry *g, const struct geometry_input 
                         *why = "data_offset moves against the reshape's direction (down needs forwards, up backwards)";
                         return -EINVAL;
                 }
-                /* raid5.c reshape_request(): with the offsets apart by d,
-                 * the next write lies behind the oldest read, so md
-                 * checkpoints before overwriting anything it still needs,
-                 * iff d > 2 units (readpos = p - u + d > writepos = p + u,
-                 * and alike backwards); a grow or shrink only adds margin. */
-                if (moved <= 2 * g->unit_progress_sectors) {
-                        *why = "the reshape moves data_offset by two units or less, too little for md to guard it by itself, and reshaped cannot back up a reshape that moves the data";
+                /* Restarted, raid5 guards itself once d > 2u
+                 * (reshape_request(): readpos = p - u + d > writepos =
+                 * p + u); started live it does not, and the pacing window
+                 * keeps it safe (pace_max_progress_sectors), which needs
+                 * room for one park distance. */
+                if (moved < 2 * g->unit_progress_sectors + g->park_progress_sectors) {
+                        *why = "the reshape moves data_offset by less than two units and a window, too little to keep md's checkpoint close enough, and reshaped cannot back up a reshape that moves the data";
                         return -EINVAL;
                 }
                 g->relocates = true;
+                g->pace_max_progress_sectors = (moved - 2 * g->unit_progress_sectors) /
+                                               g->park_progress_sectors * g->park_progress_sectors;
         }
 
         component_sectors = in->component_kib * 2;
@@ -485,13 +487,15 @@ int geometry_offset_move(int level, unsigned old_raid_disks, unsigned new_raid_d
 {
         unsigned od = geometry_data_disks(level, old_raid_disks), nd = geometry_data_disks(level, new_raid_disks);
         uint64_t unit = bytes_to_sectors(max_u64(old_chunk_bytes, new_chunk_bytes));
-        uint64_t need = 3 * unit, have, half;
+        uint64_t need, have;
         bool down;
 
         if (!od || !nd || !unit) {
                 *why = "only raid4, raid5 and raid6 move data_offset this way";
                 return -EINVAL;
         }
+        /* Two units and a park distance (striped_init()). */
+        need = 2 * unit + (od == nd ? unit : unit * od);
         down = nd > od || (nd == od && room.head_dev_sectors > room.tail_dev_sectors);
         have = down ? room.head_dev_sectors : room.tail_dev_sectors;
         if (have < need) {
@@ -500,7 +504,6 @@ int geometry_offset_move(int level, unsigned old_raid_disks, unsigned new_raid_d
                                : "not enough room before or after the data on every member";
                 return -ENOSPC;
         }
-        half = have / 2 / unit * unit;
-        *ret_diff = (int64_t) max_u64(need, half) * (down ? -1 : 1);
+        *ret_diff = (int64_t) (have / unit * unit) * (down ? -1 : 1);
         return 0;
 }

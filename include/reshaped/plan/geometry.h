@@ -69,9 +69,21 @@ struct reshape_geometry {
         unsigned redundancy;
         bool backwards;
         /* The new layout goes to a new data area (raid10, or raid4/5/6
-         * moving data_offset by more than two units): nothing is ever at
-         * risk, so no backup is needed. */
+         * moving data_offset by at least two units and a park distance):
+         * nothing is at risk while the kernel is paced, so no backup is
+         * needed. */
         bool relocates;
+        /* A raid4/5/6 reshape that moves the data by d started on a
+         * running array: raid5 computes its offset guard (min_offset_diff)
+         * only when the array starts (raid5_run()), so until a restart
+         * it checkpoints as for an in-place reshape, and a crash is safe
+         * only while the kernel's position is at most d - u past its
+         * checkpoint (its writes land d below, on old data a restart
+         * from the checkpoint reads again). Paced at the halfway
+         * checkpoints it stays within one window plus a unit of it: the
+         * window may be at most d - 2u (progress sectors, park
+         * multiple). 0: no bound (raid10, in place). */
+        uint64_t pace_max_progress_sectors;
 };
 
 /* Inputs as md reports them: level (4, 5, 6, 10), raid_disks, chunk_size
@@ -207,9 +219,7 @@ struct offset_room geometry_member_room(unsigned major, unsigned minor, uint64_t
  * the least @room over the members, in *ret_diff (dev sectors, negative
  * down). As mdadm (Grow.c set_new_data_offset()): a grow moves down
  * (forwards), a shrink up (backwards), a same-size reshape the way with
- * more room. The move is more than two units (what raid5 needs to guard
- * every write itself, see struct reshape_geometry's relocates): half the
- * room in whole units, at least three. -ENOSPC with *why when there is
+ * more room. The move is all, at least three. -ENOSPC with *why when there is
  * not that much room.
  */
 int geometry_offset_move(int level, unsigned old_raid_disks, unsigned new_raid_disks,
