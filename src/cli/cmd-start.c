@@ -105,7 +105,7 @@ static int plan_offset(struct md *md, const struct md_geometry *g, const struct 
         r = geometry_offset_move(g->level, g->raid_disks_old, raid_disks, g->chunk_bytes_old, chunk, room,
                                  &ret->diff_dev_sectors, &why);
         if (r < 0)
-                return log_error_errno(r, "%s: cannot move data_offset: %s (least room: %" PRIu64 " sectors before the data, %" PRIu64 " after; more than twice the larger chunk is needed). Reshape it in place with --backup-file FILE on a disk outside the array.",
+                return log_error_errno(r, "%s: cannot move data_offset: %s (least room: %" PRIu64 " sectors before the data, %" PRIu64 " after; two units of the larger chunk and one step of the reshape are needed). Reshape it in place with --backup-file FILE on a disk outside the array.",
                                        md_name(md), why, room.head_dev_sectors, room.tail_dev_sectors);
         return 0;
 }

@@ -83,10 +83,15 @@ reshaped -v start /dev/md0 --chunk 128K --max-window 16M >"$log" 2>&1
 st=$?
 wall=$(vm_since "$t0")
 wait $status_job
+if [ "$st" != 0 ]; then
+        # The probe waits for the end of a reshape that may never come.
+        kill $probe
+        cat "$log"
+        vm_fail "reshaped start exit status $st"
+fi
 wait $probe || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
 grep -v ': set-sync-max \|: release \|^\[' "$log"
 cat "$VM_OUT/probe.txt" "$VM_OUT/during.txt" "$VM_OUT/status.txt"
-[ "$st" = 0 ] || vm_fail "reshaped start exit status $st"
 md_wait_idle md0 60
 
 moved=$(sed -n 's/.*moving data_offset down by \([0-9]*\) sectors.*/\1/p' "$log")
