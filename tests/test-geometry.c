@@ -44,58 +44,58 @@ static void test_init_table(void **state)
                 uint64_t unit, end, array;
         } t[] = {
                 /* raid5 4 disks, 64K -> 128K, 256 MiB members */
-                { { 5, 5, 4, 4, 65536, 131072, 262144, 0, false, 0, 0 }, 0, 3, 3, 256, 524288, 524288 * 3 },
+                { { 5, 5, 4, 4, 65536, 131072, 262144, 0, false, 0, 0, 0 }, 0, 3, 3, 256, 524288, 524288 * 3 },
                 /* 128K -> 64K: the unit is still the larger chunk */
-                { { 5, 5, 4, 4, 131072, 65536, 262144, 0, false, 0, 0 }, 0, 3, 3, 256, 524288, 524288 * 3 },
+                { { 5, 5, 4, 4, 131072, 65536, 262144, 0, false, 0, 0, 0 }, 0, 3, 3, 256, 524288, 524288 * 3 },
                 /* member not a multiple of the unit: end rounds down */
-                { { 5, 5, 4, 4, 65536, 65536, 262100, 0, false, 0, 0 }, 0, 3, 3, 128, 524160, 524160 * 3 },
+                { { 5, 5, 4, 4, 65536, 65536, 262100, 0, false, 0, 0, 0 }, 0, 3, 3, 128, 524160, 524160 * 3 },
                 /* raid5(4) -> raid6(5): same data disks */
-                { { 5, 6, 4, 5, 524288, 524288, 262144, 0, false, 0, 0 }, 0, 3, 3, 1024, 524288, 524288 * 3 },
+                { { 5, 6, 4, 5, 524288, 524288, 262144, 0, false, 0, 0, 0 }, 0, 3, 3, 1024, 524288, 524288 * 3 },
                 /* raid6(5) -> raid5(4) */
-                { { 6, 5, 5, 4, 65536, 65536, 262144, 0, false, 0, 0 }, 0, 3, 3, 128, 524288, 524288 * 3 },
+                { { 6, 5, 5, 4, 65536, 65536, 262144, 0, false, 0, 0, 0 }, 0, 3, 3, 128, 524288, 524288 * 3 },
                 /* grow 3 -> 4 */
-                { { 5, 5, 3, 4, 524288, 524288, 262144, 0, false, 0, 0 }, 0, 2, 3, 1024, 524288, 524288 * 2 },
+                { { 5, 5, 3, 4, 524288, 524288, 262144, 0, false, 0, 0, 0 }, 0, 2, 3, 1024, 524288, 524288 * 2 },
                 /* shrink 5 -> 4 after reducing the array */
-                { { 5, 5, 5, 4, 524288, 524288, 262144, 786432, true, 0, 0 }, 0, 4, 3, 1024, 524288, 786432 * 2 },
+                { { 5, 5, 5, 4, 524288, 524288, 262144, 786432, true, 0, 0, 0 }, 0, 4, 3, 1024, 524288, 786432 * 2 },
                 /* shrink without reducing the array first */
-                { { 5, 5, 5, 4, 524288, 524288, 262144, 1048576, true, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 5, 5, 5, 4, 524288, 524288, 262144, 1048576, true, 0, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
                 /* a shrink that claims to run forwards */
-                { { 5, 5, 5, 4, 524288, 524288, 262144, 786432, false, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 5, 5, 5, 4, 524288, 524288, 262144, 786432, false, 0, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
                 /* raid1 is not ours */
-                { { 1, 1, 2, 2, 65536, 65536, 262144, 0, false, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 1, 1, 2, 2, 65536, 65536, 262144, 0, false, 0, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
                 /* raid10 near-2, 4 disks, 64K -> 128K, 32 MiB members (the VM
                  * scenarios): progress is array sectors (scale 1), the unit
                  * is the old chunk, the end is the array */
-                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N2, N2 }, 0, 1, 1, 128, 131072, 131072 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N2, N2, 0 }, 0, 1, 1, 128, 131072, 131072 },
                 /* 128K -> 64K: sync_max must be a multiple of the old chunk */
-                { { 10, 10, 4, 4, 131072, 65536, 32768, 0, true, N2, N2 }, 0, 1, 1, 256, 131072, 131072 },
+                { { 10, 10, 4, 4, 131072, 65536, 32768, 0, true, N2, N2, 0 }, 0, 1, 1, 256, 131072, 131072 },
                 /* members not a multiple of the larger chunk, 3 disks: md sizes
                  * a backwards reshape by the new layout (769 half chunks of
                  * 64K, rounded to whole ones: 98432), forwards the smaller */
-                { { 10, 10, 3, 3, 131072, 65536, 32832, 0, true, N2, N2 }, 0, 1, 1, 256, 98432, 98432 },
-                { { 10, 10, 3, 3, 131072, 65536, 32832, 0, false, N2, N2 }, 0, 1, 1, 256, 98304, 98304 },
+                { { 10, 10, 3, 3, 131072, 65536, 32832, 0, true, N2, N2, 0 }, 0, 1, 1, 256, 98432, 98432 },
+                { { 10, 10, 3, 3, 131072, 65536, 32832, 0, false, N2, N2, 0 }, 0, 1, 1, 256, 98304, 98304 },
                 /* near-3 on 4 disks */
-                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N3, N3 }, 0, 1, 1, 128, 87296, 87296 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N3, N3, 0 }, 0, 1, 1, 128, 87296, 87296 },
                 /* an array reduced below the capacity keeps its size */
-                { { 10, 10, 4, 4, 65536, 131072, 32768, 32768, false, N2, N2 }, 0, 1, 1, 128, 131072, 65536 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 32768, false, N2, N2, 0 }, 0, 1, 1, 128, 131072, 65536 },
                 /* raid10 refusals: disk-count change, far and offset layouts,
                  * a change of copies, another level, bad chunks, an array
                  * larger than the layout holds */
-                { { 10, 10, 4, 5, 65536, 65536, 262144, 0, false, N2, N2 }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, F2, F2 }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, O2, O2 }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N2, O2 }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N2, N3 }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 10, 0, 4, 4, 65536, 131072, 32768, 0, false, N2, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 10, 10, 4, 4, 65536, 98304, 32768, 0, false, N2, N2 }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 10, 10, 4, 4, 2048, 65536, 32768, 0, false, N2, N2 }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 10, 10, 4, 4, 65536, 131072, 32768, 65600, false, N2, N2 }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 10, 10, 4, 4, 65536, 131072, 32, 0, false, N2, N2 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 5, 65536, 65536, 262144, 0, false, N2, N2, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, F2, F2, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, O2, O2, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N2, O2, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, N2, N3, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 0, 4, 4, 65536, 131072, 32768, 0, false, N2, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 98304, 32768, 0, false, N2, N2, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 2048, 65536, 32768, 0, false, N2, N2, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32768, 65600, false, N2, N2, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 10, 10, 4, 4, 65536, 131072, 32, 0, false, N2, N2, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
                 /* chunks md would not accept */
-                { { 5, 5, 4, 4, 65536, 98304, 262144, 0, false, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
-                { { 5, 5, 4, 4, 2048, 65536, 262144, 0, false, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 5, 5, 4, 4, 65536, 98304, 262144, 0, false, 0, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 5, 5, 4, 4, 2048, 65536, 262144, 0, false, 0, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
                 /* members smaller than a chunk */
-                { { 5, 5, 4, 4, 65536, 131072, 64, 0, false, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
+                { { 5, 5, 4, 4, 65536, 131072, 64, 0, false, 0, 0, 0 }, -EINVAL, 0, 0, 0, 0, 0 },
         };
 
         (void) state;
@@ -512,6 +512,137 @@ static void test_min_window(void **state)
         }
 }
 
+/* A raid5 reshape that moves data_offset by two units and a park distance
+ * or more relocates like raid10: nothing at risk, no minimum window, and
+ * pacing windows of at most d - 2u; by less, or against its direction, it
+ * is refused (it could be neither kept safe nor backed up). 4 x 128 MiB,
+ * 64K -> 128K (unit 256 sectors), data_offset moved down 768 sectors. */
+static void test_raid5_offset(void **state)
+{
+        struct geometry_input in = {
+                .old_level = 5, .new_level = 5, .old_raid_disks = 4, .new_raid_disks = 4,
+                .old_chunk_bytes = 65536, .new_chunk_bytes = 131072, .component_kib = 130048,
+                .offset_diff_dev_sectors = -768,
+        };
+        struct reshape_geometry g;
+        const char *why = NULL;
+
+        (void) state;
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        assert_true(g.relocates);
+        assert_int_equal(g.pace_max_progress_sectors, 256);
+        assert_int_equal(g.old_data_disks, 3);
+        assert_int_equal(g.unit_progress_sectors, 256);
+        assert_int_equal(array_range_sectors(geometry_at_risk(&g, 0, g.end_progress_sectors)), 0);
+        assert_int_equal(geometry_next_at_risk(&g, 0), g.end_progress_sectors);
+        assert_int_equal(geometry_total_at_risk_array_sectors(&g), 0);
+        assert_int_equal(geometry_min_window_array_sectors(&g), 0);
+        assert_true(geometry_kernel_restarts(&g, 12345 * 768));
+        /* progress stays per member: three data disks per progress sector */
+        assert_int_equal(geometry_progress_to_position(&g, 256), 768);
+
+        /* the same in place is at risk all along */
+        in.offset_diff_dev_sectors = 0;
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        assert_false(g.relocates);
+        assert_int_equal(g.pace_max_progress_sectors, 0);
+        assert_int_equal(geometry_next_at_risk(&g, 0), 0);
+
+        /* less than two units and a window: no window keeps it safe */
+        in.offset_diff_dev_sectors = -767;
+        assert_int_equal(geometry_init(&g, &in, &why), -EINVAL);
+        assert_non_null(strstr(why, "two units"));
+        /* windows are whole park distances */
+        in.offset_diff_dev_sectors = -1791;
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        assert_true(g.relocates);
+        assert_int_equal(g.pace_max_progress_sectors, 1024);
+
+        /* up runs backwards, down forwards */
+        in.offset_diff_dev_sectors = 768;
+        assert_int_equal(geometry_init(&g, &in, &why), -EINVAL);
+        assert_non_null(strstr(why, "direction"));
+        in.backwards = true;
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        assert_true(g.relocates);
+        assert_int_equal(geometry_next_at_risk(&g, 0), g.end_progress_sectors);
+
+        /* a grow 3 -> 4 moving down: no critical section */
+        in = (struct geometry_input) {
+                .old_level = 5, .new_level = 5, .old_raid_disks = 3, .new_raid_disks = 4,
+                .old_chunk_bytes = 524288, .new_chunk_bytes = 524288, .component_kib = 262144,
+                .offset_diff_dev_sectors = -4096,
+        };
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        assert_true(g.relocates);
+        /* park is unit x old data disks (2048) */
+        assert_int_equal(g.pace_max_progress_sectors, 2048);
+        assert_int_equal(geometry_total_at_risk_array_sectors(&g), 0);
+        assert_false(geometry_critical_restart(&g, 0, 0, &(uint64_t) { 0 }, &why) == 0);
+}
+
+/* Room on 1.1/1.2 members: above the superblock's 36 KiB, below the end. */
+static void test_member_room(void **state)
+{
+        struct offset_room r;
+
+        (void) state;
+        /* 1.2, data at 1 MiB, 128 MiB member of which 130048 KiB in use */
+        r = geometry_member_room(1, 2, 2048, 260096 + 64, 260096);
+        assert_int_equal(r.head_dev_sectors, 2048 - 8 - 72);
+        assert_int_equal(r.tail_dev_sectors, 64);
+        /* 1.1: the superblock at 0 */
+        r = geometry_member_room(1, 1, 2048, 260096, 260096);
+        assert_int_equal(r.head_dev_sectors, 2048 - 72);
+        assert_int_equal(r.tail_dev_sectors, 0);
+        /* data right after the superblock */
+        r = geometry_member_room(1, 2, 48, 260096, 260096);
+        assert_int_equal(r.head_dev_sectors, 0);
+        /* 1.0 and 0.90 never move */
+        r = geometry_member_room(1, 0, 0, 270000, 260096);
+        assert_int_equal(r.head_dev_sectors + r.tail_dev_sectors, 0);
+        r = geometry_member_room(0, 90, 0, 270000, 260096);
+        assert_int_equal(r.head_dev_sectors + r.tail_dev_sectors, 0);
+}
+
+/* How far start moves data_offset: as mdadm, a grow down, a shrink up, a
+ * same-size reshape where there is more room; all of it in whole units;
+ * refused below two units and a park distance. */
+static void test_offset_move(void **state)
+{
+        const char *why = NULL;
+        int64_t d = 0;
+
+        (void) state;
+        /* 64K -> 128K: unit 256; head 1968 -> 1792 (7 units) */
+        assert_int_equal(geometry_offset_move(5, 4, 4, 65536, 131072, (struct offset_room) { 1968, 64 }, &d, &why), 0);
+        assert_int_equal(d, -1792);
+        assert_int_equal(geometry_offset_move(5, 4, 4, 65536, 131072, (struct offset_room) { 262144 - 80, 64 }, &d, &why), 0);
+        assert_int_equal(d, -261888);
+        /* just enough: three units */
+        assert_int_equal(geometry_offset_move(5, 4, 4, 65536, 131072, (struct offset_room) { 768, 0 }, &d, &why), 0);
+        assert_int_equal(d, -768);
+        /* more room after the data: up */
+        assert_int_equal(geometry_offset_move(5, 4, 4, 65536, 131072, (struct offset_room) { 100, 8192 }, &d, &why), 0);
+        assert_int_equal(d, 8192);
+        /* too little either way */
+        assert_int_equal(geometry_offset_move(5, 4, 4, 65536, 131072, (struct offset_room) { 767, 700 }, &d, &why), -ENOSPC);
+        assert_non_null(strstr(why, "before or after"));
+        /* a grow must go down, even with room only above */
+        assert_int_equal(geometry_offset_move(5, 3, 4, 524288, 524288, (struct offset_room) { 0, 1 << 20 }, &d, &why), -ENOSPC);
+        assert_non_null(strstr(why, "before the data"));
+        /* two units and a park distance (unit x 2 old data disks) */
+        assert_int_equal(geometry_offset_move(5, 3, 4, 524288, 524288, (struct offset_room) { 4095, 0 }, &d, &why), -ENOSPC);
+        assert_int_equal(geometry_offset_move(5, 3, 4, 524288, 524288, (struct offset_room) { 8192, 0 }, &d, &why), 0);
+        assert_int_equal(d, -8192);
+        /* a shrink up: 2 x 128 + 128 x 4 old data disks */
+        assert_int_equal(geometry_offset_move(6, 6, 5, 65536, 65536, (struct offset_room) { 1 << 20, 767 }, &d, &why), -ENOSPC);
+        assert_int_equal(geometry_offset_move(6, 6, 5, 65536, 65536, (struct offset_room) { 1 << 20, 1000 }, &d, &why), 0);
+        assert_int_equal(d, 896);
+        /* not raid4/5/6 */
+        assert_int_equal(geometry_offset_move(1, 2, 2, 65536, 65536, (struct offset_room) { 1 << 20, 0 }, &d, &why), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -526,6 +657,9 @@ int main(void)
                 cmocka_unit_test(test_critical_restart),
                 cmocka_unit_test(test_total_at_risk),
                 cmocka_unit_test(test_raid10),
+                cmocka_unit_test(test_raid5_offset),
+                cmocka_unit_test(test_member_room),
+                cmocka_unit_test(test_offset_move),
                 cmocka_unit_test(test_min_window),
         };
 

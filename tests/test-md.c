@@ -280,6 +280,38 @@ static void test_idle_values(void **state)
         md_close(md);
 }
 
+/* raid5.c run()'s min_offset_diff: the smallest move in the reshape's
+ * direction over the members in a slot; spares and a faulty slot-less
+ * member do not count. */
+static void test_geometry_offset_diff(void **state)
+{
+        struct md *md = open_md0();
+        struct md_geometry g;
+
+        assert_int_equal(md_get_geometry(md, &g), 0);
+        assert_int_equal(g.offset_diff_dev_sectors, 0);
+
+        fake_sysfs_set(*state, "md0", "dev-sda/offset", "2048");
+        fake_sysfs_set(*state, "md0", "dev-sda/new_offset", "1280");
+        fake_sysfs_set(*state, "md0", "dev-sdb/offset", "2048");
+        fake_sysfs_set(*state, "md0", "dev-sdb/new_offset", "1536");
+        fake_sysfs_set(*state, "md0", "dev-sdc/offset", "4096");
+        fake_sysfs_set(*state, "md0", "dev-sdc/new_offset", "3072");
+        fake_sysfs_set(*state, "md0", "dev-sdd/offset", "2048");
+        fake_sysfs_set(*state, "md0", "dev-sdd/new_offset", "2000");
+        fake_sysfs_set(*state, "md0", "dev-sdd/slot", "none");
+        assert_int_equal(md_get_geometry(md, &g), 0);
+        assert_int_equal(g.offset_diff_dev_sectors, -512);
+
+        fake_sysfs_set(*state, "md0", "reshape_direction", "backwards");
+        fake_sysfs_set(*state, "md0", "dev-sda/new_offset", "3000");
+        fake_sysfs_set(*state, "md0", "dev-sdb/new_offset", "2800");
+        fake_sysfs_set(*state, "md0", "dev-sdc/new_offset", "5000");
+        assert_int_equal(md_get_geometry(md, &g), 0);
+        assert_int_equal(g.offset_diff_dev_sectors, 752);
+        md_close(md);
+}
+
 static void test_geometry_without_direction(void **state)
 {
         struct md *md = open_md0();
@@ -881,6 +913,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_read_typed, setup_reshaping, teardown),
                 cmocka_unit_test_setup_teardown(test_idle_values, setup_idle, teardown),
                 cmocka_unit_test_setup_teardown(test_geometry_without_direction, setup_idle, teardown),
+                cmocka_unit_test_setup_teardown(test_geometry_offset_diff, setup_idle, teardown),
                 cmocka_unit_test_setup_teardown(test_write_attributes, setup_idle, teardown),
                 cmocka_unit_test_setup_teardown(test_set_suspend_writes_only_changes, setup_reshaping,
                                                 teardown),

@@ -38,6 +38,7 @@ struct sim {
         unsigned from_memory;  /* backups written from a read-ahead */
         uint64_t last_window;  /* progress the last backup covered */
         unsigned parked_steps; /* steps the kernel found itself at sync_max */
+        uint64_t max_lag;      /* most progress a unit ended past disk_ckpt */
         uint64_t max_memory_sectors;
         uint64_t buffer_sectors;  /* a slot, a window buffer (0: unbounded) */
         /* A checkpoint whose superblock write has not landed: the kernel
@@ -51,7 +52,7 @@ struct sim {
 static struct reshape_geometry geo(int ol, unsigned od, int nl, unsigned nd, uint64_t oc,
                                    uint64_t nc, uint64_t comp_kib, uint64_t array_kib, bool back)
 {
-        struct geometry_input in = { ol, nl, od, nd, oc, nc, comp_kib, array_kib, back, 0, 0 };
+        struct geometry_input in = { ol, nl, od, nd, oc, nc, comp_kib, array_kib, back, 0, 0, 0 };
         struct reshape_geometry g;
         const char *why;
 
@@ -63,7 +64,7 @@ static struct reshape_geometry geo(int ol, unsigned od, int nl, unsigned nd, uin
  * sectors of progress, nothing at risk. */
 static struct reshape_geometry geo_raid10(void)
 {
-        struct geometry_input in = { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, 0x102, 0x102 };
+        struct geometry_input in = { 10, 10, 4, 4, 65536, 131072, 32768, 0, false, 0x102, 0x102, 0 };
         struct reshape_geometry g;
         const char *why;
 
@@ -318,6 +319,8 @@ static bool kernel_step(struct sim *s)
                         return false;
         }
         s->pos += s->g.unit_progress_sectors;
+        if (s->pos - s->disk_ckpt > s->max_lag)
+                s->max_lag = s->pos - s->disk_ckpt;
         check_invariants(s);
         /* After it: the halfway rule. */
         if (s->halfway && !s->unlimited &&
@@ -694,6 +697,32 @@ static void test_sim_paced(void **state)
         }
 }
 
+static void test_sim_offset_live(void **state)
+{
+        /* raid5 4 disks, 64K -> 128K, data_offset down d = 1792 sectors on
+         * a running array: the kernel checkpoints as in place (the sim's
+         * rule, min_offset_diff 0 until a restart), so a unit [p, p + u)
+         * lands on old data a restart from the checkpoint c reads again
+         * unless p + u - c <= d. Paced, the window is capped to d - 2u
+         * whatever the section asked, and that holds to the end. */
+        struct geometry_input in = { 5, 5, 4, 4, 65536, 131072, 130048, 0, false, 0, 0, -1792 };
+        struct reshape_geometry g;
+        const char *why;
+
+        (void) state;
+        assert_int_equal(geometry_init(&g, &in, &why), 0);
+        assert_true(g.relocates);
+        for (unsigned seed = 1; seed <= 8; seed++) {
+                struct sim s = { .g = g, .halfway = true };
+
+                simulate(&s, 65536, seed % 2 ? 3 : 40, seed);
+                assert_true(s.max_lag <= 1792);
+                assert_int_equal(s.p.section_progress, 1280);
+                assert_int_equal(s.backups, 0);
+                assert_true(s.raises >= g.end_progress_sectors / 1280 - 2);
+        }
+}
+
 static void test_sim_paced_fallback(void **state)
 {
         /* Stock raid10: no halfway rule; it parks at the limit unannounced
@@ -1056,6 +1085,7 @@ int main(void)
                 cmocka_unit_test(test_sim_lockstep_kernel_completes),
                 cmocka_unit_test(test_pace_table),
                 cmocka_unit_test(test_sim_paced),
+                cmocka_unit_test(test_sim_offset_live),
                 cmocka_unit_test(test_sim_paced_fallback),
         };
 

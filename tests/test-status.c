@@ -567,6 +567,25 @@ static void test_decide_no_reshape_and_not_at_risk(void **state)
         status_decide(&o, &v);
         assert_int_equal(v.state, STATUS_UNPROTECTED);
 
+        /* A chunk change that moves data_offset down 1792 sectors: not at
+         * risk while reshaped paces it, unprotected unpaced (md started
+         * it live and checkpoints as in place), and the fix needs no
+         * backup file. */
+        o = observed();
+        o.mdg.metadata = (struct md_metadata_version) { .kind = MD_METADATA_NATIVE, .major = 1, .minor = 2 };
+        o.mdg.offset_diff_dev_sectors = -1792;
+        o.supervisor_pid = 4242;
+        o.sync_max_progress = 262144;
+        status_decide(&o, &v);
+        assert_int_equal(v.state, STATUS_NOT_AT_RISK);
+        assert_non_null(strstr(v.reason, "new data offset"));
+        o.supervisor_pid = 0;
+        o.sync_max_progress = MD_SYNC_MAX_UNLIMITED;
+        status_decide(&o, &v);
+        assert_int_equal(v.state, STATUS_UNPROTECTED);
+        assert_string_equal(v.fix, "reshaped supervise /dev/md0");
+        assert_false(v.fix_needs_file);
+
         /* A level this tool does not judge. */
         o = observed();
         o.mdg.level = 1;

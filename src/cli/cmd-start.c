@@ -57,6 +57,86 @@ struct start_request {
         bool set_chunk, set_layout, set_raid_disks;
 };
 
+/* Without --backup-file the reshape moves data_offset on every member in
+ * use (spares too: a grow takes them in at the new offset). */
+struct offset_plan {
+        struct md_member *members;
+        size_t n;
+        int64_t diff_dev_sectors;       /* 0: in place, with a backup */
+};
+
+static bool moves(const struct md_member *m)
+{
+        return !(m->state & (MD_MEMBER_FAULTY | MD_MEMBER_JOURNAL));
+}
+
+/* How far the data moves, from the least room any member has; a refusal
+ * says that --backup-file is the way. */
+static int plan_offset(struct md *md, const struct md_geometry *g, const struct start_request *req,
+                       struct offset_plan *ret)
+{
+        struct offset_room room = { UINT64_MAX, UINT64_MAX };
+        unsigned raid_disks = req->set_raid_disks ? req->raid_disks : g->raid_disks_old;
+        uint64_t chunk = req->set_chunk ? req->chunk_bytes : g->chunk_bytes_old;
+        const char *why = NULL;
+        int r;
+
+        if (g->metadata.major != 1 || (g->metadata.minor != 1 && g->metadata.minor != 2))
+                return log_error_errno(EOPNOTSUPP, "%s has %u.%u metadata, which cannot move its data (only 1.1 and 1.2 leave room before the data); reshape it in place with --backup-file FILE on a disk outside the array.",
+                                       md_name(md), g->metadata.major, g->metadata.minor);
+        r = md_get_members(md, &ret->members, &ret->n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ret->n; i++) {
+                const struct md_member *m = &ret->members[i];
+                struct offset_room here;
+
+                if (!moves(m))
+                        continue;
+                here = geometry_member_room(g->metadata.major, g->metadata.minor, m->data_offset_dev_sectors,
+                                            m->size_kib * 2, g->component_kib * 2);
+                if (here.head_dev_sectors < room.head_dev_sectors)
+                        room.head_dev_sectors = here.head_dev_sectors;
+                if (here.tail_dev_sectors < room.tail_dev_sectors)
+                        room.tail_dev_sectors = here.tail_dev_sectors;
+        }
+        if (room.head_dev_sectors == UINT64_MAX)
+                room = (struct offset_room) {};
+        r = geometry_offset_move(g->level, g->raid_disks_old, raid_disks, g->chunk_bytes_old, chunk, room,
+                                 &ret->diff_dev_sectors, &why);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot move data_offset: %s (least room: %" PRIu64 " sectors before the data, %" PRIu64 " after; two units of the larger chunk and one step of the reshape are needed). Reshape it in place with --backup-file FILE on a disk outside the array.",
+                                       md_name(md), why, room.head_dev_sectors, room.tail_dev_sectors);
+        return 0;
+}
+
+/* Writes every member's new_offset (to @diff from its offset: 0 puts it
+ * back). md wants the direction first: up only backwards, down forwards. */
+static int set_offsets(struct md *md, const struct offset_plan *p, int64_t diff)
+{
+        char attr[64], v[32];
+        int r;
+
+        if (diff) {
+                r = md_write_attr(md, "reshape_direction", diff > 0 ? "backwards" : "forwards");
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < p->n; i++) {
+                if (!moves(&p->members[i]))
+                        continue;
+                snprintf(attr, sizeof(attr), "dev-%s/new_offset", p->members[i].name);
+                snprintf(v, sizeof(v), "%" PRIu64, p->members[i].data_offset_dev_sectors + (uint64_t) diff);
+                r = md_write_attr(md, attr, v);
+                if (r < 0)
+                        return log_error_errno(r, "%s: the kernel refused new_offset %s for %s: %m", md_name(md), v,
+                                               p->members[i].name);
+        }
+        if (!diff)
+                return md_write_attr(md, "reshape_direction", "forwards");
+        return 0;
+}
+
 /* Checks that the array can start a reshape we can supervise. */
 static int check_array(struct md *md, const struct md_geometry *g)
 {
@@ -92,7 +172,7 @@ static int check_array(struct md *md, const struct md_geometry *g)
 /* Undo a setup that the kernel refused, so the array is as it was. Once
  * reshape_position is a number the reshape exists: sync_max=max would let
  * it run unprotected, so it is left frozen for the supervisor (-EBUSY). */
-static int roll_back(struct md *md, const struct md_geometry *g)
+static int roll_back(struct md *md, const struct md_geometry *g, const struct offset_plan *p)
 {
         uint64_t pos;
         char v[32];
@@ -107,6 +187,8 @@ static int roll_back(struct md *md, const struct md_geometry *g)
         (void) md_write_attr(md, "layout", v);
         snprintf(v, sizeof(v), "%u", g->raid_disks_old);
         (void) md_write_attr(md, "raid_disks", v);
+        if (p->diff_dev_sectors)
+                (void) set_offsets(md, p, 0);
         (void) md_set_sync_max_unlimited(md);
         (void) md_set_sync_action(md, MD_SYNC_ACTION_IDLE);
         return 0;
@@ -182,7 +264,8 @@ static int check_disk_count(struct md *md, const struct md_geometry *g, const st
  * kernel rewrites nothing until the supervisor has backed up the first
  * window: there is no unprotected moment.
  */
-static int setup_reshape(struct md *md, const struct md_geometry *g, const struct start_request *req)
+static int setup_reshape(struct md *md, const struct md_geometry *g, const struct start_request *req,
+                         const struct offset_plan *p)
 {
         enum md_array_state state;
         char v[32];
@@ -203,6 +286,12 @@ static int setup_reshape(struct md *md, const struct md_geometry *g, const struc
         r = size_stripe_cache(md, g, req);
         if (r < 0)
                 goto fail;
+        /* Before raid_disks, which md checks against the offsets. */
+        if (p->diff_dev_sectors) {
+                r = set_offsets(md, p, p->diff_dev_sectors);
+                if (r < 0)
+                        goto fail;
+        }
         if (req->set_chunk) {
                 snprintf(v, sizeof(v), "%" PRIu64, req->chunk_bytes);
                 r = md_write_attr(md, "chunk_size", v);
@@ -234,7 +323,7 @@ static int setup_reshape(struct md *md, const struct md_geometry *g, const struc
                 goto fail;
         return 0;
 fail:
-        if (roll_back(md, g) < 0)
+        if (roll_back(md, g, p) < 0)
                 return log_error_errno(r, "%s: the kernel refused part of the setup after the reshape began; it is left frozen, nothing rewritten. Continue with: reshaped supervise %s",
                                        md_name(md), md_devnode(md));
         return log_error_errno(r, "%s: the kernel refused the new geometry; the array is unchanged.", md_name(md));
@@ -248,7 +337,8 @@ fail:
  */
 /* The reshape as md will describe it once set up. */
 static int planned_shape(struct md *md, const struct md_geometry *g, const struct start_request *req,
-                         struct md_geometry *ret_mg, struct reshape_geometry *ret_geo)
+                         const struct offset_plan *p, struct md_geometry *ret_mg,
+                         struct reshape_geometry *ret_geo)
 {
         const char *why = NULL;
         char v[32];
@@ -263,6 +353,10 @@ static int planned_shape(struct md *md, const struct md_geometry *g, const struc
                                             geometry_data_disks(g->level, g->raid_disks_old)
                                     ? MD_RESHAPE_DIRECTION_BACKWARDS
                                     : MD_RESHAPE_DIRECTION_FORWARDS;
+        if (p->diff_dev_sectors)
+                ret_mg->direction = p->diff_dev_sectors > 0 ? MD_RESHAPE_DIRECTION_BACKWARDS
+                                                            : MD_RESHAPE_DIRECTION_FORWARDS;
+        ret_mg->offset_diff_dev_sectors = p->diff_dev_sectors;
         r = md_read_attr(md, "array_size", v, sizeof(v));
         if (r < 0)
                 return r;
@@ -354,6 +448,7 @@ static int run(int argc, char **argv)
         struct supervisor_options o;
         const char *layout_name = NULL;
         struct start_request req = {};
+        struct offset_plan offsets = {};
         bool level_change = false;
         struct md_geometry planned;
         struct reshape_geometry geo;
@@ -404,8 +499,8 @@ static int run(int argc, char **argv)
                           "drop-in installed its hand-off runs 'reshaped supervise'.");
                 return EXIT_USAGE;
         }
-        if (optind + 1 != argc || !o.backup_path || (!req.set_chunk && !req.set_layout && !req.set_raid_disks)) {
-                log_error("start needs an array, --backup-file FILE and --chunk, --layout or --raid-devices; see 'reshaped help start'.");
+        if (optind + 1 != argc || (!req.set_chunk && !req.set_layout && !req.set_raid_disks)) {
+                log_error("start needs an array and --chunk, --layout or --raid-devices; see 'reshaped help start'.");
                 return EXIT_USAGE;
         }
 
@@ -445,29 +540,41 @@ static int run(int argc, char **argv)
                 ret = EXIT_USAGE;
                 goto out;
         }
-        r = planned_shape(md, &g, &req, &planned, &geo);
+        if (!o.backup_path && plan_offset(md, &g, &req, &offsets) < 0) {
+                ret = EXIT_USAGE;
+                goto out;
+        }
+        r = planned_shape(md, &g, &req, &offsets, &planned, &geo);
         if (r < 0)
                 goto out;
-        r = check_placement(md, &geo, &o);
-        if (r < 0)
-                goto out;
-        r = create_backup(md, &planned, &geo, &o);
-        if (r < 0)
-                goto out;
-        r = setup_reshape(md, &g, &req);
+        if (o.backup_path) {
+                r = check_placement(md, &geo, &o);
+                if (r < 0)
+                        goto out;
+                r = create_backup(md, &planned, &geo, &o);
+                if (r < 0)
+                        goto out;
+        }
+        r = setup_reshape(md, &g, &req, &offsets);
         if (r < 0) {
                 uint64_t pos;
 
-                if (md_get_reshape_position(md, &pos) == 0 && pos == MD_RESHAPE_POSITION_NONE)
+                if (o.backup_path && md_get_reshape_position(md, &pos) == 0 && pos == MD_RESHAPE_POSITION_NONE)
                         remove_backup(md, o.backup_path);
                 goto out;
         }
-        log_info("%s: reshape set up with sync_max=0; nothing is rewritten before the first backup.", md_name(md));
+        if (offsets.diff_dev_sectors)
+                log_info("%s: reshape set up with sync_max=0, moving data_offset %s by %" PRIu64 " sectors on every member: the kernel writes the new layout beside the old, so nothing is at risk and no backup is needed.",
+                         md_name(md), offsets.diff_dev_sectors < 0 ? "down" : "up",
+                         (uint64_t) (offsets.diff_dev_sectors < 0 ? -offsets.diff_dev_sectors : offsets.diff_dev_sectors));
+        else
+                log_info("%s: reshape set up with sync_max=0; nothing is rewritten before the first backup.", md_name(md));
         o.keep_level = true;
         r = supervisor_run(md, &o);
         cmd_report_failure(md, r);
         ret = cmd_supervised_exit_status(r);
 out:
+        md_members_free(offsets.members, offsets.n);
         md_close(md);
         if (lock >= 0)
                 close(lock);
@@ -478,15 +585,19 @@ const struct cmd cmd_start = {
         .name = "start",
         .summary = "start a protected reshape and supervise it",
         .help =
-        "Usage: reshaped start DEVICE --backup-file FILE\n"
+        "Usage: reshaped start DEVICE [--backup-file FILE]\n"
         "                      [--chunk SIZE] [--layout NAME] [--raid-devices N]\n"
         "\n"
-        "Starts an in-place reshape of a raid4/5/6 array with native (0.90, 1.x)\n"
-        "metadata through sysfs, with sync_max set to 0 before the reshape begins,\n"
-        "so the kernel rewrites nothing that is not already backed up; then\n"
-        "supervises it to the end like 'reshaped supervise'.\n"
+        "Starts a reshape of a raid4/5/6 array with native (0.90, 1.x) metadata\n"
+        "through sysfs, with sync_max set to 0 before the reshape begins, then\n"
+        "supervises it to the end like 'reshaped supervise'. Without a backup\n"
+        "file, 1.1/1.2 metadata with room before or after the data lets md write\n"
+        "the new layout at a moved data_offset: nothing is at risk, the kernel is\n"
+        "only paced. With one (and always for 0.90, 1.0 or no room) the reshape\n"
+        "runs in place and the kernel rewrites nothing not already backed up.\n"
         "\n"
-        "  -b, --backup-file FILE   backup file, on a disk outside the array\n"
+        "  -b, --backup-file FILE   back up and reshape in place; the file on a\n"
+        "                           disk outside the array\n"
         "  -c, --chunk SIZE         new chunk size (power of two, like 128K)\n"
         "  -l, --layout NAME        new layout (left-symmetric, right-asymmetric, ...)\n"
         "  -n, --raid-devices N     grow onto spares added before (mdadm --add), or\n"

@@ -49,7 +49,7 @@ static int run(int argc, char **argv)
                 if (!found && record_lookup(md_name(md), &found) < 0)
                         found = NULL;
                 /* Without one, the supervisor refuses a reshape that needs a
-                 * backup (raid10 needs none). */
+                 * backup (one that moves the data needs none). */
                 o.backup_path = found;
                 if (found)
                         log_info("%s: using backup file %s.", md_name(md), found);
@@ -77,14 +77,15 @@ const struct cmd cmd_supervise = {
         "reshape is frozen, everything it rewrote since its last checkpoint is\n"
         "backed up first, and the distance is logged.\n"
         "\n"
-        "A raid10 reshape (near layouts, same number of disks) moves the data to\n"
-        "a new data offset and puts nothing at risk: it needs no backup file and\n"
-        "is paced, one window of sync_max at a time.\n"
+        "A reshape that moves the data to a new data offset (raid10 near layouts,\n"
+        "or raid4/5/6 with 1.1/1.2 metadata that mdadm --grow without a backup\n"
+        "file or 'reshaped start' without one moved) puts nothing at risk: it\n"
+        "needs no backup file and is paced, one window of sync_max at a time.\n"
         "\n"
         "  -b, --backup-file FILE  where to keep the backup (default: mdadm's\n"
         "                          /run/mdadm/backup_file-mdX, else the path\n"
         "                          reshaped recorded in /var/lib/reshaped;\n"
-        "                          not used for raid10)\n"
+        "                          not used when the data moves)\n"
         "  -w, --max-window SIZE   largest window, held in locked memory (64M)\n"
         "\n"
         "On SIGTERM or SIGINT it lets the kernel reach the end of what is backed\n"

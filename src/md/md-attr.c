@@ -144,6 +144,34 @@ static int get_reshape_direction(struct md *md, enum md_reshape_direction *ret)
         return md_parsed(md, "reshape_direction", buf, md_parse_reshape_direction(buf, ret));
 }
 
+/* raid5.c run(): the first member's move, then the one nearest in the
+ * reshape's direction (the least safe). */
+static int get_offset_diff(struct md *md, bool backwards, int64_t *ret)
+{
+        struct md_member *m = NULL;
+        size_t n = 0;
+        bool first = true;
+        int64_t diff = 0;
+        int r;
+
+        r = md_get_members(md, &m, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                int64_t d;
+
+                if (m[i].slot < 0 || (m[i].state & MD_MEMBER_JOURNAL))
+                        continue;
+                d = (int64_t) m[i].new_data_offset_dev_sectors - (int64_t) m[i].data_offset_dev_sectors;
+                if (first || (backwards ? d < diff : d > diff))
+                        diff = d;
+                first = false;
+        }
+        md_members_free(m, n);
+        *ret = diff;
+        return 0;
+}
+
 int md_get_geometry(struct md *md, struct md_geometry *ret)
 {
         struct md_geometry g = {};
@@ -173,6 +201,9 @@ int md_get_geometry(struct md *md, struct md_geometry *ret)
                 return r;
 
         r = MD_GET_PARSED(md, "metadata_version", md_parse_metadata_version, &g.metadata);
+        if (r < 0)
+                return r;
+        r = get_offset_diff(md, g.direction == MD_RESHAPE_DIRECTION_BACKWARDS, &g.offset_diff_dev_sectors);
         if (r < 0)
                 return r;
 

@@ -86,6 +86,28 @@ static int striped_init(struct reshape_geometry *g, const struct geometry_input 
         g->backwards = in->backwards;
         g->redundancy = in->old_level == 6 && in->new_level == 6 ? 2 : 1;
 
+        if (in->offset_diff_dev_sectors) {
+                uint64_t moved = in->offset_diff_dev_sectors < 0 ? (uint64_t) -in->offset_diff_dev_sectors
+                                                                  : (uint64_t) in->offset_diff_dev_sectors;
+
+                if ((in->offset_diff_dev_sectors > 0) != in->backwards) {
+                        *why = "data_offset moves against the reshape's direction (down needs forwards, up backwards)";
+                        return -EINVAL;
+                }
+                /* Restarted, raid5 guards itself once d > 2u
+                 * (reshape_request(): readpos = p - u + d > writepos =
+                 * p + u); started live it does not, and the pacing window
+                 * keeps it safe (pace_max_progress_sectors), which needs
+                 * room for one park distance. */
+                if (moved < 2 * g->unit_progress_sectors + g->park_progress_sectors) {
+                        *why = "the reshape moves data_offset by less than two units and a window, too little to keep md's checkpoint close enough, and reshaped cannot back up a reshape that moves the data";
+                        return -EINVAL;
+                }
+                g->relocates = true;
+                g->pace_max_progress_sectors = (moved - 2 * g->unit_progress_sectors) /
+                                               g->park_progress_sectors * g->park_progress_sectors;
+        }
+
         component_sectors = in->component_kib * 2;
         g->end_progress_sectors = component_sectors & ~(g->unit_progress_sectors - 1);
         if (!g->end_progress_sectors) {
@@ -438,4 +460,50 @@ struct dev_range geometry_old_layout_dev_rows(const struct reshape_geometry *g, 
                 r.lo_array_sectors / row * g->old_chunk_sectors,
                 (r.hi_array_sectors + row - 1) / row * g->old_chunk_sectors,
         };
+}
+
+/* md.c super_1_allow_new_offset(): 36 KiB from the superblock's start. */
+#define SUPER1_RESERVED_DEV_SECTORS ((32 + 4) * 2)
+
+struct offset_room geometry_member_room(unsigned major, unsigned minor, uint64_t data_offset_dev_sectors,
+                                        uint64_t member_dev_sectors, uint64_t component_dev_sectors)
+{
+        /* 1.1 has its superblock at 0, 1.2 at 4 KiB; 1.0 at the end. */
+        uint64_t super_dev_sectors = minor == 2 ? 8 : 0;
+        struct offset_room room = {};
+
+        if (major != 1 || (minor != 1 && minor != 2))
+                return room;
+        if (data_offset_dev_sectors > super_dev_sectors + SUPER1_RESERVED_DEV_SECTORS)
+                room.head_dev_sectors = data_offset_dev_sectors - super_dev_sectors - SUPER1_RESERVED_DEV_SECTORS;
+        if (member_dev_sectors > component_dev_sectors)
+                room.tail_dev_sectors = member_dev_sectors - component_dev_sectors;
+        return room;
+}
+
+int geometry_offset_move(int level, unsigned old_raid_disks, unsigned new_raid_disks,
+                         uint64_t old_chunk_bytes, uint64_t new_chunk_bytes, struct offset_room room,
+                         int64_t *ret_diff, const char **why)
+{
+        unsigned od = geometry_data_disks(level, old_raid_disks), nd = geometry_data_disks(level, new_raid_disks);
+        uint64_t unit = bytes_to_sectors(max_u64(old_chunk_bytes, new_chunk_bytes));
+        uint64_t need, have;
+        bool down;
+
+        if (!od || !nd || !unit) {
+                *why = "only raid4, raid5 and raid6 move data_offset this way";
+                return -EINVAL;
+        }
+        /* Two units and a park distance (striped_init()). */
+        need = 2 * unit + (od == nd ? unit : unit * od);
+        down = nd > od || (nd == od && room.head_dev_sectors > room.tail_dev_sectors);
+        have = down ? room.head_dev_sectors : room.tail_dev_sectors;
+        if (have < need) {
+                *why = nd > od ? "not enough room before the data on every member (a grow moves data_offset down)"
+                     : nd < od ? "not enough room after the data on every member (a shrink moves data_offset up)"
+                               : "not enough room before or after the data on every member";
+                return -ENOSPC;
+        }
+        *ret_diff = (int64_t) (have / unit * unit) * (down ? -1 : 1);
+        return 0;
 }

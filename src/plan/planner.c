@@ -57,6 +57,8 @@ void planner_set_section(struct planner *p, uint64_t section_progress)
         uint64_t a = p->geo.park_progress_sectors;
 
         p->section_progress = max_u64(section_progress - section_progress % a, a);
+        if (p->geo.pace_max_progress_sectors && p->section_progress > p->geo.pace_max_progress_sectors)
+                p->section_progress = p->geo.pace_max_progress_sectors;
 }
 
 int planner_set_max_range(struct planner *p, uint64_t max_range_sectors)

@@ -12,6 +12,7 @@ int reshape_shape_geometry(const struct md_geometry *mg, uint64_t array_kib,
                 .component_kib = mg->component_kib,
                 .array_kib = array_kib,
                 .backwards = mg->direction == MD_RESHAPE_DIRECTION_BACKWARDS,
+                .offset_diff_dev_sectors = mg->offset_diff_dev_sectors,
         };
 
         return geometry_init(ret, &in, why);

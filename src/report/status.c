@@ -266,7 +266,19 @@ static void judge(const struct status_observed *o, struct status_view *v, uint64
         bool usable = v->backup == STATUS_BACKUP_VERIFIED || v->backup == STATUS_BACKUP_UNVERIFIABLE;
         bool covered = array_range_sectors(risk) == 0 || (usable && backup_holds(&o->backup.header, risk));
 
-        if (geometry_next_at_risk(g, from) >= g->end_progress_sectors) {
+        /* A raid4/5/6 reshape that moves the data is safe only paced
+         * (pace_max_progress_sectors): unsupervised, md started on a
+         * running array checkpoints every 10 s only. */
+        if (g->pace_max_progress_sectors && o->supervisor_pid <= 0) {
+                char dev[256];
+
+                shell_quote(o->devnode, dev, sizeof(dev));
+                v->state = STATUS_UNPROTECTED;
+                snprintf(v->reason, sizeof(v->reason),
+                         "the new layout goes to a new data offset, but nobody paces the kernel: started on a running array, md checkpoints as for an in-place reshape, and a crash can destroy what it rewrote more than the move past its checkpoint; supervise it (no backup file is needed)");
+                snprintf(v->fix, sizeof(v->fix), "reshaped supervise %s", dev);
+                v->fix_needs_file = false;
+        } else if (geometry_next_at_risk(g, from) >= g->end_progress_sectors) {
                 v->state = STATUS_NOT_AT_RISK;
                 snprintf(v->reason, sizeof(v->reason), "%s",
                          g->relocates
@@ -326,6 +338,7 @@ void status_decide(const struct status_observed *o, struct status_view *v)
                 .backwards = m->direction == MD_RESHAPE_DIRECTION_BACKWARDS,
                 .old_layout = m->layout_old,
                 .new_layout = m->layout_new,
+                .offset_diff_dev_sectors = m->offset_diff_dev_sectors,
         };
         bool position_known = o->position_array_sectors != MD_RESHAPE_POSITION_NONE;
         const char *why = NULL;

@@ -24,16 +24,16 @@ static int setup_signals(struct sup *s)
 }
 
 /*
- * A relocating reshape (raid10) is paced without a backup: no file, no
- * placement check, no window buffer; and with no writes ever suspended,
- * no memory to lock.
+ * A relocating reshape (raid10, or raid4/5/6 moving data_offset) is paced
+ * without a backup: no file, no placement check, no window buffer; and
+ * with no writes ever suspended, no memory to lock.
  */
 static int prepare_paced(struct sup *s)
 {
         int r;
 
         if (s->o->backup_path)
-                log_notice("%s: a raid10 reshape writes its new layout at a new data offset and needs no backup; %s is not used.",
+                log_notice("%s: this reshape writes its new layout at a new data offset and needs no backup; %s is not used.",
                            md_name(s->md), s->o->backup_path);
         r = setup_signals(s);
         if (r < 0)

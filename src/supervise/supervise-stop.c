@@ -91,7 +91,7 @@ bool sup_array_stopped(struct sup *s)
                 return false;
         if (s->geo.relocates)
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
-                             "%s: the array was stopped (mdadm --stop) at %.1f%%; nothing is at risk (raid10 writes its new layout at a new data offset). Once it is assembled again (mdadm --assemble), continue with: reshaped supervise %s",
+                             "%s: the array was stopped (mdadm --stop) at %.1f%%; nothing is at risk (the new layout goes to a new data offset). Once it is assembled again (mdadm --assemble), continue with: reshaped supervise %s",
                              md_name(s->md), 100.0 * (double) s->plan.checkpoint / (double) s->geo.end_progress_sectors,
                              md_devnode(s->md));
         else
@@ -157,7 +157,7 @@ int sup_stop_safely(struct sup *s, const char *why)
                              md_name(s->md), why);
         else if (s->geo.relocates)
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
-                             "%s: %s; %s. Nothing is at risk (raid10 writes its new layout at a new data offset) and no writes are suspended. Continue with: %s",
+                             "%s: %s; %s. Nothing is at risk (the new layout goes to a new data offset) and no writes are suspended. Continue with: %s",
                              md_name(s->md), why, state, cont);
         else if (array_range_sectors(held) == 0)
                 report_event(REPORT_MID_STOPPED, md_name(s->md),

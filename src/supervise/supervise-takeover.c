@@ -365,7 +365,7 @@ int sup_establish(struct sup *s, uint64_t *ret_ckpt, bool *ret_frozen)
                  sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front : pos_front - pos_start));
         if (s->geo.relocates)
                 report_event_field(REPORT_MID_TAKEOVER, md_name(s->md), distance,
-                             "%s: took over at %.1f%%; before this point the kernel reshaped %s unpaced, which put nothing at risk (raid10 writes its new layout at a new data offset). From here on it is paced in windows.",
+                             "%s: took over at %.1f%%; before this point the kernel reshaped %s unpaced, which put nothing at risk (the new layout goes to a new data offset). From here on it is paced in windows.",
                              md_name(s->md), 100.0 * (double) front / (double) s->geo.end_progress_sectors,
                              report_bytes(sectors_to_bytes(pos_start > pos_front ? pos_start - pos_front
                                                                                  : pos_front - pos_start),

@@ -22,31 +22,6 @@ uint64_t sup_now_ms(void)
         return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
-/* Where a grow or shrink is at risk follows raid5's rule for data that
- * stays at the same offset on every member; a reshape that moves the data
- * offset (mdadm does for 1.x when there is room) shifts that rule, and
- * needs no backup when mdadm chose the offsets for it. */
-static int check_in_place(struct sup *s)
-{
-        struct md_member *m = NULL;
-        size_t n = 0;
-        int r;
-
-        r = md_get_members(s->md, &m, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++)
-                if (m[i].slot >= 0 && m[i].new_data_offset_dev_sectors != m[i].data_offset_dev_sectors) {
-                        r = log_error_errno(EOPNOTSUPP,
-                                            "%s: the reshape moves the data on %s (offset %" PRIu64 " -> %" PRIu64 " sectors) instead of rewriting it in place; it needs no backup file and reshaped does not supervise it. Let mdadm run it (mdadm --grow --continue %s).",
-                                            md_name(s->md), m[i].name, m[i].data_offset_dev_sectors,
-                                            m[i].new_data_offset_dev_sectors, md_devnode(s->md));
-                        break;
-                }
-        md_members_free(m, n);
-        return r < 0 ? r : 0;
-}
-
 int sup_read_geometry(struct sup *s)
 {
         uint64_t array_kib = 0;
@@ -71,12 +46,6 @@ int sup_read_geometry(struct sup *s)
         r = reshape_shape_geometry(&s->mdg, array_kib, &s->geo, &why);
         if (r < 0)
                 return log_error_errno(r, "Cannot supervise the reshape of %s: %s.", md_name(s->md), why);
-        if (s->geo.old_data_disks != s->geo.new_data_disks) {
-                r = check_in_place(s);
-                if (r < 0)
-                        return r;
-        }
-
         reshape_shape_identity(&s->mdg, &s->geo, &s->id);
         return md_read_uuid_and_events(s->md, s->id.uuid, &s->id.events);
 }
@@ -539,10 +508,11 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
 
         if (s.geo.relocates)
                 report_event(REPORT_MID_STARTED, md_name(md),
-                             "%s: pacing the reshape from %.1f%% (raid10, %u disks, chunk %u -> %u KiB) in windows up to %s: sync_max is raised one window at a time, at the kernel's halfway checkpoints, so its position is recorded as it goes and a stop holds it where it is. No backup file is needed: raid10 writes its new layout at a new data offset, never over data it still needs.",
+                             "%s: pacing the reshape from %.1f%% (%s, %u disks, chunk %u -> %u KiB) in windows up to %s: sync_max is raised one window at a time, at the kernel's halfway checkpoints, so its position is recorded as it goes and a stop holds it where it is. No backup file is needed: the new layout goes to a new data offset (%+" PRId64 " sectors), never over data md still needs.",
                              md_name(md), 100.0 * (double) ckpt / (double) s.geo.end_progress_sectors,
+                             md_level_to_string(s.mdg.level) ? md_level_to_string(s.mdg.level) : "raid",
                              s.mdg.raid_disks_new, s.mdg.chunk_bytes_old / 1024, s.mdg.chunk_bytes_new / 1024,
-                             report_bytes(s.slot_bytes, b1, sizeof(b1)));
+                             report_bytes(s.slot_bytes, b1, sizeof(b1)), s.mdg.offset_diff_dev_sectors);
         else
                 report_event(REPORT_MID_STARTED, md_name(md),
                              "%s: supervising the reshape from %.1f%% (%s, %u -> %u data disks, chunk %u -> %u KiB), backup %s, windows up to %s.",

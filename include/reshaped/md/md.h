@@ -129,6 +129,10 @@ struct md_geometry {
         uint64_t component_kib;       /* component_size: per-member KiB */
         enum md_reshape_direction direction;
         struct md_metadata_version metadata;
+        /* new_offset - offset over the members in a slot, as raid5.c's
+         * min_offset_diff: the smallest move in the reshape's direction
+         * (dev sectors; 0 in place). */
+        int64_t offset_diff_dev_sectors;
 };
 
 /* Member state flags, one per word of a member's "state". */

@@ -15,12 +15,13 @@
  *                     suspend_lo/hi, and the backup file's sections.
  *
  * raid4/5/6 reshape in place: the new layout overwrites the old one, and
- * geometry_at_risk() says what a stretch of progress may destroy. raid10
- * (near layouts, same number of disks) cannot: it writes the new layout at
- * a new data_offset on every member and checkpoints before a write could
- * reach old-layout data still needed, so nothing is ever at risk
- * (`relocates`), its progress converts to a position with a scale of 1,
- * and sync_max need only be a multiple of the old chunk.
+ * geometry_at_risk() says what a stretch of progress may destroy, unless
+ * the reshape moves data_offset far enough (1.1/1.2 metadata with room,
+ * as mdadm does without a backup file): then raid5 checkpoints before a
+ * write could reach old-layout data still needed, and nothing is ever at
+ * risk (`relocates`). raid10 (near layouts, same number of disks) always
+ * relocates; its progress converts to a position with a scale of 1, and
+ * sync_max need only be a multiple of the old chunk.
  *
  * Everything here is pure arithmetic on values read from sysfs.
  */
@@ -67,9 +68,22 @@ struct reshape_geometry {
         /* Members the array can lose, whichever they are. */
         unsigned redundancy;
         bool backwards;
-        /* The new layout goes to a new data area (raid10): nothing is ever
-         * at risk, so no backup is needed. */
+        /* The new layout goes to a new data area (raid10, or raid4/5/6
+         * moving data_offset by at least two units and a park distance):
+         * nothing is at risk while the kernel is paced, so no backup is
+         * needed. */
         bool relocates;
+        /* A raid4/5/6 reshape that moves the data by d started on a
+         * running array: raid5 computes its offset guard (min_offset_diff)
+         * only when the array starts (raid5_run()), so until a restart
+         * it checkpoints as for an in-place reshape, and a crash is safe
+         * only while the kernel's position is at most d - u past its
+         * checkpoint (its writes land d below, on old data a restart
+         * from the checkpoint reads again). Paced at the halfway
+         * checkpoints it stays within one window plus a unit of it: the
+         * window may be at most d - 2u (progress sectors, park
+         * multiple). 0: no bound (raid10, in place). */
+        uint64_t pace_max_progress_sectors;
 };
 
 /* Inputs as md reports them: level (4, 5, 6, 10), raid_disks, chunk_size
@@ -83,6 +97,10 @@ struct geometry_input {
         uint64_t array_kib;
         bool backwards;
         uint32_t old_layout, new_layout;
+        /* new_offset - offset of the members (dev sectors), the one raid5
+         * reasons with (raid5.c min_offset_diff: the smallest move in the
+         * reshape's direction); 0 for an in-place reshape. raid4/5/6 only. */
+        int64_t offset_diff_dev_sectors;
 };
 
 /* Fills @g; -EINVAL for a geometry this tool cannot supervise, with a
@@ -177,6 +195,36 @@ bool geometry_kernel_restarts(const struct reshape_geometry *g, uint64_t positio
 int geometry_critical_restart(const struct reshape_geometry *g, uint64_t checkpoint_array_sectors,
                               uint64_t backup_end_array_sectors, uint64_t *ret_position_array_sectors,
                               const char **why);
+
+/* Where data_offset may move on a member with 1.1/1.2 metadata (dev
+ * sectors): below the data down to the superblock's reserved 36 KiB
+ * (which holds the bad-block log; md.c super_1_allow_new_offset() refuses
+ * to go lower, and below an internal bitmap), and above the data up to
+ * the end of the space the member gives (the member's size in sysfs).
+ * Both 0 for other metadata, which cannot move. */
+struct offset_room {
+        uint64_t head_dev_sectors;
+        uint64_t tail_dev_sectors;
+};
+
+/* One member's room: @minor is the 1.x minor version (0: at the end,
+ * no room), @member_dev_sectors md/dev-X/size in sectors, @component
+ * the array's component_size in sectors. */
+struct offset_room geometry_member_room(unsigned major, unsigned minor, uint64_t data_offset_dev_sectors,
+                                        uint64_t member_dev_sectors, uint64_t component_dev_sectors);
+
+/*
+ * How far `reshaped start` moves data_offset for a raid4/5/6 reshape
+ * from @old_raid_disks to @new_raid_disks (old/new chunk in bytes) given
+ * the least @room over the members, in *ret_diff (dev sectors, negative
+ * down). As mdadm (Grow.c set_new_data_offset()): a grow moves down
+ * (forwards), a shrink up (backwards), a same-size reshape the way with
+ * more room. The move is all, at least three. -ENOSPC with *why when there is
+ * not that much room.
+ */
+int geometry_offset_move(int level, unsigned old_raid_disks, unsigned new_raid_disks,
+                         uint64_t old_chunk_bytes, uint64_t new_chunk_bytes, struct offset_room room,
+                         int64_t *ret_diff, const char **why);
 
 static inline uint64_t array_range_sectors(struct array_range r)
 {
