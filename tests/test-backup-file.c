@@ -196,7 +196,7 @@ static void test_create_store_release_reopen(void **state)
         other.before.raid_disks = 3;
         assert_int_equal(verify(f->path, &other, 0).reason, BACKUP_VERIFY_WRONG_GEOMETRY);
         other = test_id;
-        other.events = 98;
+        other.events = 97;
         assert_int_equal(verify(f->path, &other, 0).reason, BACKUP_VERIFY_WRONG_EVENTS);
 }
 

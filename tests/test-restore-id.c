@@ -327,8 +327,14 @@ static void test_identity_diff_fields(void **state)
         b.backwards = true;
         expect_only(&b, &sb, "direction", "backwards", "forwards");
         b = sb;
+        b.events = 14;
+        expect_only(&b, &sb, "md event count (the backup's is newer)", "14", "12");
+        /* One newer is md taking back the event of a dirty spell. */
+        b = sb;
         b.events = 13;
-        expect_only(&b, &sb, "md event count (the backup's is newer)", "13", "12");
+        h.has_extension = true;
+        h.identity = b;
+        assert_int_equal(restore_identity_diff(&h, &sb, m), 0);
         /* An older event count is every backup's: md wrote since. */
         b = sb;
         b.events = 3;

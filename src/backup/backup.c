@@ -378,7 +378,7 @@ static struct backup_verify check_identity(const struct backup_header *h,
             id->component_dev_sectors != expect->component_dev_sectors ||
             id->backwards != expect->backwards)
                 return verdict(BACKUP_VERIFY_WRONG_GEOMETRY, -1);
-        if (id->events > expect->events)
+        if (id->events > expect->events + BACKUP_EVENTS_MARGIN)
                 return verdict(BACKUP_VERIFY_WRONG_EVENTS, -1);
         return verdict(BACKUP_VERIFY_OK, -1);
 }

@@ -178,7 +178,7 @@ unsigned restore_identity_diff(const struct backup_header *h, const struct backu
                 snprintf(out[n].array, sizeof(out[n].array), "%s", sb->backwards ? "backwards" : "forwards");
                 n++;
         }
-        if (id->events > sb->events)
+        if (id->events > sb->events + BACKUP_EVENTS_MARGIN)
                 mismatch_u64(out, &n, "md event count (the backup's is newer)", "", id->events, sb->events);
         return n;
 }

@@ -30,6 +30,11 @@
 #define BACKUP_DEVSTART_SECTORS   8u   /* BACKUP_HEADER_AREA_BYTES / 512 */
 #define BACKUP_SLOTS              2u
 #define BACKUP_EXT_VERSION        1u
+/* md counts events down as well as up: going clean again right after it
+ * went dirty it takes back the event it had added (md_update_sb(), for
+ * arrays without spares), so a backup taken while the array was dirty may
+ * record one event more than the superblocks written after it. */
+#define BACKUP_EVENTS_MARGIN      1u
 /* Section lengths and slot sizes are whole 4 KiB blocks, so that every
  * section can be written with O_DIRECT at any logical block size. */
 #define BACKUP_ALIGN_SECTORS      8u
