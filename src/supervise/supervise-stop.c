@@ -63,19 +63,25 @@ static int freeze_checked(struct sup *s)
  * says the state read back.
  */
 /* Whether windows still held lie beyond the checkpoint the frozen kernel
- * left on disk. When the drain could not forget them (the backup device
- * failed), the kernel may still have passed them all: then a restart needs
- * none of them, and nothing need stay suspended. */
+ * left on disk, where it may have rewritten them. When the drain could
+ * not forget them (the backup device failed), the kernel may still have
+ * passed them all, or been parked at that checkpoint with the next window
+ * only being backed up (sync_max there): then a restart needs none of
+ * them, and nothing need stay suspended. */
 static bool held_needed(struct sup *s, struct array_range held)
 {
-        uint64_t pos;
+        uint64_t pos, sync_max, bound;
         bool active;
 
         if (array_range_sectors(held) == 0)
                 return false;
-        if (md_read_disk_checkpoint(s->md, &active, &pos) < 0 || !active)
+        if (md_read_disk_checkpoint(s->md, &active, &pos) < 0 || !active ||
+            md_get_sync_max(s->md, &sync_max) < 0 || sync_max == MD_SYNC_MAX_UNLIMITED)
                 return true;
-        return s->geo.backwards ? held.lo_array_sectors < pos : held.hi_array_sectors > pos;
+        bound = geometry_progress_to_position(&s->geo, sync_max);
+        if (s->geo.backwards)
+                return held.lo_array_sectors < pos && bound < pos;
+        return held.hi_array_sectors > pos && bound > pos;
 }
 
 /*
