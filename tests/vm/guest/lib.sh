@@ -357,16 +357,11 @@ vm_power_cut_at() {
                 # With md held to a crawl (LW_CREEP_KIB), a moment for it
                 # to step into the window.
                 sleep "${VM_CUT_RAISE_DELAY:-0}"
-                echo "[$(vm_now)] boot $VM_BOOT: cut right after sync_max was raised from $raised_from past ${2#raise:}%: sync_max=$(md_attr "$1" sync_max) sync_completed=$(md_attr "$1" sync_completed | tr ' ' _)" \
-                        >"$VM_OUT/cut.$VM_BOOT.txt"
-                cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
-                vm_power_cut
+                vm_cut_now "cut right after sync_max was raised from $raised_from past ${2#raise:}%: sync_max=$(md_attr "$1" sync_max) sync_completed=$(md_attr "$1" sync_completed | tr ' ' _)"
                 return ;;
         esac
         vm_wait_front "$1" "$2"
-        echo "[$(vm_now)] boot $VM_BOOT: cut at $2%: $(md_snapshot "$1")" >"$VM_OUT/cut.$VM_BOOT.txt"
-        cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
-        vm_power_cut
+        vm_cut_now "cut at $2%: $(md_snapshot "$1")"
 }
 
 # vm_cut_after_end MD: the cut after the reshape ended and before its
@@ -387,10 +382,7 @@ vm_cut_after_end() {
                 [ $_n -lt 600 ] || vm_fail "the reshape of $1 did not end within 60 s: $(md_snapshot "$1")"
                 sleep 0.1
         done
-        echo "[$(vm_now)] boot $VM_BOOT: cut after the reshape ended, its supervisor (pid $_sup) stopped before its clean-up: reshape_position=$(md_attr "$1" reshape_position), record: $(ls "${RESHAPED_STATE_DIR:-/var/lib/reshaped}" | tr '\n' ' ')" \
-                >"$VM_OUT/cut.$VM_BOOT.txt"
-        cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
-        vm_power_cut
+        vm_cut_now "cut after the reshape ended, its supervisor (pid $_sup) stopped before its clean-up: reshape_position=$(md_attr "$1" reshape_position), record: $(ls "${RESHAPED_STATE_DIR:-/var/lib/reshaped}" | tr '\n' ' ')"
 }
 
 # vm_cut_in_read_ahead MD PERCENT: past PERCENT, the cut as soon as the
@@ -409,10 +401,7 @@ vm_cut_in_read_ahead() {
                 [ $_n -lt 3000 ] || vm_fail "no read-ahead in 30 s past $2%: $(md_snapshot "$1")"
                 sleep 0.01
         done
-        echo "[$(vm_now)] boot $VM_BOOT: cut with a read-ahead in flight past $2% ($(grep ': read-ahead slot=' "$_log" | tail -n 1 | cut -c1-100)); last line: $(tail -n 1 "$_log" | cut -c1-100); $(md_snapshot "$1")" \
-                >"$VM_OUT/cut.$VM_BOOT.txt"
-        cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
-        vm_power_cut
+        vm_cut_now "cut with a read-ahead in flight past $2% ($(grep ': read-ahead slot=' "$_log" | tail -n 1 | cut -c1-100)); last line: $(tail -n 1 "$_log" | cut -c1-100); $(md_snapshot "$1")"
 }
 
 # vm_wait_front MD PERCENT: waits (up to 300 s) until MD's reshape front
@@ -442,6 +431,14 @@ vm_wait_front() {
                 [ $n -lt 6000 ] || vm_fail "the reshape of $1 did not reach $2% in 300 s: $(md_snapshot "$1")"
                 sleep 0.05
         done
+}
+
+# vm_cut_now WHAT: records what the cut hit in $VM_OUT/cut.$VM_BOOT.txt
+# (straight to the host, and to the kernel log) and cuts the power.
+vm_cut_now() {
+        echo "[$(vm_now)] boot $VM_BOOT: $1" >"$VM_OUT/cut.$VM_BOOT.txt"
+        cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
+        vm_power_cut
 }
 
 # vm_systemctl_runs_reshaped [OPTION...]: for the busybox guest, which has
@@ -927,10 +924,7 @@ vm_restore_cut() {
                 vm_wait_restore_log 'assembled, reshape frozen' 60
                 _done=no
                 grep -q 'wrote back\|emptied\|nothing to write back' "$VM_OUT/restore.$VM_BOOT.log" && _done=yes
-                echo "[$(vm_now)] boot $VM_BOOT: cut during restore's write-back (its end logged: $_done): $(md_snapshot md0)" \
-                        >"$VM_OUT/cut.$VM_BOOT.txt"
-                cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
-                vm_power_cut
+                vm_cut_now "cut during restore's write-back (its end logged: $_done): $(md_snapshot md0)"
         fi
         vm_wait_restore_log 'supervising the reshape from' 60
         vm_log "supervising $(vm_since "$1") s after restore began: $(md_snapshot md0)"
@@ -938,10 +932,7 @@ vm_restore_cut() {
         case $2 in
         resumed)
                 sleep 0.3
-                echo "[$(vm_now)] boot $VM_BOOT: cut 0.3 s after restore resumed the reshape: $(md_snapshot md0)" \
-                        >"$VM_OUT/cut.$VM_BOOT.txt"
-                cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
-                vm_power_cut
+                vm_cut_now "cut 0.3 s after restore resumed the reshape: $(md_snapshot md0)"
                 ;;
         backup)
                 if [ -n "${VM_CUT_SPEED_KIB:-}" ]; then
@@ -956,10 +947,7 @@ vm_restore_cut() {
                         md_set md0 sync_speed_max "$VM_CUT_SPEED_KIB"
                 fi
                 vm_wait_restore_log 'backed up array sectors' 120
-                echo "[$(vm_now)] boot $VM_BOOT: cut after the first window: $(md_snapshot md0)" \
-                        >"$VM_OUT/cut.$VM_BOOT.txt"
-                cat "$VM_OUT/cut.$VM_BOOT.txt" >/dev/kmsg
-                vm_power_cut
+                vm_cut_now "cut after the first window: $(md_snapshot md0)"
                 ;;
         esac
         vm_power_cut_at md0 "$2"
