@@ -1,0 +1,110 @@
+# vm: mode=systemd disks=4 size=160M scratch=512M timeout=1200 needs=reshaped install=reshaped raid_speed=1000
+# Power cuts during a reshape of an array in use, on a machine with
+# reshaped installed, recovered by the boot path alone. Boot 1: xfs on
+# raid5 (1.2 metadata, 4 x 159 MiB, chunk 64K), vm-fswriter running,
+# `mdadm --grow --chunk=128 --backup-file` handed to `reshaped supervise`
+# by the shipped drop-in, the power cut at 40%. Boot 2: no one types for
+# the array: reshaped-recover.service restores and supervises it (md held
+# at 1 MB/s from boot by raid_speed); the scenario mounts xfs (log
+# replay), verifies every file fsynced before the cut, runs the writer
+# again and cuts the power a second time at 75%. Boot 3: the same
+# recovery, verification and writer, to the end of the reshape. Fails on
+# a writer stall over $live_stall_ms, a recovery that fails or writes the
+# array back out of order, xfs_repair -n findings at the end, any fsynced
+# file that differs from the manifest, or a record left behind.
+. "$VM_LIB"
+set -u
+
+seed=7313
+backup=$VM_SCRATCH/md0.backup
+unit=reshaped-recover.service
+
+vm_wait_booted
+
+# The writer of this boot, with a watcher that shows what everyone waits
+# on when it stalls.
+writer() {
+        vm_live_writer_start "boot$VM_BOOT" "$seed"
+        ( while ! vm_live_stalled "boot$VM_BOOT"; do sleep 0.5; done; vm_live_dump ) &
+        watcher=$!
+}
+
+if [ "$VM_BOOT" = 1 ]; then
+        md_fast
+        vm_run mdadm --create /dev/md0 --run --quiet --level=5 --raid-devices=4 --chunk=64 \
+                --metadata=1.2 --size=$((159 * 1024)) --assume-clean $(vm_disks 4)
+        md_fast md0
+        vm_live_mkfs xfs /dev/md0
+        vm_live_idle "$seed" 15
+        writer
+        sleep 2
+        # Held at 1 MB/s until the supervisor has the reshape.
+        echo 1000 >/proc/sys/dev/raid/speed_limit_min
+        echo 1000 >/proc/sys/dev/raid/speed_limit_max
+        vm_run mdadm --grow /dev/md0 --chunk=128 --backup-file="$backup"
+        n=0
+        until journalctl -u mdadm-grow-continue@md0.service -o cat | grep -q 'supervising the reshape from'; do
+                n=$((n + 1))
+                [ $n -lt 600 ] || vm_fail "mdadm-grow-continue@md0 logged no take-over in 60 s"
+                sleep 0.1
+        done
+        md_fast md0
+        vm_power_cut_at md0 40
+fi
+
+grep -h STALL "$VM_OUT"/writer.*.txt && vm_fail "the writer stalled in boot $((VM_BOOT - 1))"
+cat "$VM_OUT/cut.$((VM_BOOT - 1)).txt"
+vm_log "no one types for md0; waiting for $unit to resume the reshape"
+n=0
+until journalctl -b -u "$unit" -o cat | grep -q 'supervising the reshape from'; do
+        state=$(systemctl show -P ActiveState "$unit")
+        if [ "$state" = failed ] || [ $n -ge 1200 ]; then
+                journalctl -b --no-pager -o short-monotonic -u "$unit"
+                vm_fail "$unit did not resume the reshape ($state after $((n / 10)) s)"
+        fi
+        n=$((n + 1))
+        sleep 0.1
+done
+journalctl -b -u "$unit" -o cat >"$VM_OUT/recover.$VM_BOOT.txt"
+line_of() {
+        grep -n "$1" "$VM_OUT/recover.$VM_BOOT.txt" | head -n 1 | cut -d: -f1
+}
+verified=$(line_of 'CRC32C verified')
+assembled=$(line_of 'assembled, reshape frozen with sync_max at')
+emptied=$(line_of 'emptied (resume position')
+supervising=$(line_of 'supervising the reshape from')
+[ -n "$verified" ] && [ -n "$assembled" ] && [ -n "$emptied" ] &&
+        [ "$verified" -lt "$assembled" ] && [ "$assembled" -lt "$emptied" ] && [ "$emptied" -lt "$supervising" ] ||
+        vm_fail "$unit did not verify, assemble, write back and supervise in that order: $(cat "$VM_OUT/recover.$VM_BOOT.txt")"
+vm_log "$unit resumed the reshape: $(md_snapshot md0)"
+
+mkdir -p "$live_mnt"
+vm_run mount -t xfs /dev/md0 "$live_mnt"
+vm_live_verify
+writer
+md_fast md0
+if [ "$VM_BOOT" = 2 ]; then
+        vm_power_cut_at md0 75
+fi
+
+vm_live_wait_idle md0 300
+vm_live_writer_stop "boot$VM_BOOT"
+kill "$watcher"
+n=0
+while [ "$(systemctl show -P ActiveState "$unit")" = active ] && [ $n -lt 300 ]; do
+        sleep 0.1
+        n=$((n + 1))
+done
+result=$(systemctl show -P Result "$unit")
+status=$(systemctl show -P ExecMainStatus "$unit")
+vm_log "$unit: ActiveState=$(systemctl show -P ActiveState "$unit") Result=$result ExecMainStatus=$status"
+[ "$result" = success ] && [ "$status" = 0 ] || {
+        journalctl -b --no-pager -o cat -u "$unit" | tail -n 20
+        vm_fail "$unit did not end successfully"
+}
+[ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
+vm_live_check xfs /dev/md0
+[ -z "$(ls -A /var/lib/reshaped)" ] || vm_fail "records left in /var/lib/reshaped: $(ls -A /var/lib/reshaped)"
+[ ! -e "$backup" ] || vm_fail "the backup $backup is left after the reshape"
+vm_live_report "xfs after two power cuts, each recovered at boot"
+vm_log "PASS: two power cuts with xfs in use, each recovered at boot by $unit: xfs_repair clean, every fsynced file verified"
