@@ -22,6 +22,10 @@
  * The first breach is kept as a message. It notes the attributes
  * written (inotify), in order, as a trace of what was stored.
  *
+ * md begins a reshape within the sync_action store; until it has begun,
+ * reshape_position is under a write lease (F_SETLEASE), so a read of it
+ * waits in open() until the thread has taken every store made before.
+ *
  * A regular file does not notify (POLLPRI), so the supervisor sees the
  * fake only when it looks; its wait is bounded by WATCHDOG_USEC / 4
  * (report.h), which the tests set.

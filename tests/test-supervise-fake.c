@@ -809,6 +809,30 @@ static void test_start_refused(void **state)
         teardown_fixture(f);
 }
 
+/* start on an idle array, run to the end: the new geometry stored, the
+ * reshape begun with sync_max=0, every unit the kernel rewrites backed
+ * up first, and the array left with the new chunk. */
+static void test_start_to_end(void **state)
+{
+        struct fixture *f = setup_array(0, 0, true);
+        struct fake_kernel *k = kernel_idle(f, true, 0, 0, 0, false);
+        struct fake_kernel_state st;
+        int status;
+
+        (void) state;
+        spawn(f, "start", "--chunk=128K");
+        status = wait_exit(f);
+        fake_kernel_stop(k, &st);
+        check_finished(f, status, &st);
+        assert_true(st.begun);
+        assert_non_null(strstr(read_log(f), "reshape set up with sync_max=0"));
+        /* Nothing ran before the supervisor held it. */
+        assert_int_equal(st.units_free, 0);
+        assert_true(st.units_protected >= END_PROGRESS / f->g.unit_progress_sectors);
+        assert_string_equal(attr(f, "chunk_size"), "131072");
+        teardown_fixture(f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -820,6 +844,7 @@ int main(void)
                 cmocka_unit_test(test_kill_then_supervise),
                 cmocka_unit_test(test_supervise_no_reshape),
                 cmocka_unit_test(test_start_refused),
+                cmocka_unit_test(test_start_to_end),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
