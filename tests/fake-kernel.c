@@ -118,12 +118,16 @@ static void write_supers(struct fake_kernel *k, bool active, uint64_t position)
         mdp_super_t *sb = (mdp_super_t *) k->super;
 
         sb->minor_version = active ? 91 : 90;
-        if (md_super_set_reshape_position(k->super, 0, active ? position : 0) < 0) {
-                breach(k, "cannot encode the superblock");
-                return;
-        }
         for (unsigned i = 0; i < k->c.n_members; i++) {
-                int fd = open(k->c.members[i], O_WRONLY | O_CLOEXEC);
+                int fd;
+
+                /* Each member's own: which one it is, by slot. */
+                sb->this_disk = sb->disks[i];
+                if (md_super_set_reshape_position(k->super, 0, active ? position : 0) < 0) {
+                        breach(k, "cannot encode the superblock");
+                        return;
+                }
+                fd = open(k->c.members[i], O_WRONLY | O_CLOEXEC);
 
                 if (fd < 0 || pwrite(fd, k->super, MD_SB_BYTES, (off_t) k->c.super_offset_bytes) != MD_SB_BYTES)
                         breach(k, "cannot write the superblock of %s: %s",

@@ -46,7 +46,8 @@ struct fake_kernel_config {
         const char *const *members;  /* image paths, by slot (copied) */
         unsigned n_members;
         uint64_t super_offset_bytes; /* of the 0.90 superblock in each image */
-        const void *super;           /* the 0.91 superblock to rewrite (4 KiB) */
+        const void *super;           /* the 0.91 superblock to rewrite (4 KiB);
+                                      * this_disk is disks[slot] on each */
         const struct reshape_geometry *geo;
         const char *backup_path;     /* checked against while sync_max is a number */
         const uint8_t *content;      /* the array's content (geo->array_sectors) */

@@ -101,12 +101,18 @@ static void build_super(struct fixture *f, uint64_t position, bool reshaping)
         sb->new_level = 5;
         sb->new_layout = 2;
         sb->new_chunk = 131072;
+        sb->nr_disks = sb->active_disks = sb->working_disks = 4;
+        for (unsigned i = 0; i < 4; i++)
+                sb->disks[i] = (mdp_disk_t) { .number = i, .major = 8, .minor = 16 * i, .raid_disk = i,
+                                              .state = (1 << MD_DISK_ACTIVE) | (1 << MD_DISK_SYNC) };
         assert_int_equal(md_super_set_reshape_position(f->super, 0, position), 0);
 }
 
 /* Members in the old layout with the pattern, each with the superblock. */
 static void build_members(struct fixture *f)
 {
+        mdp_super_t *sb = (mdp_super_t *) f->super;
+        uint64_t position = sb->reshape_position;
         struct stripe_layout old = { .level = 5, .raid_disks = 4, .chunk_sectors = 128, .algorithm = 2 };
         struct member_source src[4];
         struct member_writer *w = NULL;
@@ -121,6 +127,10 @@ static void build_members(struct fixture *f)
                 fd = open(f->members[i], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
                 assert_true(fd >= 0);
                 assert_int_equal(ftruncate(fd, MEMBER_BYTES), 0);
+                /* Each its own (which member it is); f->super is left
+                 * naming the last. */
+                sb->this_disk = sb->disks[i];
+                assert_int_equal(md_super_set_reshape_position(f->super, 0, position), 0);
                 assert_int_equal(pwrite(fd, f->super, MD_SB_BYTES, SUPER_OFFSET), MD_SB_BYTES);
                 close(fd);
                 src[i] = (struct member_source) { f->members[i], 0 };
@@ -909,6 +919,8 @@ static void restore_prepared(struct fixture *f, struct restore_ctx *c)
         *c = (struct restore_ctx) { .md_name = MD };
         snprintf(c->devnode, sizeof(c->devnode), "/dev/" MD);
         assert_int_equal(restore_prepare(c, f->backup, paths, ELEMENTSOF(paths)), 0);
+        /* Four members, none taken for another's second node. */
+        assert_int_equal(c->n_members, 4);
         assert_false(c->ended);
         assert_false(c->write_old);
         assert_int_equal(c->critical_position, 0);
