@@ -486,6 +486,8 @@ struct fake_kernel *fake_kernel_start(const struct fake_kernel_config *c)
         }
         free(p);
         if (!k->st.begun && (k->lease_fd = lease_take(k)) < 0) {
+                fprintf(stderr, "fake kernel: cannot take a write lease on %s/block/%s/md/reshape_position: %m (fs.leases-enable, or a file system without leases?)\n",
+                        c->root, c->md);
                 close(k->inotify_fd);
                 free(k);
                 return NULL;
