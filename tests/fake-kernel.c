@@ -37,6 +37,10 @@ struct fake_kernel {
         char last_write[64];
         bool action_stored;          /* sync_action was stored since the last step */
         uint64_t last_numeric;
+        /* Until the reshape begins: a write lease on reshape_position (see
+         * lease_serve()), and what that attribute reads. */
+        int lease_fd;
+        char position_text[128];
         struct fake_kernel_state st;
 };
 
@@ -80,6 +84,8 @@ static void put(struct fake_kernel *k, const char *attr, const char *fmt, ...)
         f = fopen(tmp, "we");
         if (!f || fprintf(f, "%s\n", value) < 0 || fclose(f) != 0 || rename(tmp, p) < 0)
                 breach(k, "cannot write %s: %s", p, strerror(errno));
+        if (strcmp(attr, "reshape_position") == 0)
+                snprintf(k->position_text, sizeof(k->position_text), "%s", value);
 out:
         free(tmp);
         free(p);
@@ -112,12 +118,16 @@ static void write_supers(struct fake_kernel *k, bool active, uint64_t position)
         mdp_super_t *sb = (mdp_super_t *) k->super;
 
         sb->minor_version = active ? 91 : 90;
-        if (md_super_set_reshape_position(k->super, 0, active ? position : 0) < 0) {
-                breach(k, "cannot encode the superblock");
-                return;
-        }
         for (unsigned i = 0; i < k->c.n_members; i++) {
-                int fd = open(k->c.members[i], O_WRONLY | O_CLOEXEC);
+                int fd;
+
+                /* Each member's own: which one it is, by slot. */
+                sb->this_disk = sb->disks[i];
+                if (md_super_set_reshape_position(k->super, 0, active ? position : 0) < 0) {
+                        breach(k, "cannot encode the superblock");
+                        return;
+                }
+                fd = open(k->c.members[i], O_WRONLY | O_CLOEXEC);
 
                 if (fd < 0 || pwrite(fd, k->super, MD_SB_BYTES, (off_t) k->c.super_offset_bytes) != MD_SB_BYTES)
                         breach(k, "cannot write the superblock of %s: %s",
@@ -226,6 +236,12 @@ static void note_writes(struct fake_kernel *k)
                         /* inotify merges a store repeated back to back
                          * when the first is still unread: note such a
                          * repeat once, whenever it is read. */
+                        /* Only the fake writes reshape_position (its
+                         * leased files, closed when a read is served). */
+                        if (e->len && strcmp(e->name, "reshape_position") == 0) {
+                                p += sizeof(*e) + e->len;
+                                continue;
+                        }
                         if (e->len && e->name[0] != '.' && strcmp(e->name, k->last_write) != 0 &&
                             used + strlen(e->name) + 2 < sizeof(k->st.writes))
                                 snprintf(k->st.writes + used, sizeof(k->st.writes) - used, "%s%s",
@@ -255,6 +271,64 @@ static bool begin(struct fake_kernel *k)
         put(k, "sync_completed", "%" PRIu64 " / %" PRIu64, k->st.front, k->c.geo->end_progress_sectors);
         k->st.begun = true;
         return true;
+}
+
+/*
+ * md takes sync_action=reshape within the store: once it returns,
+ * reshape_position reads a number. A thread that looks now and then
+ * cannot be that quick, so until the reshape begins reshape_position is a
+ * file under a write lease (fcntl(2) F_SETLEASE): whoever opens it waits
+ * in open() until this thread has taken every store made before (and
+ * begun, if one was sync_action=reshape) and filled in the answer. The
+ * next file, leased, takes its name before this one's lease goes, so no
+ * read slips past.
+ */
+static int lease_take(struct fake_kernel *k)
+{
+        char *p = attr_path(k, "reshape_position"), *tmp = attr_path(k, ".fake-lease");
+        int fd = -1;
+
+        if (!p || !tmp)
+                goto out;
+        fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || dprintf(fd, "%s\n", k->position_text) < 0 || fcntl(fd, F_SETLEASE, F_WRLCK) < 0 ||
+            /* No owner: a break then sends no SIGIO, which would end the
+             * test; this thread looks (lease_asked()). */
+            fcntl(fd, F_SETOWN, 0) < 0 || rename(tmp, p) < 0) {
+                if (fd >= 0)
+                        close(fd);
+                fd = -1;
+        }
+out:
+        free(tmp);
+        free(p);
+        return fd;
+}
+
+/* Whether a reader waits for the lease (a break is pending). */
+static bool lease_asked(struct fake_kernel *k)
+{
+        return k->lease_fd >= 0 && fcntl(k->lease_fd, F_GETLEASE) != F_WRLCK;
+}
+
+/* After a step: the waiting reader's file gets what reshape_position
+ * reads now, and lets it go. */
+static void lease_serve(struct fake_kernel *k)
+{
+        size_t len = strlen(k->position_text) + 1;
+        char line[sizeof(k->position_text) + 1];
+        int old = k->lease_fd;
+
+        k->lease_fd = -1;
+        if (!k->st.begun) {
+                k->lease_fd = lease_take(k);
+                if (k->lease_fd < 0)
+                        breach(k, "cannot lease reshape_position: %s", strerror(errno));
+        }
+        snprintf(line, sizeof(line), "%s\n", k->position_text);
+        if (pwrite(old, line, len, 0) != (ssize_t) len || ftruncate(old, (off_t) len) < 0)
+                breach(k, "cannot answer a read of reshape_position: %s", strerror(errno));
+        close(old);
 }
 
 /* One step of the reshape thread; under the lock. */
@@ -364,7 +438,11 @@ static void *run(void *userdata)
 
         pthread_mutex_lock(&k->lock);
         while (!k->quit) {
+                bool asked = lease_asked(k);
+
                 step(k);
+                if (asked)
+                        lease_serve(k);
                 pthread_cond_broadcast(&k->cond);
                 pthread_mutex_unlock(&k->lock);
                 usleep(TICK_US);
@@ -392,6 +470,11 @@ struct fake_kernel *fake_kernel_start(const struct fake_kernel_config *c)
         k->st.front = c->front_progress;
         k->st.checkpoint = c->checkpoint_progress;
         k->st.begun = !c->begin_chunk_size;
+        k->lease_fd = -1;
+        if (!get(k, "reshape_position", k->position_text, sizeof(k->position_text))) {
+                free(k);
+                return NULL;
+        }
         k->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         p = attr_path(k, ".");
         if (k->inotify_fd < 0 || !p || inotify_add_watch(k->inotify_fd, p, IN_CLOSE_WRITE) < 0) {
@@ -402,12 +485,21 @@ struct fake_kernel *fake_kernel_start(const struct fake_kernel_config *c)
                 return NULL;
         }
         free(p);
+        if (!k->st.begun && (k->lease_fd = lease_take(k)) < 0) {
+                fprintf(stderr, "fake kernel: cannot take a write lease on %s/block/%s/md/reshape_position: %m (fs.leases-enable, or a file system without leases?)\n",
+                        c->root, c->md);
+                close(k->inotify_fd);
+                free(k);
+                return NULL;
+        }
         pthread_mutex_init(&k->lock, NULL);
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&k->cond, &ca);
         pthread_condattr_destroy(&ca);
         if (pthread_create(&k->thread, NULL, run, k) != 0) {
+                if (k->lease_fd >= 0)
+                        close(k->lease_fd);
                 close(k->inotify_fd);
                 free(k);
                 return NULL;
@@ -464,6 +556,9 @@ void fake_kernel_stop(struct fake_kernel *k, struct fake_kernel_state *ret)
                 *ret = k->st;
         pthread_cond_destroy(&k->cond);
         pthread_mutex_destroy(&k->lock);
+        /* Its lease goes with it: a later read gets the file as it is. */
+        if (k->lease_fd >= 0)
+                close(k->lease_fd);
         close(k->inotify_fd);
         free(k);
 }

@@ -22,6 +22,10 @@
  * The first breach is kept as a message. It notes the attributes
  * written (inotify), in order, as a trace of what was stored.
  *
+ * md begins a reshape within the sync_action store; until it has begun,
+ * reshape_position is under a write lease (F_SETLEASE), so a read of it
+ * waits in open() until the thread has taken every store made before.
+ *
  * A regular file does not notify (POLLPRI), so the supervisor sees the
  * fake only when it looks; its wait is bounded by WATCHDOG_USEC / 4
  * (report.h), which the tests set.
@@ -42,7 +46,8 @@ struct fake_kernel_config {
         const char *const *members;  /* image paths, by slot (copied) */
         unsigned n_members;
         uint64_t super_offset_bytes; /* of the 0.90 superblock in each image */
-        const void *super;           /* the 0.91 superblock to rewrite (4 KiB) */
+        const void *super;           /* the 0.91 superblock to rewrite (4 KiB);
+                                      * this_disk is disks[slot] on each */
         const struct reshape_geometry *geo;
         const char *backup_path;     /* checked against while sync_max is a number */
         const uint8_t *content;      /* the array's content (geo->array_sectors) */

@@ -6,6 +6,12 @@
  * pattern written in the old layout. The fake checks, unit by unit, that
  * whatever it rewrites with sync_max a number is in the backup with the
  * array's content; the tests check what the supervisor leaves behind.
+ *
+ * restore's assembly (md_assemble_readonly()) takes block devices only:
+ * the restore tests run restore_prepare() on the member images, set the
+ * fake sysfs to what md shows after that assembly, and drive the rest of
+ * restore (restore_write_back(), then the supervisor) in a child, as
+ * cmd-restore.c does, through ROOT/dev/mdX, the array's content.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +38,11 @@
 #include "reshaped/backup/backup.h"
 #include "reshaped/md/md.h"
 #include "reshaped/members/member-write.h"
+#include "reshaped/cli/cmd.h"
+#include "reshaped/cli/cmd-supervised.h"
+#include "reshaped/supervise/supervise-lock.h"
+#include "reshaped/supervise/supervisor.h"
+#include "restore/restore-internal.h"
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -89,12 +101,18 @@ static void build_super(struct fixture *f, uint64_t position, bool reshaping)
         sb->new_level = 5;
         sb->new_layout = 2;
         sb->new_chunk = 131072;
+        sb->nr_disks = sb->active_disks = sb->working_disks = 4;
+        for (unsigned i = 0; i < 4; i++)
+                sb->disks[i] = (mdp_disk_t) { .number = i, .major = 8, .minor = 16 * i, .raid_disk = i,
+                                              .state = (1 << MD_DISK_ACTIVE) | (1 << MD_DISK_SYNC) };
         assert_int_equal(md_super_set_reshape_position(f->super, 0, position), 0);
 }
 
 /* Members in the old layout with the pattern, each with the superblock. */
 static void build_members(struct fixture *f)
 {
+        mdp_super_t *sb = (mdp_super_t *) f->super;
+        uint64_t position = sb->reshape_position;
         struct stripe_layout old = { .level = 5, .raid_disks = 4, .chunk_sectors = 128, .algorithm = 2 };
         struct member_source src[4];
         struct member_writer *w = NULL;
@@ -109,6 +127,10 @@ static void build_members(struct fixture *f)
                 fd = open(f->members[i], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
                 assert_true(fd >= 0);
                 assert_int_equal(ftruncate(fd, MEMBER_BYTES), 0);
+                /* Each its own (which member it is); f->super is left
+                 * naming the last. */
+                sb->this_disk = sb->disks[i];
+                assert_int_equal(md_super_set_reshape_position(f->super, 0, position), 0);
                 assert_int_equal(pwrite(fd, f->super, MD_SB_BYTES, SUPER_OFFSET), MD_SB_BYTES);
                 close(fd);
                 src[i] = (struct member_source) { f->members[i], 0 };
@@ -809,6 +831,298 @@ static void test_start_refused(void **state)
         teardown_fixture(f);
 }
 
+/* start on an idle array, run to the end: the new geometry stored, the
+ * reshape begun with sync_max=0, every unit the kernel rewrites backed
+ * up first, and the array left with the new chunk. */
+static void test_start_to_end(void **state)
+{
+        struct fixture *f = setup_array(0, 0, true);
+        struct fake_kernel *k = kernel_idle(f, true, 0, 0, 0, false);
+        struct fake_kernel_state st;
+        int status;
+
+        (void) state;
+        spawn(f, "start", "--chunk=128K");
+        status = wait_exit(f);
+        fake_kernel_stop(k, &st);
+        check_finished(f, status, &st);
+        assert_true(st.begun);
+        assert_non_null(strstr(read_log(f), "reshape set up with sync_max=0"));
+        /* Nothing ran before the supervisor held it. */
+        assert_int_equal(st.units_free, 0);
+        assert_true(st.units_protected >= END_PROGRESS / f->g.unit_progress_sectors);
+        assert_string_equal(attr(f, "chunk_size"), "131072");
+        teardown_fixture(f);
+}
+
+/* Array sectors of the backup's sections beyond the on-disk checkpoint. */
+static struct array_range held_beyond(struct fixture *f, uint64_t ckpt_pos)
+{
+        uint8_t hbuf[BACKUP_HEADER_BYTES];
+        struct backup_header h;
+        struct array_range hull = { UINT64_MAX, 0 };
+        int fd = open(f->backup, O_RDONLY | O_CLOEXEC);
+
+        assert_true(fd >= 0);
+        assert_int_equal(pread(fd, hbuf, sizeof(hbuf), 0), sizeof(hbuf));
+        close(fd);
+        assert_int_equal(backup_header_decode(hbuf, &h).reason, BACKUP_VERIFY_OK);
+        for (unsigned i = 0; i < BACKUP_SLOTS; i++) {
+                uint64_t lo = h.sections[i].array_start_sectors, hi = lo + h.sections[i].length_sectors;
+
+                if (!h.sections[i].length_sectors || hi <= ckpt_pos)
+                        continue;
+                if (lo < ckpt_pos)
+                        lo = ckpt_pos;
+                if (lo < hull.lo_array_sectors)
+                        hull.lo_array_sectors = lo;
+                if (hi > hull.hi_array_sectors)
+                        hull.hi_array_sectors = hi;
+        }
+        assert_true(hull.hi_array_sectors > hull.lo_array_sectors);
+        return hull;
+}
+
+/*
+ * A crash with windows held: the supervisor killed, then the kernel gone
+ * (its front lost, the superblocks at its checkpoint), and what it may
+ * have been rewriting beyond the checkpoint torn in the array. Returns
+ * the checkpoint (progress); @torn the array sectors torn.
+ */
+static uint64_t crash_with_windows_held(struct fixture *f, struct array_range *torn)
+{
+        uint64_t stall = END_PROGRESS / 2;
+        struct fake_kernel *k = kernel(f, 0, 0, 0, true);
+        struct fake_kernel_state st;
+
+        fake_kernel_stall_at(k, stall);
+        spawn_supervise(f);
+        wait_kernel(f, k, parked_at, &stall);
+        wait_sync_max_beyond(f, stall, false);
+        kill_supervisor(f);
+        fake_kernel_stop(k, &st);
+        check_backup_covers(f, &st, false);
+        assert_true(st.checkpoint > 0);
+        *torn = held_beyond(f, geometry_progress_to_position(&f->g, st.checkpoint));
+        for (uint64_t s = torn->lo_array_sectors; s < torn->hi_array_sectors; s += 8)
+                poke_array(f, s, 0xa5);
+        return st.checkpoint;
+}
+
+/* The array stopped (mdadm --stop): restore_prepare() reads the member
+ * images, verifies the backup and plans the write-back. */
+static void restore_prepared(struct fixture *f, struct restore_ctx *c)
+{
+        char *paths[4] = { f->members[0], f->members[1], f->members[2], f->members[3] };
+
+        fake_sysfs_set(f->root, MD, "array_state", "inactive");
+        *c = (struct restore_ctx) { .md_name = MD };
+        snprintf(c->devnode, sizeof(c->devnode), "/dev/" MD);
+        assert_int_equal(restore_prepare(c, f->backup, paths, ELEMENTSOF(paths)), 0);
+        /* Four members, none taken for another's second node. */
+        assert_int_equal(c->n_members, 4);
+        assert_false(c->ended);
+        assert_false(c->write_old);
+        assert_int_equal(c->critical_position, 0);
+        assert_true(c->plan.n_ranges > 0);
+}
+
+static void restore_free(struct restore_ctx *c)
+{
+        md_member_supers_free(c->members, c->n_members);
+        free(c->backup_path);
+}
+
+/* What md shows once md_assemble_readonly() has started the members:
+ * read-only at the superblocks' checkpoint, nothing suspended. The fake
+ * does not model read-only; it reads frozen until restore freezes it. */
+static void assembled(struct fixture *f, uint64_t ckpt)
+{
+        char pos[32];
+
+        snprintf(pos, sizeof(pos), "%" PRIu64, geometry_progress_to_position(&f->g, ckpt));
+        fake_sysfs_set(f->root, MD, "chunk_size", "131072 (65536)");
+        fake_sysfs_set(f->root, MD, "metadata_version", "0.91");
+        fake_sysfs_set(f->root, MD, "reshape_position", pos);
+        fake_sysfs_set(f->root, MD, "sync_completed", "none");
+        fake_sysfs_set(f->root, MD, "sync_action", "frozen");
+        fake_sysfs_set(f->root, MD, "sync_min", "0");
+        fake_sysfs_set(f->root, MD, "sync_max", "max");
+        fake_sysfs_set(f->root, MD, "suspend_lo", "0");
+        fake_sysfs_set(f->root, MD, "suspend_hi", "0");
+        fake_sysfs_set(f->root, MD, "array_state", "readonly");
+}
+
+/*
+ * The rest of `reshaped restore` after the assembly, in a child as the
+ * command runs it: under the array's lock, the write-back, then the
+ * supervisor to the end. @fsize_limit (bytes, 0: none) makes writes to
+ * the array past it fail, as a member failing under the write-back.
+ */
+static void spawn_restore(struct fixture *f, struct restore_ctx *c, uint64_t fsize_limit)
+{
+        int fd = open(f->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+        assert_true(fd >= 0);
+        f->pid = fork();
+        assert_true(f->pid >= 0);
+        if (f->pid == 0) {
+                struct rlimit rl = { fsize_limit, fsize_limit };
+                struct supervisor_options o;
+                struct md *md = NULL;
+                pid_t holder;
+                int r;
+
+                if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+                        _exit(127);
+                if (fsize_limit && (signal(SIGXFSZ, SIG_IGN) == SIG_ERR || setrlimit(RLIMIT_FSIZE, &rl) < 0))
+                        _exit(127);
+                if (supervise_lock_take(c->md_name, &holder) < 0)
+                        _exit(EXIT_FAILURE_RUN);
+                r = restore_write_back(c, &md);
+                if (r < 0)
+                        _exit(cmd_supervised_exit_status(r));
+                supervisor_options_init(&o);
+                if (supervisor_options_max_window(&o, "4M") < 0)
+                        _exit(127);
+                o.backup_path = c->backup_path;
+                r = supervisor_run(md, &o);
+                cmd_report_failure(md, r);
+                md_close(md);
+                _exit(cmd_supervised_exit_status(r));
+        }
+        close(fd);
+}
+
+/* Every byte of the array (ROOT/dev/mdX) is the content. */
+static void check_array_content(struct fixture *f)
+{
+        char *p = fake_sysfs_path(f->root, "dev/" MD);
+        size_t n;
+        char *arr = slurp(p, &n);
+
+        free(p);
+        assert_int_equal(n, sectors_to_bytes(f->g.array_sectors));
+        for (size_t i = 0; i < n; i += 4096)
+                if (memcmp(arr + i, f->content + i, 4096) != 0)
+                        fail_msg("array byte %zu (sector %zu) differs from the content:\n%s", i, i / 512,
+                                 read_log(f));
+        free(arr);
+}
+
+/* A crash with windows held, then restore: the backup written back over
+ * what was torn, the reshape resumed from the checkpoint and supervised
+ * to the end, every unit rewritten backed up first, every byte intact. */
+static void test_restore_then_supervise(void **state)
+{
+        struct fixture *f = setup_at(0, 0);
+        struct fake_kernel *k;
+        struct fake_kernel_state st;
+        struct restore_ctx c;
+        struct array_range torn;
+        uint64_t ckpt;
+        int status;
+
+        (void) state;
+        ckpt = crash_with_windows_held(f, &torn);
+        restore_prepared(f, &c);
+        assembled(f, ckpt);
+        k = kernel(f, ckpt, ckpt, 0, false);
+        spawn_restore(f, &c, 0);
+        status = wait_exit(f);
+        fake_kernel_stop(k, &st);
+        check_finished(f, status, &st);
+        assert_non_null(strstr(read_log(f), "emptied"));
+        assert_int_equal(st.units_free, 0);
+        check_array_content(f);
+        restore_free(&c);
+        teardown_fixture(f);
+}
+
+/*
+ * A restore whose write-back fails part way (writes to the array past a
+ * third of what is torn fail): it stops with the reshape frozen at the
+ * checkpoint and the backup untouched. supervise on that array refuses
+ * to replace the backup (its sections beyond the checkpoint are the only
+ * good copy) and changes nothing; a second restore verifies the same
+ * backup, writes all of it back and supervises to the end.
+ */
+static void test_restore_interrupted(void **state)
+{
+        struct fixture *f = setup_at(0, 0);
+        struct fake_kernel *k;
+        struct fake_kernel_state st, st2;
+        struct restore_ctx c;
+        struct array_range torn;
+        uint64_t ckpt, cut_bytes, generation;
+        char *before, *after, *p, *arr, sync_max[32];
+        size_t n_before, n_after, n;
+        int status;
+
+        (void) state;
+        ckpt = crash_with_windows_held(f, &torn);
+        restore_prepared(f, &c);
+        generation = c.rep.header.generation;
+        before = slurp(f->backup, &n_before);
+        assembled(f, ckpt);
+        k = kernel(f, ckpt, ckpt, 0, false);
+        /* A third of the way: inside the first section, whether the
+         * supervisor held one window or two when it was killed. */
+        cut_bytes = sectors_to_bytes(torn.lo_array_sectors + array_range_sectors(torn) / 3) / 4096 * 4096;
+        assert_true(cut_bytes > sectors_to_bytes(torn.lo_array_sectors));
+        spawn_restore(f, &c, cut_bytes);
+        status = wait_exit(f);
+        if (status != 1 || !strstr(read_log(f), "the reshape stays frozen at its checkpoint"))
+                fail_msg("exit %d:\n%s", status, read_log(f));
+        restore_free(&c);
+        /* Stopped in the middle: the first part written back, the rest
+         * still torn, the backup as it was. */
+        p = fake_sysfs_path(f->root, "dev/" MD);
+        arr = slurp(p, &n);
+        free(p);
+        assert_memory_equal(arr + sectors_to_bytes(torn.lo_array_sectors),
+                            f->content + sectors_to_bytes(torn.lo_array_sectors),
+                            cut_bytes - sectors_to_bytes(torn.lo_array_sectors));
+        assert_int_equal((uint8_t) arr[cut_bytes], 0xa5);
+        free(arr);
+        after = slurp(f->backup, &n_after);
+        assert_int_equal(n_after, n_before);
+        assert_memory_equal(after, before, n_before);
+        free(after);
+        assert_string_equal(attr(f, "sync_action"), "frozen");
+        snprintf(sync_max, sizeof(sync_max), "%s", attr(f, "sync_max"));
+        assert_int_equal(strtoull(sync_max, NULL, 10), ckpt);
+
+        spawn_supervise(f);
+        status = wait_exit_unless(f, "took over");
+        if (status != 1 || !strstr(read_log(f), "that this process did not write"))
+                fail_msg("exit %d:\n%s", status, read_log(f));
+        after = slurp(f->backup, &n_after);
+        assert_int_equal(n_after, n_before);
+        assert_memory_equal(after, before, n_before);
+        free(after);
+        free(before);
+        assert_string_equal(attr(f, "sync_max"), sync_max);
+        assert_string_equal(attr(f, "suspend_hi"), "0");
+        fake_kernel_stop(k, &st);
+        check_no_breach(f, &st);
+        assert_int_equal(st.front, ckpt);
+        assert_int_equal(st.checkpoint, ckpt);
+
+        restore_prepared(f, &c);
+        assert_int_equal(c.rep.header.generation, generation);
+        assembled(f, ckpt);
+        k = kernel(f, ckpt, ckpt, 0, false);
+        spawn_restore(f, &c, 0);
+        status = wait_exit(f);
+        fake_kernel_stop(k, &st2);
+        check_finished(f, status, &st2);
+        assert_int_equal(st2.units_free, 0);
+        check_array_content(f);
+        restore_free(&c);
+        teardown_fixture(f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -820,6 +1134,9 @@ int main(void)
                 cmocka_unit_test(test_kill_then_supervise),
                 cmocka_unit_test(test_supervise_no_reshape),
                 cmocka_unit_test(test_start_refused),
+                cmocka_unit_test(test_start_to_end),
+                cmocka_unit_test(test_restore_then_supervise),
+                cmocka_unit_test(test_restore_interrupted),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

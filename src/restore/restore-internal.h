@@ -2,10 +2,10 @@
 #pragma once
 
 /*
- * What `reshaped restore` works on (cmd-restore.c: the command, the
- * assembly and the write-back; restore-prepare.c: everything decided
- * before anything is written, the members, the backup's verification and
- * the plan). Not for other modules.
+ * What `reshaped restore` works on (cmd-restore.c: the command and the
+ * assembly; restore-prepare.c: everything decided before anything is
+ * written, the members, the backup's verification and the plan;
+ * restore-write.c: the write-back once assembled). Not for other modules.
  */
 
 #include <stdbool.h>
@@ -16,6 +16,8 @@
 #include "reshaped/plan/geometry.h"
 #include "reshaped/md/md-assemble.h"
 #include "reshaped/restore/restore.h"
+
+struct md;
 
 struct restore_ctx {
         const char *md_name;         /* "md0" */
@@ -52,3 +54,9 @@ int restore_write_old(struct restore_ctx *c);
 /* Finishes a grow's first units as restore_prepare() planned
  * (c->critical_position set); afterwards nothing is left to write back. */
 int restore_finish_critical(struct restore_ctx *c);
+
+/* Once md_assemble_readonly() has started the array: freezes the reshape
+ * with sync_max at the checkpoint, makes the array writable, writes the
+ * backup back through it (md_devnode()) and empties the backup. *ret is
+ * the open array, to supervise; on failure the reshape stays frozen. */
+int restore_write_back(struct restore_ctx *c, struct md **ret);
