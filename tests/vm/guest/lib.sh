@@ -1278,6 +1278,20 @@ vm_live_writer_stop() {
         live_latency=$(echo "$_sum" | sed -n 's/.* max_latency_s=\([0-9.]*\).*/\1/p')
 }
 
+# vm_live_writers_survived: after a power cut, fails when a writer of an
+# earlier boot reported a stall or a read-back mismatch, or ended with an
+# error before the cut (a writer the cut stopped left no status).
+vm_live_writers_survived() {
+        for _w in "$VM_OUT"/writer.*.txt; do
+                _name=${_w##*/writer.}
+                _name=${_name%.txt}
+                grep -h 'STALL\|MISMATCH' "$_w" && vm_fail "the writer $_name failed before the cut"
+                _st=$VM_OUT/writer.$_name.status
+                [ ! -f "$_st" ] || [ "$(cat "$_st")" = "exit status 0" ] ||
+                        vm_fail "the writer $_name ended with $(cat "$_st") before the cut: $(tail -n 3 "$_w")"
+        done
+}
+
 # vm_live_idle SEED SECONDS: the writer alone on the idle array for SECONDS;
 # sets idle_rate, idle_ops and idle_latency.
 vm_live_idle() {

@@ -32,7 +32,7 @@ if [ "$VM_BOOT" = 1 ]; then
         vm_power_cut_at md0 30
 fi
 
-grep -h STALL "$VM_OUT"/writer.*.txt && vm_fail "the writer stalled in boot $((VM_BOOT - 1))"
+vm_live_writers_survived
 vm_check_cut "$VM_OUT/start.log" "$backup"
 # The restored reshape would end while the files are being verified: hold
 # it at 1 MB/s until the writer runs again.
