@@ -3,9 +3,10 @@
 # the array, and how reshaped's window size changes that. For each run in
 # LIVE_RUNS (below; "SPEED:HOW" words), a fresh raid5 (0.90, 4 x 127 MiB,
 # chunk 64K) with ext4 mounted, vm-fswriter alone on it for 15 s (the
-# idle figures), then the writer again while the chunk changes to 128K for
-# 40 s (the busy figures), after which md is let run fast to the end and
-# e2fsck and the writer's manifest check the filesystem.
+# idle figures), then the writer again while the chunk changes to 128K,
+# until the reshape ends or for 60 s at most (the busy figures); md then
+# runs fast to the end, and e2fsck and the writer's manifest check the
+# filesystem.
 #   SPEED  fast: md_fast (md never yields to other I/O, as the tests run);
 #          debian: the kernel's defaults (speed_limit_min 1000 KB/s,
 #          speed_limit_max 200000 KB/s), md yields to the application
@@ -14,17 +15,17 @@
 #          NM: reshaped start --max-window NM (N MiB)
 # Prints one row per run: the writer's MiB/s and operations/s busy and
 # idle, busy as % of idle, its slowest operation (the longest an
-# application waited), and the reshape's own speed in those 40 s (array
-# MiB/s). Exits 0 when every run completed and verified, whatever it
-# measured. Run: tests/vm/run tests/vm/experiments/live-windows.sh
-# (LIVE_RUNS="..." in the environment of tests/vm/run is not passed to
-# the guest; edit the default below to pick other runs).
+# application waited), and the reshape's own speed while the writer ran
+# (array MiB/s). Exits 0 when every run completed and verified, whatever
+# it measured. Run: tests/vm/run tests/vm/experiments/live-windows.sh
+# (the guest does not see the host's environment: edit LIVE_RUNS's
+# default below to pick other runs).
 . "$VM_LIB"
 set -u
 
 runs=${LIVE_RUNS:-"fast:kernel fast:mdadm fast:2M fast:8M fast:32M fast:64M debian:kernel debian:mdadm debian:2M debian:8M debian:64M"}
 seed=7500
-busy_s=40
+busy_s=60
 backup=$VM_SCRATCH/md0.backup
 table=$VM_OUT/live-windows.txt
 export RESHAPED_STATE_DIR=$VM_SCRATCH/state
@@ -66,12 +67,20 @@ one_run() {
                 _pid=$! ;;
         *) vm_fail "live-windows: no run '$_how' (kernel, mdadm, NM)" ;;
         esac
-        _p0=$(md_progress md0)
-        sleep "$busy_s"
-        _p1=$(md_progress md0)
+        # The writer runs until the reshape ends or for $busy_s at most;
+        # the reshape's speed is its progress over that time.
+        _t0=$(vm_now)
+        _p=0
+        while [ "$(md_attr md0 reshape_position)" != none ]; do
+                _p=$(md_progress md0)
+                [ "$(awk -v a="$(vm_since "$_t0")" -v l="$busy_s" 'BEGIN { print (a >= l) }')" = 1 ] && break
+                sleep 0.5
+        done
+        _secs=$(vm_since "$_t0")
+        [ "$(md_attr md0 reshape_position)" = none ] && _p=$(($(md_attr md0 component_size) * 2))
         vm_live_writer_stop busy
         # sectors per member over 3 data disks, in MiB/s of the array
-        _reshape=$(awk -v a="$_p0" -v b="$_p1" -v t="$busy_s" 'BEGIN { printf "%.2f", (b - a) * 512 * 3 / 1048576 / t }')
+        _reshape=$(awk -v b="$_p" -v t="$_secs" 'BEGIN { printf "%.2f", b * 512 * 3 / 1048576 / t }')
         md_fast md0
         md_wait_idle md0 600
         if [ -n "$_pid" ]; then

@@ -222,7 +222,8 @@ vm_probe_risk() {
                 { echo "risk: cannot read the geometry from: $summary"; return 1; }
         awk -F, -v nd="$nd" -v od="$od" -v u="$unit" -v back="$([ "$dir" = backwards ] && echo 1 || echo 0)" \
                 -v end="$(( comp * 2 / unit * unit ))" -v arr="$(( $4 / 512 ))" \
-                -v after="$(echo "${5:-}" | tr -d @)" -v after_done="$(case ${5:-} in @*) echo 1 ;; *) echo 0 ;; esac)" '
+                -v after="$(echo "${5:-}" | tr -d @)" -v after_done="$(case ${5:-} in @*) echo 1 ;; *) echo 0 ;; esac)" \
+                -v completed="$(echo "$summary" | grep -c ' end=completed ')" '
         function min(a, b) { return a < b ? a : b }
         function max(a, b) { return a > b ? a : b }
         function overlap(lo, hi, s, l) { return max(0, min(hi, s + l) - max(lo, s + 0)) }
@@ -237,6 +238,23 @@ vm_probe_risk() {
                 if (od > nd) MZ = int(2 * u * od / (od - nd) / u) * u
                 takeover = 0; backup_row = 0; front_seen = 0; lag_before = 0; lag_after = 0
                 exposure = 0; prev_max = 0
+                # The array sectors whose old rows the critical units
+                # overwrite: the first rows of a grow, the last of a
+                # shrink (new rows below MZ hold array sectors below
+                # MZ * nd). A
+                # reshape that ends between two samples shows no lag
+                # there, so every piece of this range must have been in
+                # a backup section at some sample.
+                crit = 0
+                if (nd > od) crit = min(Z * od, arr)
+                if (od > nd) crit = min(MZ * nd, arr)
+                pieces = int((crit + u - 1) / u)
+        }
+        function cover(s, l,    k, a, b) {
+                for (k = 0; k < pieces; k++) {
+                        a = k * u; b = min(a + u, crit)
+                        if (s <= a && s + l >= b) covered[k] = 1
+                }
         }
         NR == 1 { next }
         {
@@ -265,6 +283,8 @@ vm_probe_risk() {
                         # Two sections never overlap each other; clamp anyway.
                         lag = max(lag, 0)
                 }
+                if (num($11) && $11 > 0) cover($10 + 0, $11 + 0)
+                if (num($13) && $13 > 0) cover($12 + 0, $13 + 0)
                 if (after == "") { lag_after = max(lag_after, lag); next }
                 if (!takeover && row > after && (after_done || (num($5) && prev_max))) {
                         takeover = row; t_takeover = $1; hdr = $10 "," $11 "," $12 "," $13
@@ -293,6 +313,13 @@ vm_probe_risk() {
                 if (after == "") {
                         printf "risk: lag_max=%.0f bytes (critical units: %s)\n", lag_after * 512,
                                nd == od ? "all" : back ? "offsets below " MZ : "offsets below " Z
+                        missed = 0
+                        for (k = 0; k < pieces; k++) if (!covered[k]) missed++
+                        if (completed && missed) {
+                                printf "risk: FAIL %d of the %d units of array sectors 0-%d (the old rows the critical units overwrite) were never in a backup section\n", missed, pieces, crit
+                                exit 1
+                        }
+                        if (pieces) printf "risk: array sectors 0-%d (the old rows of the critical units) were backed up\n", crit
                         exit lag_after > 0
                 }
                 if (!takeover) { print "risk: FAIL no take-over seen (sync_max never went from max to a number)"; exit 1 }
@@ -1278,6 +1305,17 @@ vm_live_writer_stop() {
         live_latency=$(echo "$_sum" | sed -n 's/.* max_latency_s=\([0-9.]*\).*/\1/p')
 }
 
+# vm_live_ballast SEED MIB: a file of MIB MiB at $live_mnt/ballast holding
+# pattern SEED, synced: with it most of the filesystem holds data, so a
+# window left torn after a crash (not written back, or written back
+# wrong) lands in data that vm_live_check compares, not in free space.
+vm_live_ballast() {
+        vm_run truncate -s "${2}M" "$live_mnt/ballast"
+        vm_timed vm-pattern fill "$live_mnt/ballast" "$1"
+        vm_run sync
+        echo "$1" >"$live_mnt/ballast.seed"
+}
+
 # vm_live_writers_survived: after a power cut, fails when a writer of an
 # earlier boot reported a stall or a read-back mismatch, or ended with an
 # error before the cut (a writer the cut stopped left no status).
@@ -1429,7 +1467,7 @@ vm_live_verify() {
 
 # vm_live_check FSTYPE DEV: unmounts, checks the filesystem read-only
 # (e2fsck -fn, xfs_repair -n: both exit non-zero on any problem), mounts it
-# again and verifies the manifest.
+# again and verifies the manifest and the ballast (vm_live_ballast).
 vm_live_check() {
         vm_run umount "$live_mnt"
         case $1 in
@@ -1438,6 +1476,9 @@ vm_live_check() {
         esac
         vm_run mount -t "$1" "$2" "$live_mnt"
         vm_live_verify
+        if [ -f "$live_mnt/ballast.seed" ]; then
+                vm_timed vm-pattern verify "$live_mnt/ballast" "$(cat "$live_mnt/ballast.seed")"
+        fi
 }
 
 # vm_live_report WHAT: the writer's throughput during the reshape against

@@ -1,7 +1,8 @@
 # vm: mode=busybox disks=4 size=128M scratch=512M timeout=1200 needs=reshaped
 # Power cuts during a reshape of an array in use: ext4 on raid5 (0.90
 # metadata, 4 x 127 MiB), vm-fswriter running, `reshaped start --chunk
-# 128K --max-window 8M`; the power is cut at 30%. Boot 2: `reshaped
+# 128K --max-window 8M` with a 240 MiB ballast file filling most of the
+# filesystem; the power is cut at 30%. Boot 2: `reshaped
 # restore`, the filesystem mounted again (journal replay), every file
 # fsynced before the cut verified, the writer running again, a second cut
 # at 70%. Boot 3: restore, verify, writer, the reshape finishes. Fails on
@@ -21,6 +22,7 @@ if [ "$VM_BOOT" = 1 ]; then
                 --metadata=0.90 --size=$((127 * 1024)) --assume-clean $(vm_disks 4)
         md_fast md0
         vm_live_mkfs ext4 /dev/md0
+        vm_live_ballast "$seed" 240
         vm_live_idle "$seed" 15
         vm_live_writer_start boot1 "$seed"
         sleep 2

@@ -3,15 +3,17 @@
 # reshaped installed, recovered by the boot path alone. Boot 1: xfs on
 # raid5 (1.2 metadata, 4 x 319 MiB, chunk 64K), vm-fswriter running,
 # `mdadm --grow --chunk=128 --backup-file` handed to `reshaped supervise`
-# by the shipped drop-in, the power cut at 40%. Boot 2: no one types for
-# the array: reshaped-recover.service restores and supervises it (md held
-# at 1 MB/s from boot by raid_speed); the scenario mounts xfs (log
-# replay), verifies every file fsynced before the cut, runs the writer
-# again and cuts the power a second time at 75%. Boot 3: the same
-# recovery, verification and writer, to the end of the reshape. Fails on
-# a writer stall over $live_stall_ms, a recovery that fails or writes the
-# array back out of order, xfs_repair -n findings at the end, any fsynced
-# file that differs from the manifest, or a record left behind.
+# by the shipped drop-in, a 640 MiB ballast file filling most of the
+# filesystem (a torn window lands in data), the power cut at 40%. Boot 2:
+# no one types for the array: reshaped-recover.service restores and
+# supervises it (md held at 1 MB/s from boot by raid_speed); the scenario
+# mounts xfs (log replay), verifies every file fsynced before the cut,
+# runs the writer again and cuts the power a second time at 75%. Boot 3:
+# the same recovery, verification and writer, to the end of the reshape,
+# then the ballast verified. Fails on a writer stall over $live_stall_ms
+# or a read-back mismatch, a recovery that fails or writes the array back
+# out of order, xfs_repair -n findings at the end, a fsynced file or a
+# ballast byte that differs, or a record left behind.
 . "$VM_LIB"
 set -u
 
@@ -37,6 +39,7 @@ if [ "$VM_BOOT" = 1 ]; then
                 --metadata=1.2 --size=$((319 * 1024)) --assume-clean $(vm_disks 4)
         md_fast md0
         vm_live_mkfs xfs /dev/md0
+        vm_live_ballast "$seed" 640
         vm_live_idle "$seed" 15
         writer
         sleep 2
