@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The VM helpers' shared code: what probe and contract-watch take for a
- * number in a sysfs attribute, how an attribute is read, and the words the
+ * number in a sysfs attribute, how an attribute is read, where mdstat
+ * shows a reshape, and the words the
  * data patterns are made of (a change there would fail every image made
  * before it).
  */
@@ -159,6 +160,64 @@ static void test_md_attr_path(void **state)
         assert_string_equal(buf, "untouched");
 }
 
+/* /proc/mdstat as Linux 6.1 prints it (md.c md_seq_show, status_resync). */
+static const char mdstat[] =
+        "Personalities : [raid6] [raid5] [raid4] \n"
+        "md10 : active raid5 vdh[2] vdg[1] vdf[0]\n"
+        "      81788928 blocks super 1.2 level 5, 64k chunk, algorithm 2 [3/3] [UUU]\n"
+        "      [==>..................]  reshape = 12.5% (5120/40894) finish=0.2min speed=2560K/sec\n"
+        "      \n"
+        "md1 : active raid6 vde[3] vdd[2] vdc[1] vdb[0]\n"
+        "      81788928 blocks super 1.2 level 6, 64k chunk, algorithm 2 [4/4] [UUUU]\n"
+        "      [>....................]  resync =  3.1% (1280/40894) finish=0.5min speed=1280K/sec\n"
+        "      \n"
+        "md0 : active raid5 vdd[3] vdc[2] vdb[1] vda[0]\n"
+        "      122683392 blocks super 1.2 level 5, 64k chunk, algorithm 2 [4/4] [UUUU]\n"
+        "      [>....................]  reshape =  0.0% (1/40894) finish=0.5min speed=0K/sec\n"
+        "      \n"
+        "md2 : active raid5 vdk[2] vdj[1] vdi[0]\n"
+        "      81788928 blocks super 1.2 level 5, 64k chunk, algorithm 2 [3/3] [UUU]\n"
+        "      bitmap: 1/1 pages [4KB], 65536KB chunk\n"
+        "\n"
+        "md4 : active raid5 vdn[2] vdm[1] vdl[0]\n"
+        "      81788928 blocks super 1.2 level 5, 64k chunk, algorithm 2 [3/3] [UUU]\n"
+        "      [====>................]  reshape = 25.0% (10240/40894) finish=0.2min speed=2560K/sec\n"
+        "      bitmap: 1/1 pages [4KB], 65536KB chunk\n"
+        "\n"
+        "unused devices: <none>\n";
+
+static void test_mdstat_reshape_kib(void **state)
+{
+        static const struct {
+                const char *md;
+                int r;
+                uint64_t kib;
+        } t[] = {
+                { "md10", 1, 5120 },
+                { "md1", 0, 0 },        /* a resync; md0's reshape is not md1's */
+                { "md0", 1, 1 },        /* md's MD_RESYNC_ACTIVE: the caller's to judge */
+                { "md2", 0, 0 },        /* with a bitmap; md4's reshape is not md2's */
+                { "md4", 1, 10240 },
+                { "md3", 0, 0 },
+                { "md", 0, 0 },
+        };
+        char path[] = "/tmp/test-vm-util-mdstat.XXXXXX";
+        int fd = mkstemp(path);
+
+        (void) state;
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, mdstat, sizeof(mdstat) - 1), (ssize_t) sizeof(mdstat) - 1);
+        assert_int_equal(close(fd), 0);
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                uint64_t kib = 7;
+
+                assert_int_equal(vm_mdstat_reshape_kib(path, t[i].md, &kib), t[i].r);
+                assert_int_equal(kib, t[i].r == 1 ? t[i].kib : 7);
+        }
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(vm_mdstat_reshape_kib(path, "md0", (uint64_t[1]) {}), -ENOENT);
+}
+
 static void test_full_io(void **state)
 {
         unsigned char out[10000], in[sizeof(out)];
@@ -191,6 +250,7 @@ int main(void)
                 cmocka_unit_test(test_splitmix64),
                 cmocka_unit_test(test_pread_attr),
                 cmocka_unit_test(test_md_attr_path),
+                cmocka_unit_test(test_mdstat_reshape_kib),
                 cmocka_unit_test(test_full_io),
         };
 

@@ -158,44 +158,22 @@ static int write_attr(const struct options *opt, const char *name, const char *v
         return r;
 }
 
-/* The reshape's live position from /proc/mdstat ("reshape = P% (A/B)",
- * KiB), in sync sectors; -ENOENT when no reshape is shown. */
+/* The reshape's live position from /proc/mdstat, in sync sectors;
+ * -ENOENT when no reshape is shown. */
 static int mdstat_position(const char *md, uint64_t *ret_sync_sectors)
 {
-        char line[512], head[64];
-        bool in_md = false;
-        FILE *f;
-        int r = -ENOENT;
+        uint64_t kib;
+        int r;
 
-        f = fopen("/proc/mdstat", "re");
-        if (!f) {
-                r = -errno;
-                fprintf(stderr, "vm-contract-watch: open /proc/mdstat: %s\n", strerror(errno));
+        r = vm_mdstat_reshape_kib("/proc/mdstat", md, &kib);
+        if (r < 0) {
+                fprintf(stderr, "vm-contract-watch: open /proc/mdstat: %s\n", strerror(-r));
                 return r;
         }
-        snprintf(head, sizeof(head), "%s : ", md);
-        while (fgets(line, sizeof(line), f)) {
-                unsigned long long done_kib, total_kib;
-                const char *p;
-
-                if (!in_md) {
-                        in_md = strncmp(line, head, strlen(head)) == 0;
-                        continue;
-                }
-                if (line[0] == '\n')
-                        break;
-                p = strstr(line, "reshape =");
-                if (!p)
-                        continue;
-                p = strchr(p, '(');
-                if (p && sscanf(p, "(%llu/%llu)", &done_kib, &total_kib) == 2) {
-                        *ret_sync_sectors = (uint64_t) done_kib * 2;
-                        r = 0;
-                }
-                break;
-        }
-        fclose(f);
-        return r;
+        if (r == 0)
+                return -ENOENT;
+        *ret_sync_sectors = kib * 2;
+        return 0;
 }
 
 /* Where the member's 1.x superblock lives (md.c super_1_load). */
@@ -508,6 +486,13 @@ static int write_limit(const struct options *opt, uint64_t limit_sync_sectors)
         return write_attr(opt, "sync_max", buf);
 }
 
+/* The times printed count from here, where md begins the reshape. */
+static int start_reshape(struct watch *w)
+{
+        w->t0_s = vm_now_s();
+        return write_attr(w->opt, "sync_action", "reshape");
+}
+
 /* The reshape limited to each LIMIT in turn. */
 static int run_windows(struct watch *w)
 {
@@ -517,8 +502,7 @@ static int run_windows(struct watch *w)
         r = write_limit(opt, opt->limit_sync_sectors[0]);
         if (r < 0)
                 return r;
-        w->t0_s = vm_now_s();
-        r = write_attr(opt, "sync_action", "reshape");
+        r = start_reshape(w);
         if (r < 0)
                 return r;
 
@@ -585,8 +569,7 @@ static int run_restart(struct watch *w)
         r = write_attr(opt, "sync_max", "max");
         if (r < 0)
                 return r;
-        w->t0_s = vm_now_s();
-        r = write_attr(opt, "sync_action", "reshape");
+        r = start_reshape(w);
         if (r < 0)
                 return r;
         usleep(opt->restart_after_ms * 1000);

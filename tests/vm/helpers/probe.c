@@ -391,36 +391,12 @@ static void read_backup(const char *path, struct sample *s)
                 s->held[s->n_held++] = (struct range) { vm_le64(h + 80), vm_le64(h + 80) + vm_le64(h + 88) };
 }
 
-/* /proc/mdstat's "reshape = 41.0% (107520/262080)" for @md, in KiB per
- * member (md.c status_resync: curr_resync - recovery_active). */
+/* mdstat's reshape position for @md, in member sectors; 0 when none. */
 static uint64_t mdstat_progress_dev(const char *md)
 {
-        static char buf[65536];
-        char head[64];
-        const char *p, *r, *block_end;
         uint64_t kib;
-        ssize_t n;
-        int fd;
 
-        fd = open("/proc/mdstat", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-                return 0;
-        buf[n] = '\0';
-        snprintf(head, sizeof(head), "\n%s : ", md);
-        p = strstr(buf, head);
-        if (!p)
-                return 0;
-        /* An array's block ends with an empty line. */
-        block_end = strstr(p + 1, "\n\n");
-        r = strstr(p + 1, "reshape =");
-        if (!r || (block_end && block_end < r))
-                return 0;
-        r = strchr(r, '(');
-        if (!r || sscanf(r + 1, "%" SCNu64, &kib) != 1)
+        if (vm_mdstat_reshape_kib("/proc/mdstat", md, &kib) <= 0)
                 return 0;
         /* md starts curr_resync at MD_RESYNC_ACTIVE (3 sectors), which
          * mdstat prints as 1 KiB before the kernel has moved at all; real

@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +57,46 @@ int vm_read_md_attr(const char *md, const char *name, char *buf, size_t size)
         /* Callers print %m: errno stays the read's, whatever close() did. */
         if (r < 0)
                 errno = -r;
+        return r;
+}
+
+int vm_mdstat_reshape_kib(const char *mdstat_path, const char *md, uint64_t *ret_kib)
+{
+        char *line = NULL;
+        size_t cap = 0;
+        size_t md_len = strlen(md);
+        bool in_md = false;
+        FILE *f;
+        int r = 0;
+
+        f = fopen(mdstat_path, "re");
+        if (!f)
+                return -errno;
+        while (getline(&line, &cap, f) > 0) {
+                unsigned long long done_kib, total_kib;
+                const char *p;
+
+                if (!in_md) {
+                        in_md = strncmp(line, md, md_len) == 0 && strncmp(line + md_len, " : ", 3) == 0;
+                        continue;
+                }
+                /* An array's block is its indented lines; md.c ends it with
+                 * a line of spaces (no bitmap) or an empty one (after the
+                 * bitmap's), and the next array's starts unindented. */
+                if (line[0] != ' ')
+                        break;
+                p = strstr(line, "reshape =");
+                if (!p)
+                        continue;
+                p = strchr(p, '(');
+                if (p && sscanf(p, "(%llu/%llu)", &done_kib, &total_kib) == 2) {
+                        *ret_kib = done_kib;
+                        r = 1;
+                }
+                break;
+        }
+        free(line);
+        fclose(f);
         return r;
 }
 

@@ -3,8 +3,8 @@
 
 /*
  * What the VM helpers (vm-probe, vm-contract-watch, vm-pattern,
- * vm-fswriter, vm-logwrites-replay) share: md sysfs attributes, strict
- * decimal numbers, little-endian words, the pattern generator's mixer,
+ * vm-fswriter, vm-logwrites-replay) share: md sysfs attributes, the
+ * reshape's position in /proc/mdstat, strict decimal numbers, little-endian words, the pattern generator's mixer,
  * whole-buffer I/O and the monotonic clock. The helpers run static in a
  * guest without reshaped's library, and probe must stay independent of
  * reshaped's code, so this is linked into them alone. Nothing here prints:
@@ -30,6 +30,13 @@ int vm_pread_attr(int fd, char *buf, size_t size);
 
 /* Reads the attribute @name of array @md; -errno, with errno set. */
 int vm_read_md_attr(const char *md, const char *name, char *buf, size_t size);
+
+/* The reshape's live position for array @md in @mdstat_path (normally
+ * /proc/mdstat: "reshape = 41.0% (107520/262080)", md.c status_resync,
+ * curr_resync - recovery_active in KiB per member): 1 and *@ret_kib when
+ * it shows one, 0 when it shows none (no such array, no reshape, nothing
+ * readable), -errno when it cannot be opened. */
+int vm_mdstat_reshape_kib(const char *mdstat_path, const char *md, uint64_t *ret_kib);
 
 /* A decimal number that starts @s (a digit first: no sign, no space);
  * *@ret_end is where it stops. -EINVAL or -ERANGE otherwise. */
