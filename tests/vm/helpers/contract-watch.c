@@ -62,8 +62,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "vm-util.h"
 
 #define ATTR_BYTES 128
 #define SB_IO_BYTES 4096
@@ -106,49 +107,33 @@ struct watch {
         char why[256];                  /* set when the contract is not met */
 };
 
-static double now_s(void)
+/* Opens the array's attribute @name; its path is left in @path
+ * (VM_ATTR_PATH_BYTES) for the caller's messages. Returns the fd or -errno. */
+static int open_attr(const struct options *opt, const char *name, int flags, char *path)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static int attr_path(const struct options *opt, const char *name, char *path, size_t size)
-{
-        int n = snprintf(path, size, "/sys/block/%s/md/%s", opt->md, name);
-
-        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
-}
-
-/* Reads an open sysfs attribute from its start; also re-arms poll(). */
-static int pread_attr(int fd, char *buf, size_t size)
-{
-        ssize_t n = pread(fd, buf, size - 1, 0);
-
-        if (n < 0)
-                return -errno;
-        buf[n] = '\0';
-        if (n > 0 && buf[n - 1] == '\n')
-                buf[n - 1] = '\0';
-        return 0;
-}
-
-static int read_attr(const struct options *opt, const char *name, char *buf, size_t size)
-{
-        char path[256];
         int fd, r;
 
-        r = attr_path(opt, name, path, sizeof(path));
+        r = vm_md_attr_path(opt->md, name, path, VM_ATTR_PATH_BYTES);
         if (r < 0)
                 return r;
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = open(path, flags | O_CLOEXEC);
         if (fd < 0) {
                 r = -errno;
                 fprintf(stderr, "vm-contract-watch: open %s: %s\n", path, strerror(errno));
                 return r;
         }
-        r = pread_attr(fd, buf, size);
+        return fd;
+}
+
+static int read_attr(const struct options *opt, const char *name, char *buf, size_t size)
+{
+        char path[VM_ATTR_PATH_BYTES];
+        int fd, r;
+
+        fd = open_attr(opt, name, O_RDONLY, path);
+        if (fd < 0)
+                return fd;
+        r = vm_pread_attr(fd, buf, size);
         if (r < 0)
                 fprintf(stderr, "vm-contract-watch: read %s: %s\n", path, strerror(-r));
         close(fd);
@@ -157,20 +142,14 @@ static int read_attr(const struct options *opt, const char *name, char *buf, siz
 
 static int write_attr(const struct options *opt, const char *name, const char *value)
 {
-        char path[256];
+        char path[VM_ATTR_PATH_BYTES];
         size_t len = strlen(value);
         ssize_t n;
         int fd, r;
 
-        r = attr_path(opt, name, path, sizeof(path));
-        if (r < 0)
-                return r;
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                fprintf(stderr, "vm-contract-watch: open %s: %s\n", path, strerror(errno));
-                return r;
-        }
+        fd = open_attr(opt, name, O_WRONLY, path);
+        if (fd < 0)
+                return fd;
         n = write(fd, value, len);
         r = n < 0 ? -errno : (size_t) n != len ? -EIO : 0;
         if (r < 0)
@@ -179,59 +158,22 @@ static int write_attr(const struct options *opt, const char *name, const char *v
         return r;
 }
 
-static int parse_u64(const char *s, uint64_t *ret)
-{
-        char *end;
-        unsigned long long v;
-
-        if (*s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || *end != '\0')
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
-/* The reshape's live position from /proc/mdstat ("reshape = P% (A/B)",
- * KiB), in sync sectors; -ENOENT when no reshape is shown. */
+/* The reshape's live position from /proc/mdstat, in sync sectors;
+ * -ENOENT when no reshape is shown. */
 static int mdstat_position(const char *md, uint64_t *ret_sync_sectors)
 {
-        char line[512], head[64];
-        bool in_md = false;
-        FILE *f;
-        int r = -ENOENT;
+        uint64_t kib;
+        int r;
 
-        f = fopen("/proc/mdstat", "re");
-        if (!f) {
-                r = -errno;
-                fprintf(stderr, "vm-contract-watch: open /proc/mdstat: %s\n", strerror(errno));
+        r = vm_mdstat_reshape_kib("/proc/mdstat", md, &kib);
+        if (r < 0) {
+                fprintf(stderr, "vm-contract-watch: open /proc/mdstat: %s\n", strerror(-r));
                 return r;
         }
-        snprintf(head, sizeof(head), "%s : ", md);
-        while (fgets(line, sizeof(line), f)) {
-                unsigned long long done_kib, total_kib;
-                const char *p;
-
-                if (!in_md) {
-                        in_md = strncmp(line, head, strlen(head)) == 0;
-                        continue;
-                }
-                if (line[0] == '\n')
-                        break;
-                p = strstr(line, "reshape =");
-                if (!p)
-                        continue;
-                p = strchr(p, '(');
-                if (p && sscanf(p, "(%llu/%llu)", &done_kib, &total_kib) == 2) {
-                        *ret_sync_sectors = (uint64_t) done_kib * 2;
-                        r = 0;
-                }
-                break;
-        }
-        fclose(f);
-        return r;
+        if (r == 0)
+                return -ENOENT;
+        *ret_sync_sectors = kib * 2;
+        return 0;
 }
 
 /* Where the member's 1.x superblock lives (md.c super_1_load). */
@@ -266,20 +208,6 @@ static int superblock_offset(const struct options *opt, int member_fd, uint64_t 
         return 0;
 }
 
-static uint64_t le64_at(const unsigned char *p)
-{
-        uint64_t v = 0;
-
-        for (int i = 7; i >= 0; i--)
-                v = v << 8 | p[i];
-        return v;
-}
-
-static uint32_t le32_at(const unsigned char *p)
-{
-        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
 /* The member's superblock as it is on the device (O_DIRECT). */
 static int read_superblock(struct watch *w, struct observation *o)
 {
@@ -294,16 +222,16 @@ static int read_superblock(struct watch *w, struct observation *o)
                 r = n < 0 ? -errno : -EIO;
                 fprintf(stderr, "vm-contract-watch: read superblock of %s: %s\n",
                         w->opt->member, strerror(-r));
-        } else if (le32_at(sb + offsetof(struct mdp_superblock_1, magic)) != MD_SB_MAGIC ||
-                   le32_at(sb + offsetof(struct mdp_superblock_1, major_version)) != 1) {
+        } else if (vm_le32(sb + offsetof(struct mdp_superblock_1, magic)) != MD_SB_MAGIC ||
+                   vm_le32(sb + offsetof(struct mdp_superblock_1, major_version)) != 1) {
                 fprintf(stderr, "vm-contract-watch: %s has no 1.x superblock at byte %" PRIu64 "\n",
                         w->opt->member, w->sb_offset_bytes);
                 r = -EINVAL;
         } else {
-                o->sb_reshaping = le32_at(sb + offsetof(struct mdp_superblock_1, feature_map)) &
+                o->sb_reshaping = vm_le32(sb + offsetof(struct mdp_superblock_1, feature_map)) &
                                   MD_FEATURE_RESHAPE_ACTIVE;
                 o->sb_position_array_sectors =
-                        le64_at(sb + offsetof(struct mdp_superblock_1, reshape_position));
+                        vm_le64(sb + offsetof(struct mdp_superblock_1, reshape_position));
         }
         free(sb);
         return r;
@@ -316,7 +244,7 @@ static int observe(struct watch *w, struct observation *o)
         int r;
 
         *o = (struct observation) {};
-        r = pread_attr(w->completed_fd, buf, sizeof(buf));
+        r = vm_pread_attr(w->completed_fd, buf, sizeof(buf));
         if (r < 0) {
                 fprintf(stderr, "vm-contract-watch: read sync_completed: %s\n", strerror(-r));
                 return r;
@@ -328,7 +256,7 @@ static int observe(struct watch *w, struct observation *o)
         r = read_attr(w->opt, "reshape_position", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        o->position_known = parse_u64(buf, &o->position_array_sectors) == 0;
+        o->position_known = vm_parse_u64(buf, &o->position_array_sectors) == 0;
         return read_superblock(w, o);
 }
 
@@ -435,7 +363,7 @@ static void print_observation(const struct watch *w, const char *what, const str
 {
         printf("watch: t=%.3f %s completed=%" PRIu64 " reshape_position=%" PRIu64
                " sb_reshape_position=%" PRIu64 "%s %s\n",
-               now_s() - w->t0_s, what, o->completed_sync_sectors,
+               vm_now_s() - w->t0_s, what, o->completed_sync_sectors,
                o->position_known ? o->position_array_sectors : 0,
                o->sb_position_array_sectors, o->sb_reshaping ? "" : "(not reshaping)", label);
         fflush(stdout);
@@ -481,7 +409,7 @@ static int check_park(struct watch *w, uint64_t limit, uint64_t mdstat_sync_sect
 static int follow(struct watch *w, uint64_t limit)
 {
         const struct options *opt = w->opt;
-        double deadline_s = now_s() + opt->timeout_s, moved_s = now_s();
+        double deadline_s = vm_now_s() + opt->timeout_s, moved_s = vm_now_s();
         uint64_t last_mdstat = UINT64_MAX;
         bool started = w->n_sequence > 0;
         int r;
@@ -518,11 +446,11 @@ static int follow(struct watch *w, uint64_t limit)
                         return r;
                 if (r == 0 && pos != last_mdstat) {
                         last_mdstat = pos;
-                        moved_s = now_s();
-                } else if (r == 0 && started && (now_s() - moved_s) * 1000 >= opt->idle_ms) {
+                        moved_s = vm_now_s();
+                } else if (r == 0 && started && (vm_now_s() - moved_s) * 1000 >= opt->idle_ms) {
                         return opt->restart_after_ms > 0 ? 0 : check_park(w, limit, pos);
                 }
-                if (now_s() > deadline_s) {
+                if (vm_now_s() > deadline_s) {
                         fail(w, "timed out before the kernel parked");
                         return 0;
                 }
@@ -533,7 +461,7 @@ static int follow(struct watch *w, uint64_t limit)
 static int open_watch(struct watch *w)
 {
         const struct options *opt = w->opt;
-        char path[256], buf[ATTR_BYTES];
+        char path[VM_ATTR_PATH_BYTES], buf[ATTR_BYTES];
         int r;
 
         w->member_fd = open(opt->member, O_RDONLY | O_DIRECT | O_CLOEXEC);
@@ -544,15 +472,10 @@ static int open_watch(struct watch *w)
         r = superblock_offset(opt, w->member_fd, &w->sb_offset_bytes);
         if (r < 0)
                 return r;
-        r = attr_path(opt, "sync_completed", path, sizeof(path));
-        if (r < 0)
-                return r;
-        w->completed_fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (w->completed_fd < 0) {
-                fprintf(stderr, "vm-contract-watch: open %s: %s\n", path, strerror(errno));
-                return -errno;
-        }
-        return pread_attr(w->completed_fd, buf, sizeof(buf));
+        w->completed_fd = open_attr(opt, "sync_completed", O_RDONLY, path);
+        if (w->completed_fd < 0)
+                return w->completed_fd;
+        return vm_pread_attr(w->completed_fd, buf, sizeof(buf));
 }
 
 static int write_limit(const struct options *opt, uint64_t limit_sync_sectors)
@@ -561,6 +484,13 @@ static int write_limit(const struct options *opt, uint64_t limit_sync_sectors)
 
         snprintf(buf, sizeof(buf), "%" PRIu64, limit_sync_sectors);
         return write_attr(opt, "sync_max", buf);
+}
+
+/* The times printed count from here, where md begins the reshape. */
+static int start_reshape(struct watch *w)
+{
+        w->t0_s = vm_now_s();
+        return write_attr(w->opt, "sync_action", "reshape");
 }
 
 /* The reshape limited to each LIMIT in turn. */
@@ -572,8 +502,7 @@ static int run_windows(struct watch *w)
         r = write_limit(opt, opt->limit_sync_sectors[0]);
         if (r < 0)
                 return r;
-        w->t0_s = now_s();
-        r = write_attr(opt, "sync_action", "reshape");
+        r = start_reshape(w);
         if (r < 0)
                 return r;
 
@@ -604,7 +533,7 @@ static int run_windows(struct watch *w)
 /* Waits until the frozen reshape's thread is gone (sync_completed "none"). */
 static int wait_stopped(struct watch *w)
 {
-        double deadline_s = now_s() + w->opt->timeout_s;
+        double deadline_s = vm_now_s() + w->opt->timeout_s;
         struct observation o;
         int r;
 
@@ -614,7 +543,7 @@ static int wait_stopped(struct watch *w)
                         return r;
                 if (!o.running)
                         return 0;
-                if (now_s() > deadline_s) {
+                if (vm_now_s() > deadline_s) {
                         fprintf(stderr, "vm-contract-watch: %s still reshaping %u s after 'frozen'\n",
                                 w->opt->md, w->opt->timeout_s);
                         return -ETIMEDOUT;
@@ -640,8 +569,7 @@ static int run_restart(struct watch *w)
         r = write_attr(opt, "sync_max", "max");
         if (r < 0)
                 return r;
-        w->t0_s = now_s();
-        r = write_attr(opt, "sync_action", "reshape");
+        r = start_reshape(w);
         if (r < 0)
                 return r;
         usleep(opt->restart_after_ms * 1000);
@@ -728,7 +656,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
                 case 'i':
                 case 't':
                 case 'r':
-                        if (parse_u64(optarg, &v) < 0 || v == 0 || v > UINT32_MAX) {
+                        if (vm_parse_u64(optarg, &v) < 0 || v == 0 || v > UINT32_MAX) {
                                 fprintf(stderr, "vm-contract-watch: bad number '%s'\n", optarg);
                                 return -EINVAL;
                         }
@@ -761,7 +689,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
                 return -EINVAL;
         }
         for (int i = optind; i < argc; i++) {
-                if (parse_u64(argv[i], &v) < 0 ||
+                if (vm_parse_u64(argv[i], &v) < 0 ||
                     (opt->n_limits > 0 && v <= opt->limit_sync_sectors[opt->n_limits - 1])) {
                         fprintf(stderr, "vm-contract-watch: limits must be rising numbers, got '%s'\n", argv[i]);
                         return -EINVAL;

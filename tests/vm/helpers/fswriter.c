@@ -57,6 +57,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vm-util.h"
+
 #define SECTOR 512u
 #define BLOCK 4096u
 #define NDIRS 16u
@@ -114,21 +116,14 @@ static double stall_limit_s = 10.0;
 static double max_latency_s;
 static char max_latency_what[128];
 
-static double now_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 static void op_begin(const char *what, const char *path)
 {
         pthread_mutex_lock(&watch_lock);
         watch.active = true;
-        watch.start = now_s();
+        watch.start = vm_now_s();
         watch.what = what;
-        snprintf(watch.path, sizeof(watch.path), "%s", path);
+        /* A long path is cut short: the name is only for the STALL line. */
+        snprintf(watch.path, sizeof(watch.path), "%.*s", (int) sizeof(watch.path) - 1, path);
         pthread_mutex_unlock(&watch_lock);
 }
 
@@ -137,7 +132,7 @@ static void op_end(void)
         double took;
 
         pthread_mutex_lock(&watch_lock);
-        took = now_s() - watch.start;
+        took = vm_now_s() - watch.start;
         watch.active = false;
         if (took > max_latency_s) {
                 max_latency_s = took;
@@ -174,7 +169,7 @@ static void *watchdog(void *arg)
 
                 nanosleep(&tick, NULL);
                 pthread_mutex_lock(&watch_lock);
-                stuck = watch.active && (took = now_s() - watch.start) > stall_limit_s;
+                stuck = watch.active && (took = vm_now_s() - watch.start) > stall_limit_s;
                 if (stuck)
                         snprintf(what, sizeof(what), "%s of %s", watch.what, watch.path);
                 pthread_mutex_unlock(&watch_lock);
@@ -193,16 +188,9 @@ static void *watchdog(void *arg)
 
 /* --- content ---------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t z)
-{
-        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-        return z ^ (z >> 31);
-}
-
 static uint64_t content_key(uint64_t seed, uint32_t id, uint32_t version)
 {
-        return splitmix64(splitmix64(seed) ^ splitmix64(((uint64_t) id << 32) | version));
+        return vm_splitmix64(vm_splitmix64(seed) ^ vm_splitmix64(((uint64_t) id << 32) | version));
 }
 
 /* Fills buf with the content of bytes [offset, offset+len) of file id at
@@ -212,58 +200,31 @@ static void generate(unsigned char *buf, uint64_t len, uint64_t seed, uint32_t i
 {
         uint64_t key = content_key(seed, id, version);
 
-        for (uint64_t i = 0; i < len; i += 8) {
-                uint64_t w = splitmix64(key + ((offset + i) / 8) * UINT64_C(0x9e3779b97f4a7c15));
-
-                for (unsigned b = 0; b < 8; b++)
-                        buf[i + b] = (unsigned char) (w >> (8 * b));
-        }
+        for (uint64_t i = 0; i < len; i += 8)
+                vm_store_le64(buf + i,
+                              vm_splitmix64(key + ((offset + i) / 8) * UINT64_C(0x9e3779b97f4a7c15)));
 }
 
 /* --- small I/O wrappers, each under the watchdog ---------------------- */
 
 static int timed_pwrite(int fd, const unsigned char *buf, size_t len, uint64_t off, const char *path)
 {
-        size_t done = 0;
-        int r = 0;
+        int r;
 
         op_begin("write", path);
-        while (done < len) {
-                ssize_t n = pwrite(fd, buf + done, len - done, (off_t) (off + done));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        r = n < 0 ? -errno : -ENOSPC;
-                        break;
-                }
-                done += (size_t) n;
-        }
+        r = vm_pwrite_full(fd, buf, len, off);
         op_end();
         return r;
 }
 
 static int timed_pread(int fd, unsigned char *buf, size_t len, uint64_t off, const char *path)
 {
-        size_t done = 0;
-        int r = 0;
+        int r;
 
         op_begin("read", path);
-        while (done < len) {
-                ssize_t n = pread(fd, buf + done, len - done, (off_t) (off + done));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        break;
-                }
-                if (n == 0)
-                        break;
-                done += (size_t) n;
-        }
+        r = vm_pread_full(fd, buf, len, off);
         op_end();
-        return r < 0 ? r : (int) (done == len ? 0 : -ENODATA);
+        return r;
 }
 
 static int timed_fsync(int fd, const char *path)
@@ -651,7 +612,7 @@ static int read_check(struct state *s, uint32_t id, uint64_t rnd, struct stats *
 static uint64_t rng_next(uint64_t *x)
 {
         *x += UINT64_C(0x9e3779b97f4a7c15);
-        return splitmix64(*x);
+        return vm_splitmix64(*x);
 }
 
 static uint64_t random_size(uint64_t r)
@@ -789,10 +750,10 @@ static int cmd_run(const struct options *o)
                 s.runs, o->dir, s.nfiles, s.live_bytes, stall_limit_s);
         fflush(stdout);
 
-        rng = splitmix64(s.seed) ^ ((uint64_t) s.runs << 48);
-        t0 = last_report = now_s();
+        rng = vm_splitmix64(s.seed) ^ ((uint64_t) s.runs << 48);
+        t0 = last_report = vm_now_s();
         for (;;) {
-                double t = now_s();
+                double t = vm_now_s();
                 uint64_t x = rng_next(&rng), y = rng_next(&rng);
                 unsigned pick = (unsigned) (x % 100);
                 uint32_t id = random_live(&s, y);
@@ -841,7 +802,7 @@ static int cmd_run(const struct options *o)
                         goto out;
         }
         {
-                double secs = now_s() - t0;
+                double secs = vm_now_s() - t0;
                 uint64_t ops = st.ops[0] + st.ops[1] + st.ops[2] + st.ops[3];
 
                 fprintf(stdout, "vm-fswriter: run: seconds=%.1f ops=%" PRIu64 " ops_per_s=%.1f written_bytes=%"

@@ -51,6 +51,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vm-util.h"
+
 #define LOG_MAGIC 0x6a736677736872ULL
 #define LOG_VERSION 1
 #define FLAG_FLUSH (1u << 0)
@@ -76,15 +78,6 @@ struct entry {
 struct counts {
         uint64_t writes, write_bytes, flushes, fua, discards, marks;
 };
-
-static uint64_t le64(const unsigned char *p)
-{
-        uint64_t v = 0;
-
-        for (int i = 7; i >= 0; i--)
-                v = v << 8 | p[i];
-        return v;
-}
 
 static int pread_full(int fd, const char *path, void *buf, size_t n, uint64_t off)
 {
@@ -161,10 +154,10 @@ static int read_log(int fd, const char *path, uint64_t target_bytes, struct entr
 
         if (size_of(fd, path, &log_bytes) < 0 || pread_full(fd, path, sb, sizeof(sb), 0) < 0)
                 return -1;
-        magic = le64(sb);
-        version = le64(sb + 8);
-        n = le64(sb + 16);
-        bs = (uint32_t) sb[24] | (uint32_t) sb[25] << 8 | (uint32_t) sb[26] << 16 | (uint32_t) sb[27] << 24;
+        magic = vm_le64(sb);
+        version = vm_le64(sb + 8);
+        n = vm_le64(sb + 16);
+        bs = vm_le32(sb + 24);
         if (magic != LOG_MAGIC) {
                 fprintf(stderr, "vm-logwrites-replay: %s holds no dm-log-writes super (magic %#" PRIx64
                         "); the target never logged a FUA write or a mark\n", path, magic);
@@ -195,10 +188,10 @@ static int read_log(int fd, const char *path, uint64_t target_bytes, struct entr
                                 " lies beyond the log's end\n", path, i, n);
                         goto out;
                 }
-                e[i].sector = le64(hdr);
-                e[i].nr_sectors = le64(hdr + 8);
-                e[i].flags = le64(hdr + 16);
-                data_len = le64(hdr + 24);
+                e[i].sector = vm_le64(hdr);
+                e[i].nr_sectors = vm_le64(hdr + 8);
+                e[i].flags = vm_le64(hdr + 16);
+                data_len = vm_le64(hdr + 24);
                 pos += bs;
                 if (e[i].flags & ~(uint64_t) FLAGS_KNOWN) {
                         fprintf(stderr, "vm-logwrites-replay: %s: entry %" PRIu64 " at byte %" PRIu64

@@ -37,8 +37,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "vm-util.h"
 
 #define BLOCK_BYTES 4096u
 #define IO_BYTES (4u << 20)
@@ -70,32 +71,19 @@ struct slice {
         uint64_t last_bad_bytes;
 };
 
-static uint64_t splitmix64(uint64_t z)
-{
-        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-        return z ^ (z >> 31);
-}
-
 static uint64_t pattern_word(uint64_t mixed_seed, uint64_t word_index)
 {
-        return splitmix64(mixed_seed + word_index * UINT64_C(0x9e3779b97f4a7c15));
+        return vm_splitmix64(mixed_seed + word_index * UINT64_C(0x9e3779b97f4a7c15));
 }
 
 /* Words are stored little-endian whatever the host, so images made on one
  * machine verify on another. */
-static void store_le64(unsigned char *p, uint64_t v)
-{
-        for (unsigned i = 0; i < 8; i++)
-                p[i] = (unsigned char) (v >> (8 * i));
-}
-
 static void generate(unsigned char *buf, size_t len, uint64_t mixed_seed, uint64_t offset_bytes)
 {
         uint64_t index = offset_bytes / 8;
 
         for (size_t i = 0; i < len; i += 8)
-                store_le64(buf + i, pattern_word(mixed_seed, index++));
+                vm_store_le64(buf + i, pattern_word(mixed_seed, index++));
 }
 
 /* Compares one 4 KiB block; returns the offset in it of the first byte
@@ -106,7 +94,7 @@ static long check_block(const unsigned char *buf, uint64_t mixed_seed, uint64_t 
         uint64_t index = offset_bytes / 8;
 
         for (unsigned i = 0; i < BLOCK_BYTES; i += 8) {
-                store_le64(want, pattern_word(mixed_seed, index + i / 8));
+                vm_store_le64(want, pattern_word(mixed_seed, index + i / 8));
                 if (memcmp(buf + i, want, 8) == 0)
                         continue;
                 for (unsigned b = 0; b < 8; b++)
@@ -131,46 +119,10 @@ static void check_buffer(struct slice *s, const unsigned char *buf, size_t len,
         }
 }
 
-static int full_pwrite(int fd, const unsigned char *buf, size_t len, uint64_t offset_bytes)
-{
-        size_t done = 0;
-
-        while (done < len) {
-                ssize_t n = pwrite(fd, buf + done, len - done, (off_t) (offset_bytes + done));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -ENOSPC;
-                done += (size_t) n;
-        }
-        return 0;
-}
-
-static int full_pread(int fd, unsigned char *buf, size_t len, uint64_t offset_bytes)
-{
-        size_t done = 0;
-
-        while (done < len) {
-                ssize_t n = pread(fd, buf + done, len - done, (off_t) (offset_bytes + done));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -ENODATA;
-                done += (size_t) n;
-        }
-        return 0;
-}
-
 static void *slice_run(void *arg)
 {
         struct slice *s = arg;
-        uint64_t mixed_seed = splitmix64(s->opts->seed);
+        uint64_t mixed_seed = vm_splitmix64(s->opts->seed);
         unsigned char *buf;
         int r;
 
@@ -184,9 +136,9 @@ static void *slice_run(void *arg)
 
                 if (s->opts->mode == MODE_FILL) {
                         generate(buf, len, mixed_seed, off);
-                        r = full_pwrite(s->fd, buf, len, off);
+                        r = vm_pwrite_full(s->fd, buf, len, off);
                 } else {
-                        r = full_pread(s->fd, buf, len, off);
+                        r = vm_pread_full(s->fd, buf, len, off);
                         if (r == 0)
                                 check_buffer(s, buf, len, mixed_seed, off);
                 }
@@ -317,14 +269,6 @@ static int run_slices(struct slice *slices, unsigned n)
         return r;
 }
 
-static double seconds_since(const struct timespec *start)
-{
-        struct timespec now;
-
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (double) (now.tv_sec - start->tv_sec) + (double) (now.tv_nsec - start->tv_nsec) / 1e9;
-}
-
 static int report(const struct options *o, const struct slice *slices, unsigned n, double secs)
 {
         uint64_t bad = 0, first = 0, last = 0;
@@ -359,7 +303,7 @@ static int report(const struct options *o, const struct slice *slices, unsigned 
 static int execute(struct options *o)
 {
         struct slice slices[MAX_JOBS];
-        struct timespec start;
+        double start_s;
         uint64_t size_bytes;
         unsigned n;
         int fd, r;
@@ -374,7 +318,7 @@ static int execute(struct options *o)
                 close(fd);
                 return r == -EINVAL ? 2 : 1;
         }
-        clock_gettime(CLOCK_MONOTONIC, &start);
+        start_s = vm_now_s();
         n = make_slices(o, fd, slices);
         r = run_slices(slices, n);
         if (r == 0 && o->mode == MODE_FILL && fsync(fd) < 0) {
@@ -387,7 +331,7 @@ static int execute(struct options *o)
         }
         if (r < 0)
                 return 1;
-        return report(o, slices, n, seconds_since(&start));
+        return report(o, slices, n, vm_now_s() - start_s);
 }
 
 static int parse_u64(const char *s, const char *what, uint64_t *ret)

@@ -99,6 +99,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vm-util.h"
+
 #define BACKUP_HEADER_BYTES 512
 #define SECTOR_BYTES 512
 #define ATTR_BYTES 128
@@ -174,76 +176,18 @@ static void on_signal(int sig)
         stop_requested = 1;
 }
 
-static double now_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-/* Reads a sysfs attribute of the array, without its trailing newline. */
-static int read_attr(const char *md, const char *name, char *buf, size_t size)
-{
-        char path[256];
-        ssize_t n;
-        int fd;
-
-        snprintf(path, sizeof(path), "/sys/block/%s/md/%s", md, name);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, size - 1);
-        if (n < 0) {
-                int e = -errno;
-
-                close(fd);
-                return e;
-        }
-        close(fd);
-        buf[n] = '\0';
-        if (n > 0 && buf[n - 1] == '\n')
-                buf[n - 1] = '\0';
-        return 0;
-}
-
-/* A number that starts @s; what follows it is the caller's business. */
-static bool parse_leading_u64(const char *s, uint64_t *ret, const char **ret_end)
-{
-        char *end;
-        unsigned long long v;
-
-        if (*s < '0' || *s > '9')
-                return false;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0)
-                return false;
-        *ret = v;
-        *ret_end = end;
-        return true;
-}
-
-/* A plain number and nothing else ("max", "none" are not). */
-static bool parse_u64(const char *s, uint64_t *ret)
-{
-        const char *end;
-
-        return parse_leading_u64(s, ret, &end) && *end == '\0';
-}
-
 /* "NEW (OLD)" or "N", as raid_disks and chunk_size print during a reshape. */
 static bool parse_new_old(const char *s, uint64_t *ret_new, uint64_t *ret_old)
 {
         const char *end;
 
-        if (!parse_leading_u64(s, ret_new, &end))
+        if (vm_parse_leading_u64(s, ret_new, &end) < 0)
                 return false;
         if (*end == '\0') {
                 *ret_old = *ret_new;
                 return true;
         }
-        if (strncmp(end, " (", 2) != 0 || !parse_leading_u64(end + 2, ret_old, &end))
+        if (strncmp(end, " (", 2) != 0 || vm_parse_leading_u64(end + 2, ret_old, &end) < 0)
                 return false;
         return strcmp(end, ")") == 0;
 }
@@ -260,15 +204,15 @@ static int read_geometry(const char *md, struct geometry *g)
         uint64_t new_disks, old_disks, new_chunk, old_chunk, comp_kib;
         unsigned max_degraded;
 
-        if (read_attr(md, "level", level, sizeof(level)) < 0 ||
-            read_attr(md, "raid_disks", disks, sizeof(disks)) < 0 ||
-            read_attr(md, "chunk_size", chunk, sizeof(chunk)) < 0 ||
-            read_attr(md, "component_size", comp, sizeof(comp)) < 0) {
+        if (vm_read_md_attr(md, "level", level, sizeof(level)) < 0 ||
+            vm_read_md_attr(md, "raid_disks", disks, sizeof(disks)) < 0 ||
+            vm_read_md_attr(md, "chunk_size", chunk, sizeof(chunk)) < 0 ||
+            vm_read_md_attr(md, "component_size", comp, sizeof(comp)) < 0) {
                 fprintf(stderr, "vm-probe: cannot read the geometry of %s from /sys/block/%s/md: %m\n",
                         md, md);
                 return -EIO;
         }
-        (void) read_attr(md, "reshape_direction", dir, sizeof(dir));
+        (void) vm_read_md_attr(md, "reshape_direction", dir, sizeof(dir));
         if (strcmp(level, "raid6") == 0)
                 max_degraded = 2;
         else if (strcmp(level, "raid5") == 0 || strcmp(level, "raid4") == 0)
@@ -279,7 +223,7 @@ static int read_geometry(const char *md, struct geometry *g)
         }
         if (!parse_new_old(disks, &new_disks, &old_disks) || new_disks <= max_degraded ||
             !parse_new_old(chunk, &new_chunk, &old_chunk) || new_chunk < SECTOR_BYTES ||
-            old_chunk < SECTOR_BYTES || !parse_u64(comp, &comp_kib)) {
+            old_chunk < SECTOR_BYTES || vm_parse_u64(comp, &comp_kib) < 0) {
                 fprintf(stderr, "vm-probe: unexpected geometry of %s: raid_disks='%s' chunk_size='%s'"
                         " component_size='%s'\n", md, disks, chunk, comp);
                 return -EINVAL;
@@ -402,15 +346,6 @@ static uint64_t range_set_uncovered(const struct range_set *s, struct range w)
         return range_len(w) - covered;
 }
 
-static uint64_t le64(const unsigned char *p)
-{
-        uint64_t v = 0;
-
-        for (int i = 7; i >= 0; i--)
-                v = v << 8 | p[i];
-        return v;
-}
-
 /* The mdadm backup header (facts §3): magic at 0, arraystart/length at
  * 48/56, arraystart2/length2 at 80/88 (only with md_backup_data-2). */
 static void read_backup(const char *path, struct sample *s)
@@ -450,42 +385,18 @@ static void read_backup(const char *path, struct sample *s)
                 s->backup_state = "md_backup_data-2";
         else
                 return;
-        if (le64(h + 56) > 0)
-                s->held[s->n_held++] = (struct range) { le64(h + 48), le64(h + 48) + le64(h + 56) };
-        if (s->backup_state[15] == '2' && le64(h + 88) > 0)
-                s->held[s->n_held++] = (struct range) { le64(h + 80), le64(h + 80) + le64(h + 88) };
+        if (vm_le64(h + 56) > 0)
+                s->held[s->n_held++] = (struct range) { vm_le64(h + 48), vm_le64(h + 48) + vm_le64(h + 56) };
+        if (s->backup_state[15] == '2' && vm_le64(h + 88) > 0)
+                s->held[s->n_held++] = (struct range) { vm_le64(h + 80), vm_le64(h + 80) + vm_le64(h + 88) };
 }
 
-/* /proc/mdstat's "reshape = 41.0% (107520/262080)" for @md, in KiB per
- * member (md.c status_resync: curr_resync - recovery_active). */
+/* mdstat's reshape position for @md, in member sectors; 0 when none. */
 static uint64_t mdstat_progress_dev(const char *md)
 {
-        static char buf[65536];
-        char head[64];
-        const char *p, *r, *block_end;
         uint64_t kib;
-        ssize_t n;
-        int fd;
 
-        fd = open("/proc/mdstat", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-                return 0;
-        buf[n] = '\0';
-        snprintf(head, sizeof(head), "\n%s : ", md);
-        p = strstr(buf, head);
-        if (!p)
-                return 0;
-        /* An array's block ends with an empty line. */
-        block_end = strstr(p + 1, "\n\n");
-        r = strstr(p + 1, "reshape =");
-        if (!r || (block_end && block_end < r))
-                return 0;
-        r = strchr(r, '(');
-        if (!r || sscanf(r + 1, "%" SCNu64, &kib) != 1)
+        if (vm_mdstat_reshape_kib("/proc/mdstat", md, &kib) <= 0)
                 return 0;
         /* md starts curr_resync at MD_RESYNC_ACTIVE (3 sectors), which
          * mdstat prints as 1 KiB before the kernel has moved at all; real
@@ -504,20 +415,20 @@ static int take_sample(const struct options *o, struct sample *s)
         int r;
 
         memset(s, 0, sizeof(*s));
-        s->t_s = now_s();
-        r = read_attr(o->md, "reshape_position", s->reshape_position, ATTR_BYTES);
+        s->t_s = vm_now_s();
+        r = vm_read_md_attr(o->md, "reshape_position", s->reshape_position, ATTR_BYTES);
         if (r < 0)
                 return r;
-        (void) read_attr(o->md, "sync_action", s->sync_action, ATTR_BYTES);
-        (void) read_attr(o->md, "sync_completed", s->sync_completed, ATTR_BYTES);
-        (void) read_attr(o->md, "sync_max", s->sync_max, ATTR_BYTES);
-        (void) read_attr(o->md, "suspend_lo", s->suspend_lo, ATTR_BYTES);
-        (void) read_attr(o->md, "suspend_hi", s->suspend_hi, ATTR_BYTES);
-        s->position_known = parse_u64(s->reshape_position, &s->position_array);
-        s->sync_max_numeric = parse_u64(s->sync_max, &s->sync_max_dev);
+        (void) vm_read_md_attr(o->md, "sync_action", s->sync_action, ATTR_BYTES);
+        (void) vm_read_md_attr(o->md, "sync_completed", s->sync_completed, ATTR_BYTES);
+        (void) vm_read_md_attr(o->md, "sync_max", s->sync_max, ATTR_BYTES);
+        (void) vm_read_md_attr(o->md, "suspend_lo", s->suspend_lo, ATTR_BYTES);
+        (void) vm_read_md_attr(o->md, "suspend_hi", s->suspend_hi, ATTR_BYTES);
+        s->position_known = vm_parse_u64(s->reshape_position, &s->position_array) == 0;
+        s->sync_max_numeric = vm_parse_u64(s->sync_max, &s->sync_max_dev) == 0;
         s->mdstat_dev = mdstat_progress_dev(o->md);
         /* "N / M" while running, "none" or "delayed" otherwise. */
-        if (!parse_leading_u64(s->sync_completed, &completed, &end))
+        if (vm_parse_leading_u64(s->sync_completed, &completed, &end) < 0)
                 completed = 0;
         s->progress_dev = completed > s->mdstat_dev ? completed : s->mdstat_dev;
         read_backup(o->backup_path, s);
@@ -559,15 +470,35 @@ static void csv_line(FILE *f, const struct sample *s, const struct totals *t,
                 s->sync_max_numeric ? "bound" : "lower-bound", lag, t->unprotected_sectors);
 }
 
+/* What may cover a step from @before (NULL for the first sample) to @after:
+ * the sections of either header, into @cover (room for 4). The later
+ * header's join every section ever held. */
+static int step_cover(const struct sample *before, const struct sample *after, struct totals *t,
+                      struct range *cover, size_t *ret_n)
+{
+        size_t n = 0;
+
+        for (unsigned i = 0; before && i < before->n_held; i++)
+                cover[n++] = before->held[i];
+        for (unsigned i = 0; i < after->n_held; i++) {
+                cover[n++] = after->held[i];
+                if (range_set_add(&t->ever_held, after->held[i]) < 0)
+                        return -ENOMEM;
+        }
+        *ret_n = n;
+        return 0;
+}
+
 /* Accounts the step from @prev to @cur (prev is NULL for the first sample). */
 static int account(const struct geometry *g, const struct sample *prev, const struct sample *cur,
                    struct totals *t, uint64_t *ret_front, uint64_t *ret_lag)
 {
         struct range cover[4];
-        size_t n = 0;
+        size_t n;
         uint64_t front = front_array(g, cur);
         uint64_t reached = progress_to_array(g, cur->progress_dev);
         uint64_t lag = uncovered(ahead(g, cur->position_array, front), cur->held, cur->n_held);
+        int r;
 
         t->samples++;
         t->lower_bound_samples += !cur->sync_max_numeric;
@@ -577,13 +508,9 @@ static int account(const struct geometry *g, const struct sample *prev, const st
                 t->start_array = cur->position_array;
                 t->reached_array = cur->position_array;
         }
-        for (unsigned i = 0; prev && i < prev->n_held; i++)
-                cover[n++] = prev->held[i];
-        for (unsigned i = 0; i < cur->n_held; i++) {
-                cover[n++] = cur->held[i];
-                if (range_set_add(&t->ever_held, cur->held[i]) < 0)
-                        return -ENOMEM;
-        }
+        r = step_cover(prev, cur, t, cover, &n);
+        if (r < 0)
+                return r;
         t->unprotected_sectors += uncovered(ahead(g, t->reached_array, reached), cover, n);
         if (range_len(ahead(g, t->reached_array, reached)) > 0)
                 t->reached_array = reached;
@@ -609,15 +536,12 @@ static int account_completion(const struct geometry *g, const struct sample *las
 {
         uint64_t end = progress_to_array(g, g->end_dev_sectors);
         struct range cover[4];
-        size_t n = 0;
+        size_t n;
+        int r;
 
-        for (unsigned i = 0; i < last->n_held; i++)
-                cover[n++] = last->held[i];
-        for (unsigned i = 0; i < final->n_held; i++) {
-                cover[n++] = final->held[i];
-                if (range_set_add(&t->ever_held, final->held[i]) < 0)
-                        return -ENOMEM;
-        }
+        r = step_cover(last, final, t, cover, &n);
+        if (r < 0)
+                return r;
         t->unprotected_sectors += uncovered(ahead(g, t->reached_array, end), cover, n);
         t->reached_array = end;
         t->wall_s = final->t_s - t->t_first_s;
@@ -637,20 +561,20 @@ static void sleep_until(double t_s)
 
 static int wait_for_start(const struct options *o, struct sample *s)
 {
-        double deadline = now_s() + o->start_timeout_s;
+        double deadline = vm_now_s() + o->start_timeout_s;
         int r;
 
         while (!stop_requested) {
                 r = take_sample(o, s);
                 if (r == 1)
                         return 0;
-                if (now_s() >= deadline) {
+                if (vm_now_s() >= deadline) {
                         fprintf(stderr, "vm-probe: no reshape started on %s within %u s "
                                 "(reshape_position stayed '%s')\n", o->md, o->start_timeout_s,
                                 r < 0 ? "unreadable" : s->reshape_position);
                         return -ETIMEDOUT;
                 }
-                sleep_until(now_s() + o->interval_ms / 1000.0);
+                sleep_until(vm_now_s() + o->interval_ms / 1000.0);
         }
         fprintf(stderr, "vm-probe: stopped before a reshape started on %s\n", o->md);
         return -EINTR;
@@ -756,7 +680,7 @@ static int parse_uint(const char *s, const char *what, unsigned lo, unsigned hi,
 {
         uint64_t v;
 
-        if (!parse_u64(s, &v) || v < lo || v > hi) {
+        if (vm_parse_u64(s, &v) < 0 || v < lo || v > hi) {
                 fprintf(stderr, "vm-probe: %s must be an integer from %u to %u, not '%s'\n",
                         what, lo, hi, s);
                 return -EINVAL;
