@@ -4,20 +4,25 @@
 # raid5 (1.2 metadata, 4 x 319 MiB, chunk 64K), vm-fswriter running,
 # `mdadm --grow --chunk=128 --backup-file` handed to `reshaped supervise`
 # by the shipped drop-in, a 640 MiB ballast file filling most of the
-# filesystem (a torn window lands in data), the power cut at 40%. Boot 2:
-# no one types for the array: reshaped-recover.service restores and
-# supervises it (md held at 1 MB/s from boot by raid_speed); the scenario
-# mounts xfs (log replay), verifies every file fsynced before the cut,
-# runs the writer again and cuts the power a second time at 75%. Boot 3:
-# the same recovery, verification and writer, to the end of the reshape,
-# then the ballast verified. Fails on a writer stall over $live_stall_ms
-# or a read-back mismatch, a recovery that fails or writes the array back
-# out of order, xfs_repair -n findings at the end, a fsynced file or a
-# ballast byte that differs, or a record left behind.
+# filesystem (a torn window lands in data), the power cut just after a
+# sync_max raise past 40%. Boot 2: no one types for the array:
+# reshaped-recover.service restores and supervises it (md held at 1 MB/s
+# from boot by raid_speed); the scenario mounts xfs (log replay),
+# verifies every file fsynced before the cut, runs the writer again and
+# cuts the power a second time, past 75%. Boot 3: the same recovery,
+# verification and writer, to the end of the reshape, then the ballast
+# verified. Fails on a writer stall over $live_stall_ms or a read-back
+# mismatch, a recovery that fails or writes the array back out of order,
+# xfs_repair -n findings at the end, a fsynced file or a ballast byte
+# that differs, or a record left behind.
 . "$VM_LIB"
 set -u
 
 seed=7313
+# Each cut comes 2 s after the supervisor let the kernel into a window
+# (md slowed to 1 MB/s just before): the kernel is mid-window, past its
+# checkpoint, and what it rewrote there only the backup can undo.
+export VM_CUT_RAISE_DELAY=2
 backup=$VM_SCRATCH/md0.backup
 unit=reshaped-recover.service
 
@@ -54,7 +59,7 @@ if [ "$VM_BOOT" = 1 ]; then
                 sleep 0.1
         done
         md_fast md0
-        vm_power_cut_at md0 40
+        vm_power_cut_at md0 raise:40
 fi
 
 vm_live_writers_survived
@@ -95,7 +100,7 @@ vm_live_verify
 writer
 md_fast md0
 if [ "$VM_BOOT" = 2 ]; then
-        vm_power_cut_at md0 75
+        vm_power_cut_at md0 raise:75
 fi
 
 vm_live_wait_idle md0 300
