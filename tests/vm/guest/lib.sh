@@ -223,7 +223,9 @@ vm_probe_risk() {
         awk -F, -v nd="$nd" -v od="$od" -v u="$unit" -v back="$([ "$dir" = backwards ] && echo 1 || echo 0)" \
                 -v end="$(( comp * 2 / unit * unit ))" -v arr="$(( $4 / 512 ))" \
                 -v after="$(echo "${5:-}" | tr -d @)" -v after_done="$(case ${5:-} in @*) echo 1 ;; *) echo 0 ;; esac)" \
-                -v completed="$(echo "$summary" | grep -c ' end=completed ')" '
+                -v completed="$(echo "$summary" | grep -c ' end=completed ')" \
+                -v logged="$([ -n "${VM_RISK_LOG:-}" ] && sed -n 's/.* backed up array sectors \([0-9]*-[0-9]*\) into slot .*/\1/p' "$VM_RISK_LOG" | tr '\n' ' ')" \
+                -v with_log="$([ -n "${VM_RISK_LOG:-}" ] && echo 1 || echo 0)" '
         function min(a, b) { return a < b ? a : b }
         function max(a, b) { return a > b ? a : b }
         function overlap(lo, hi, s, l) { return max(0, min(hi, s + l) - max(lo, s + 0)) }
@@ -241,14 +243,21 @@ vm_probe_risk() {
                 # The array sectors whose old rows the critical units
                 # overwrite: the first rows of a grow, the last of a
                 # shrink (new rows below MZ hold array sectors below
-                # MZ * nd). A
-                # reshape that ends between two samples shows no lag
-                # there, so every piece of this range must have been in
-                # a backup section at some sample.
+                # MZ * nd). A reshape that ends between two samples
+                # shows no lag there, so with the log of the supervisor
+                # (VM_RISK_LOG) every piece of this range must have been
+                # in a backup section: one a sample saw, or one the log
+                # says was backed up (a small last window can live
+                # between two samples).
                 crit = 0
                 if (nd > od) crit = min(Z * od, arr)
                 if (od > nd) crit = min(MZ * nd, arr)
                 pieces = int((crit + u - 1) / u)
+                n = split(logged, rl, " ")
+                for (i = 1; i <= n; i++) {
+                        split(rl[i], ab, "-")
+                        cover(ab[1] + 0, ab[2] - ab[1])
+                }
         }
         function cover(s, l,    k, a, b) {
                 for (k = 0; k < pieces; k++) {
@@ -315,7 +324,7 @@ vm_probe_risk() {
                                nd == od ? "all" : back ? "offsets below " MZ : "offsets below " Z
                         missed = 0
                         for (k = 0; k < pieces; k++) if (!covered[k]) missed++
-                        if (completed && missed) {
+                        if (with_log && completed && missed) {
                                 printf "risk: FAIL %d of the %d units of array sectors 0-%d (the old rows the critical units overwrite) were never in a backup section\n", missed, pieces, crit
                                 exit 1
                         }
@@ -1449,7 +1458,7 @@ vm_live_reshape() {
         # lag and unprotected_total count that stretch, the risk check not.
         if grep -q 'the number of data disks changes' "$VM_OUT/probe.txt"; then
                 lag="n/a (the data disks change)"
-                vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" ||
+                VM_RISK_LOG=$VM_OUT/start.log vm_probe_risk md0 "$VM_OUT/probe.csv" "$VM_OUT/probe.txt" "$size" ||
                         vm_fail "the kernel could overwrite data no backup held (see above)"
         else
                 vm_probed_protected
