@@ -114,6 +114,17 @@ int md_get_degraded(struct md *md, unsigned *ret)
         return MD_GET_PARSED(md, "degraded", md_parse_unsigned, ret);
 }
 
+int md_get_io_sectors(struct md *md, uint64_t *ret_sectors)
+{
+        char buf[256];
+        int r;
+
+        r = md_read_attr_if_present(md, "../stat", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        return md_parsed(md, "stat", buf, md_parse_block_stat_sectors(buf, ret_sectors));
+}
+
 static int get_new_old(struct md *md, const char *attr, uint32_t *ret_new, uint32_t *ret_old)
 {
         char buf[ATTR_BUF_SIZE];

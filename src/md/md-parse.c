@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 
@@ -74,6 +75,28 @@ static int parse_word(const char *s, const char *const *words, size_t n_words)
 int md_parse_u64(const char *s, uint64_t *ret)
 {
         return parse_u64_n(s, value_len(s), ret);
+}
+
+int md_parse_block_stat_sectors(const char *s, uint64_t *ret_sectors)
+{
+        uint64_t v[7];
+        char *end;
+
+        for (unsigned i = 0; i < 7; i++) {
+                while (*s == ' ')
+                        s++;
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                errno = 0;
+                v[i] = strtoull(s, &end, 10);
+                if (errno != 0 || (*end != ' ' && *end != '\n' && *end != '\0'))
+                        return -EINVAL;
+                s = end;
+        }
+        if (v[2] > UINT64_MAX - v[6])
+                return -ERANGE;
+        *ret_sectors = v[2] + v[6];
+        return 0;
 }
 
 int md_parse_unsigned(const char *s, unsigned *ret)

@@ -51,6 +51,16 @@
  * disks throttled to 8 MiB/s, 4 s windows (~23 MiB) lost a quarter of the
  * time to them; so on all but very fast arrays the largest window wins. */
 #define WINDOW_TARGET_MS        30000
+/* While applications use the array: their writes into a held window
+ * wait until the kernel is through it and the next, and md slows the
+ * reshape to speed_limit_min (1 MB/s by default) whenever they do I/O,
+ * so a 30 s window would stall them for up to a minute. A few seconds
+ * cost an idle array's throughput, not a busy one's, whose reshape md
+ * holds back anyway (tests/vm/experiments/live-windows.sh). */
+#define WINDOW_BUSY_TARGET_MS   2000
+/* How often the array's own I/O is looked at: in use means it moved in
+ * the last such interval. */
+#define LOAD_SAMPLE_MS          2000
 /* Without halfway updates, a window must outlast the kernel's own 10 s
  * checkpoint timer. */
 #define LOCKSTEP_WINDOW_MS      15000
@@ -93,6 +103,10 @@ struct sup {
 
         uint64_t t0_ms, last_obs_ms, last_obs_completed;
         double rate_progress_per_ms;
+        /* The array's own I/O (md_get_io_sectors) at the last window size
+         * decision; busy: it moved since the one before. */
+        uint64_t io_sectors, io_sampled_ms;
+        bool io_known, busy;
         uint64_t stall_ms;
         uint64_t parked_since_ms;  /* seen parked at sync_max; 0: not */
         bool held_reported;        /* this park was reported (REPORT_MID_HELD) */

@@ -240,9 +240,33 @@ static int observe(struct sup *s, bool notified)
         return 0;
 }
 
+/* Whether applications did I/O on the array since the last look. An
+ * unreadable stat leaves it as it was: windows then stay the size they
+ * have. */
+static void watch_load(struct sup *s)
+{
+        uint64_t sectors, now = sup_now_ms();
+        bool busy;
+
+        if (s->io_known && now - s->io_sampled_ms < LOAD_SAMPLE_MS)
+                return;
+        if (md_get_io_sectors(s->md, &sectors) < 0)
+                return;
+        s->io_sampled_ms = now;
+        busy = s->io_known && sectors != s->io_sectors;
+        if (busy != s->busy)
+                log_debug("%s: the array is %s: windows of about %d s of the kernel's time.", md_name(s->md),
+                          busy ? "in use" : "idle", (busy ? WINDOW_BUSY_TARGET_MS : WINDOW_TARGET_MS) / 1000);
+        s->busy = busy;
+        s->io_sectors = sectors;
+        s->io_known = true;
+}
+
 static void adapt_section(struct sup *s)
 {
-        uint64_t target_ms = s->plan.lockstep ? LOCKSTEP_WINDOW_MS : WINDOW_TARGET_MS;
+        uint64_t target_ms = s->plan.lockstep ? LOCKSTEP_WINDOW_MS
+                             : s->busy       ? WINDOW_BUSY_TARGET_MS
+                                             : WINDOW_TARGET_MS;
         uint64_t lo = sup_section_progress_for(s, s->o->section_min_bytes);
         uint64_t hi = sup_section_progress_for(s, s->slot_bytes);
         uint64_t want;
@@ -549,6 +573,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                         report_event(REPORT_MID_LOCKSTEP, md_name(md),
                                      "%s: no halfway checkpoint from the kernel for %" PRIu64 " s although it had work; falling back to lock-step windows of about %d s (an old or unpatched kernel).",
                                      md_name(md), s.plan.contract_timeout_ms / 1000, LOCKSTEP_WINDOW_MS / 1000);
+                watch_load(&s);
                 adapt_section(&s);
         }
 

@@ -50,6 +50,25 @@ static void test_u64(void **state)
         }
 }
 
+static void test_block_stat(void **state)
+{
+        uint64_t v = 7;
+
+        (void) state;
+        /* 6.1's /sys/block/md0/stat: 17 fields, right-aligned */
+        assert_int_equal(md_parse_block_stat_sectors("     317        0    10602       52     2044        0   163224     1708        0     1824     1760        0        0        0        0        0        0\n", &v), 0);
+        assert_int_equal(v, 10602 + 163224);
+        assert_int_equal(md_parse_block_stat_sectors("1 2 3 4 5 6 7", &v), 0);
+        assert_int_equal(v, 10);
+        v = 7;
+        assert_int_equal(md_parse_block_stat_sectors("1 2 3 4 5 6", &v), -EINVAL);
+        assert_int_equal(md_parse_block_stat_sectors("1 2 x 4 5 6 7\n", &v), -EINVAL);
+        assert_int_equal(md_parse_block_stat_sectors("", &v), -EINVAL);
+        assert_int_equal(md_parse_block_stat_sectors("1 2 -3 4 5 6 7\n", &v), -EINVAL);
+        assert_int_equal(md_parse_block_stat_sectors("0 0 18446744073709551615 0 0 0 1\n", &v), -ERANGE);
+        assert_int_equal(v, 7);
+}
+
 static void test_unsigned(void **state)
 {
         unsigned v;
@@ -496,6 +515,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_u64),
                 cmocka_unit_test(test_unsigned),
+                cmocka_unit_test(test_block_stat),
                 cmocka_unit_test(test_reshape_position_and_sync_max),
                 cmocka_unit_test(test_sync_completed),
                 cmocka_unit_test(test_sync_action),

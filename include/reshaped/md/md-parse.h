@@ -23,6 +23,9 @@ int md_parse_unsigned(const char *s, unsigned *ret);
 int md_parse_reshape_position(const char *s, uint64_t *ret_array_sectors);
 /* "max\n" or a number, for sync_max (per-member sectors). */
 int md_parse_sync_max(const char *s, uint64_t *ret_dev_sectors);
+/* A block device's "stat" (Documentation/block/stat.rst): the sectors
+ * read plus the sectors written, fields 3 and 7. */
+int md_parse_block_stat_sectors(const char *s, uint64_t *ret_sectors);
 /* "N / M\n", "none\n" or "delayed\n". */
 int md_parse_sync_completed(const char *s, struct md_sync_completed *ret);
 int md_parse_sync_action(const char *s, enum md_sync_action *ret);

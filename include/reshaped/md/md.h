@@ -202,6 +202,10 @@ int md_get_suspend(struct md *md, uint64_t *ret_lo_array_sectors,
 int md_set_suspend(struct md *md, uint64_t lo_array_sectors, uint64_t hi_array_sectors);
 int md_get_array_state(struct md *md, enum md_array_state *ret);
 int md_get_degraded(struct md *md, unsigned *ret);
+/* Sectors read and written through the array device since it started
+ * (its block "stat"): what applications did, not the reshape, which md
+ * does on the members. -ENOENT where there is no stat (a fake tree). */
+int md_get_io_sectors(struct md *md, uint64_t *ret_sectors);
 int md_get_geometry(struct md *md, struct md_geometry *ret);
 /* Writes "level" (md takes the array over to that personality); EBUSY
  * while any sync or reshape runs. */

@@ -85,8 +85,9 @@ lw_replay() {
 # --- a crash case under the lost-cache model -----------------------------
 
 # lw_wait_front PERCENT: until md0's reshape front reaches PERCENT (150 s
-# at most); from 5% before it on, md runs at its lowest speed, so that a
-# window takes the kernel seconds and an instant inside one can be caught.
+# at most); from 5% before it on, md runs at LW_SLOW_KIB (default 1000
+# KB/s, its lowest), so that a window takes the kernel seconds and an
+# instant inside one can be caught.
 # (md measures its speed over the last seconds, so it first stands still.)
 lw_wait_front() {
         _comp=$(md_attr md0 component_size)
@@ -95,15 +96,15 @@ lw_wait_front() {
         _n=0
         until set -- "$1" $(md_reshape_front md0) x x x; [ "$2" != x ] && [ "$3" -ge "$_want" ]; do
                 if [ "$_slow" != done ] && { [ "$_slow" -le 0 ] || { [ "$2" != x ] && [ "$3" -ge "$_slow" ]; }; }; then
-                        md_set md0 sync_speed_min 1000
-                        md_set md0 sync_speed_max 1000
+                        md_set md0 sync_speed_min "${LW_SLOW_KIB:-1000}"
+                        md_set md0 sync_speed_max "${LW_SLOW_KIB:-1000}"
                         _slow=done
                 fi
                 _n=$((_n + 1))
                 [ $_n -lt 3000 ] || vm_fail "the reshape did not reach $_want KiB in 150 s: $(md_snapshot md0)"
                 sleep 0.05
         done
-        [ "$_slow" = done ] || { md_set md0 sync_speed_min 1000; md_set md0 sync_speed_max 1000; }
+        [ "$_slow" = done ] || { md_set md0 sync_speed_min "${LW_SLOW_KIB:-1000}"; md_set md0 sync_speed_max "${LW_SLOW_KIB:-1000}"; }
 }
 
 # lw_wait_raise: until the supervisor raises md0's sync_max (lets the

@@ -1319,10 +1319,10 @@ vm_live_writer_stop() {
 # window left torn after a crash (not written back, or written back
 # wrong) lands in data that vm_live_check compares, not in free space.
 vm_live_ballast() {
+        echo "$1" >"$live_mnt/ballast.seed"
         vm_run truncate -s "${2}M" "$live_mnt/ballast"
         vm_timed vm-pattern fill "$live_mnt/ballast" "$1"
         vm_run sync
-        echo "$1" >"$live_mnt/ballast.seed"
 }
 
 # vm_live_writers_survived: after a power cut, fails when a writer of an

@@ -19,10 +19,12 @@
 set -u
 
 seed=7313
-# Each cut comes 2 s after the supervisor let the kernel into a window
-# (md slowed to 1 MB/s just before): the kernel is mid-window, past its
-# checkpoint, and what it rewrote there only the backup can undo.
-export VM_CUT_RAISE_DELAY=2
+# Each cut comes 1 s after the supervisor let the kernel into a window
+# (md slowed to 8 MB/s just before; slower, a write into the held window
+# would wait longer than the writer's stall limit): the kernel is
+# mid-window, past its checkpoint, and what it rewrote there only the
+# backup can undo.
+export VM_CUT_RAISE_DELAY=1 LW_SLOW_KIB=8000
 backup=$VM_SCRATCH/md0.backup
 unit=reshaped-recover.service
 
