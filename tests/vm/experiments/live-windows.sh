@@ -23,7 +23,7 @@
 . "$VM_LIB"
 set -u
 
-runs=${LIVE_RUNS:-"fast:kernel fast:mdadm fast:2M fast:8M fast:64M debian:kernel debian:2M debian:8M debian:64M"}
+runs=${LIVE_RUNS:-"fast:kernel fast:64M debian:kernel debian:mdadm debian:8M debian:64M"}
 seed=7500
 busy_s=60
 backup=$VM_SCRATCH/md0.backup
