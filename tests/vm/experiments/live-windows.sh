@@ -67,6 +67,13 @@ one_run() {
                 _pid=$! ;;
         *) vm_fail "live-windows: no run '$_how' (kernel, mdadm, NM)" ;;
         esac
+        # reshaped start sets the reshape up in the background.
+        _n=0
+        while [ "$(md_attr md0 reshape_position)" = none ]; do
+                _n=$((_n + 1))
+                [ $_n -lt 300 ] || vm_fail "run $1: no reshape after 30 s: $(tail -n 3 "$VM_OUT/start.$1.log" 2>/dev/null)"
+                sleep 0.1
+        done
         # The writer runs until the reshape ends or for $busy_s at most;
         # the reshape's speed is its progress over that time.
         _t0=$(vm_now)
