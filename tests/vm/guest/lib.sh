@@ -643,6 +643,39 @@ vm_install_dropin() {
                 vm_fail "systemctl cat $1 does not show the drop-in's ExecStart"
 }
 
+# vm_unit_ended_ok UNIT SECONDS: waits (SECONDS at most) until UNIT is
+# inactive or failed, then fails (with its journal) unless it ended with
+# Result=success and exit status 0.
+vm_unit_ended_ok() {
+        _n=0
+        until case $(systemctl show -P ActiveState "$1") in inactive|failed) true ;; *) false ;; esac ||
+                [ $_n -ge $(($2 * 10)) ]; do
+                sleep 0.1
+                _n=$((_n + 1))
+        done
+        _result=$(systemctl show -P Result "$1")
+        _status=$(systemctl show -P ExecMainStatus "$1")
+        vm_log "$1: ActiveState=$(systemctl show -P ActiveState "$1") Result=$_result ExecMainStatus=$_status"
+        [ "$_result" = success ] && [ "$_status" = 0 ] || {
+                journalctl -b -u "$1" --no-pager -o cat | tail -n 40
+                vm_fail "$1 did not end successfully"
+        }
+}
+
+# vm_recovery_in_order JOURNAL: fails unless the journal text of a restore
+# (reshaped-recover.service's, say) shows, in this order, the backup
+# verified, the array assembled with the reshape held, the backup written
+# back and emptied, and the supervision begun.
+vm_recovery_in_order() {
+        _v=$(grep -n 'CRC32C verified' "$1" | head -n 1 | cut -d: -f1)
+        _a=$(grep -n 'assembled, reshape frozen with sync_max at' "$1" | head -n 1 | cut -d: -f1)
+        _e=$(grep -n 'emptied (resume position' "$1" | head -n 1 | cut -d: -f1)
+        _s=$(grep -n 'supervising the reshape from' "$1" | head -n 1 | cut -d: -f1)
+        [ -n "$_v" ] && [ -n "$_a" ] && [ -n "$_e" ] && [ -n "$_s" ] &&
+                [ "$_v" -lt "$_a" ] && [ "$_a" -lt "$_e" ] && [ "$_e" -lt "$_s" ] ||
+                vm_fail "the restore did not verify, assemble, write back and supervise in that order (lines $_v, $_a, $_e, $_s of $1)"
+}
+
 # vm_handoff SPEED MD BACKUP GROW-ARGS...: `mdadm --grow /dev/MD GROW-ARGS
 # --backup-file=BACKUP` with reshaped's shipped drop-in installed (its
 # ExecStart pointed at the guest's binary), so that mdadm's hand-off,
@@ -691,18 +724,7 @@ vm_handoff() {
         wait "$_probe" || vm_fail "probe failed: $(cat "$VM_OUT/probe.txt")"
         cat "$VM_OUT/probe.txt"
         # reshaped exits once it has seen the end; the service then goes inactive.
-        _n=0
-        while [ "$(systemctl show -P ActiveState "$_unit")" != inactive ] && [ $_n -lt 150 ]; do
-                sleep 0.2
-                _n=$((_n + 1))
-        done
-        _result=$(systemctl show -P Result "$_unit")
-        _status=$(systemctl show -P ExecMainStatus "$_unit")
-        vm_log "$_unit: ActiveState=$(systemctl show -P ActiveState "$_unit") Result=$_result ExecMainStatus=$_status"
-        [ "$_result" = success ] && [ "$_status" = 0 ] || {
-                journalctl -u "$_unit" --no-pager -o cat
-                vm_fail "$_unit did not end successfully"
-        }
+        vm_unit_ended_ok "$_unit" 30
 
         # As mdadm's monitor does at the end: nothing left behind that would
         # make the next mdadm --grow fail or point at an old file.

@@ -64,24 +64,11 @@ while :; do
 done
 journalctl -b --no-pager -o short-monotonic | grep -E 'mdadm|reshaped|md0|md12' | grep -v 'kernel: md/raid' >"$VM_OUT/boot.journal.txt"
 cat "$VM_OUT/boot.journal.txt"
-result=$(systemctl show -P Result "$unit")
-status=$(systemctl show -P ExecMainStatus "$unit")
-vm_log "$unit: ActiveState=$state Result=$result ExecMainStatus=$status"
-[ "$result" = success ] && [ "$status" = 0 ] || vm_fail "$unit did not end successfully"
+vm_unit_ended_ok "$unit" 1
 
 journalctl -b --no-pager -o cat -u "$unit" >"$VM_OUT/recover.journal.txt"
-line_of() {
-        grep -n "$1" "$VM_OUT/recover.journal.txt" | head -n 1 | cut -d: -f1
-}
-verified=$(line_of 'CRC32C verified')
-assembled=$(line_of 'assembled, reshape frozen with sync_max at')
-emptied=$(line_of 'emptied (resume position')
-supervising=$(line_of 'supervising the reshape from')
-finished=$(line_of 'reshape finished in')
-[ -n "$verified" ] && [ -n "$assembled" ] && [ -n "$emptied" ] && [ -n "$supervising" ] && [ -n "$finished" ] ||
-        vm_fail "the journal of $unit lacks a step (verified=$verified assembled=$assembled emptied=$emptied supervising=$supervising finished=$finished)"
-[ "$verified" -lt "$assembled" ] && [ "$assembled" -lt "$emptied" ] && [ "$emptied" -lt "$supervising" ] ||
-        vm_fail "$unit did not verify, assemble, write back and supervise in that order"
+vm_recovery_in_order "$VM_OUT/recover.journal.txt"
+grep -q 'reshape finished in' "$VM_OUT/recover.journal.txt" || vm_fail "the journal of $unit does not say the reshape finished"
 grep -q 'restoring it from' "$VM_OUT/recover.journal.txt" || vm_fail "reshaped recover did not name the array it restored"
 
 md_wait_idle md0 30

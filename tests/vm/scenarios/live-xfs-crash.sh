@@ -84,16 +84,7 @@ until journalctl -b -u "$unit" -o cat | grep -q 'supervising the reshape from'; 
         sleep 0.1
 done
 journalctl -b -u "$unit" -o cat >"$VM_OUT/recover.$VM_BOOT.txt"
-line_of() {
-        grep -n "$1" "$VM_OUT/recover.$VM_BOOT.txt" | head -n 1 | cut -d: -f1
-}
-verified=$(line_of 'CRC32C verified')
-assembled=$(line_of 'assembled, reshape frozen with sync_max at')
-emptied=$(line_of 'emptied (resume position')
-supervising=$(line_of 'supervising the reshape from')
-[ -n "$verified" ] && [ -n "$assembled" ] && [ -n "$emptied" ] &&
-        [ "$verified" -lt "$assembled" ] && [ "$assembled" -lt "$emptied" ] && [ "$emptied" -lt "$supervising" ] ||
-        vm_fail "$unit did not verify, assemble, write back and supervise in that order: $(cat "$VM_OUT/recover.$VM_BOOT.txt")"
+vm_recovery_in_order "$VM_OUT/recover.$VM_BOOT.txt"
 vm_log "$unit resumed the reshape: $(md_snapshot md0)"
 
 mkdir -p "$live_mnt"
@@ -108,18 +99,7 @@ fi
 vm_live_wait_idle md0 300
 vm_live_writer_stop "boot$VM_BOOT"
 kill "$watcher"
-n=0
-while [ "$(systemctl show -P ActiveState "$unit")" = active ] && [ $n -lt 300 ]; do
-        sleep 0.1
-        n=$((n + 1))
-done
-result=$(systemctl show -P Result "$unit")
-status=$(systemctl show -P ExecMainStatus "$unit")
-vm_log "$unit: ActiveState=$(systemctl show -P ActiveState "$unit") Result=$result ExecMainStatus=$status"
-[ "$result" = success ] && [ "$status" = 0 ] || {
-        journalctl -b --no-pager -o cat -u "$unit" | tail -n 20
-        vm_fail "$unit did not end successfully"
-}
+vm_unit_ended_ok "$unit" 30
 [ "$(md_attr md0 chunk_size)" = 131072 ] || vm_fail "chunk_size is $(md_attr md0 chunk_size), not 131072"
 vm_live_check xfs /dev/md0
 [ -z "$(ls -A /var/lib/reshaped)" ] || vm_fail "records left in /var/lib/reshaped: $(ls -A /var/lib/reshaped)"
