@@ -11,8 +11,8 @@
 # (log replay), verifies every file fsynced before the cut, runs the
 # writer again and cuts the power a second time, past 75%. Boot 3: the
 # same recovery, verification and writer, to the end of the reshape, then
-# the ballast verified. Fails on a writer stall over $live_stall_ms or a read-back
-# mismatch, a recovery that fails or writes the array back out of order,
+# the ballast verified. Fails on a writer stall over $live_stall_ms or a
+# read-back mismatch, a recovery that fails or writes the array back out of order,
 # xfs_repair -n findings at the end, a fsynced file or a ballast byte
 # that differs, or a record left behind.
 . "$VM_LIB"
