@@ -368,31 +368,6 @@ md_snapshot() {
         echo "$s"
 }
 
-# vm_cut_torn MD PERCENT: past PERCENT, cuts the power once the kernel's
-# front (mdstat) runs at least 2 MiB per member beyond its checkpoint
-# (reshape_position, which md moves when it writes the superblocks): the
-# rows between are in the new layout on disk while the checkpoint says
-# old, and only a restore's write-back of the backup brings them back. A
-# same-size reshape only (the checkpoint is per member array/data disks).
-vm_cut_torn() {
-        vm_wait_front "$1" "$2"
-        _dd=$(($(md_attr "$1" raid_disks) - 1))
-        [ "$(md_attr "$1" level)" = raid6 ] && _dd=$((_dd - 1))
-        _n=0
-        while :; do
-                set -- "$1" "$2" $(md_reshape_front "$1") x x x
-                _pos=$(md_attr "$1" reshape_position)
-                if [ "$3" != x ] && [ "$_pos" != none ] &&
-                        [ $(($4 - _pos / _dd / 2)) -ge 2048 ]; then
-                        vm_cut_now "cut with the front $(($4 - _pos / _dd / 2)) KiB per member past the checkpoint, past $2%: $(md_snapshot "$1")"
-                        return
-                fi
-                _n=$((_n + 1))
-                [ $_n -lt 3000 ] || vm_fail "the front of $1 never ran 2 MiB past its checkpoint in 150 s: $(md_snapshot "$1")"
-                sleep 0.05
-        done
-}
-
 # vm_power_cut_at MD PERCENT: waits (up to 300 s) until MD's reshape front
 # reaches PERCENT, writes what it saw to $VM_OUT/cut.$VM_BOOT.txt (straight
 # to the host: the console pipe may lose its last lines) and cuts the
@@ -406,9 +381,6 @@ vm_cut_torn() {
 # holds.
 vm_power_cut_at() {
         case $2 in
-        torn:*)
-                vm_cut_torn "$1" "${2#torn:}"
-                return ;;
         ended)
                 vm_cut_after_end "$1"
                 return ;;

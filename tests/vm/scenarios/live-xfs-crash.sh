@@ -4,24 +4,25 @@
 # raid5 (1.2 metadata, 4 x 319 MiB, chunk 64K), vm-fswriter running,
 # `mdadm --grow --chunk=128 --backup-file` handed to `reshaped supervise`
 # by the shipped drop-in, a 640 MiB ballast file filling most of the
-# filesystem (a torn window lands in data), the power cut past 40% while
-# the kernel runs 2 MiB per member beyond its checkpoint. Boot 2: no one
-# types for the array: reshaped-recover.service restores and supervises
-# it (md held at 1 MB/s from boot by raid_speed); the scenario mounts xfs
-# (log replay), verifies every file fsynced before the cut, runs the
-# writer again and cuts the power a second time, past 75%. Boot 3: the
-# same recovery, verification and writer, to the end of the reshape, then
-# the ballast verified. Fails on a writer stall over $live_stall_ms or a
-# read-back mismatch, a recovery that fails or writes the array back out of order,
-# xfs_repair -n findings at the end, a fsynced file or a ballast byte
-# that differs, or a record left behind.
+# filesystem, the power cut just after a sync_max raise past 40%. Boot 2:
+# no one types for the array: reshaped-recover.service restores and
+# supervises it (md held at 1 MB/s from boot by raid_speed); the scenario
+# mounts xfs (log replay), verifies every file fsynced before the cut,
+# runs the writer again and cuts the power a second time, past 75%. Boot
+# 3: the same recovery, verification and writer, to the end of the
+# reshape, then the ballast verified. Fails on a writer stall over
+# $live_stall_ms or a read-back mismatch, a recovery that fails or writes
+# the array back out of order, xfs_repair -n findings at the end, a
+# fsynced file or a ballast byte that differs, or a record left behind.
 . "$VM_LIB"
 set -u
 
 seed=7313
-# The second cut comes 1 s after the supervisor let the kernel into a
-# window (md slowed to 8 MB/s just before; slower, a write into the held
-# window would wait longer than the writer's stall limit).
+# Each cut comes 1 s after the supervisor let the kernel into a window
+# (md slowed to 8 MB/s just before; slower, a write into the held window
+# would wait longer than the writer's stall limit): the kernel is
+# mid-window, past its checkpoint, and what it rewrote there only the
+# backup can undo.
 export VM_CUT_RAISE_DELAY=1 LW_SLOW_KIB=8000
 backup=$VM_SCRATCH/md0.backup
 unit=reshaped-recover.service
@@ -59,7 +60,7 @@ if [ "$VM_BOOT" = 1 ]; then
                 sleep 0.1
         done
         md_fast md0
-        vm_power_cut_at md0 torn:40
+        vm_power_cut_at md0 raise:40
 fi
 
 vm_live_writers_survived
