@@ -18,11 +18,13 @@
 set -u
 
 seed=7313
-# Each cut comes 1 s after the supervisor let the kernel into a window
-# (md slowed to 8 MB/s just before; slower, a write into the held window
-# would wait longer than the writer's stall limit): the kernel is
-# mid-window, past its checkpoint, and what it rewrote there only the
-# backup can undo.
+# Each cut comes 1 s after the supervisor let the kernel into a window,
+# with md slowed to 8 MB/s just before (slower, a write into the held
+# window would wait longer than the writer's stall limit). The kernel
+# tends to have checkpointed where it stands by then: this scenario
+# proves recovery at boot with a filesystem in use, not the write-back
+# of torn rows (crash-restore-instants and the fake-kernel restore tests
+# do).
 export VM_CUT_RAISE_DELAY=1 LW_SLOW_KIB=8000
 backup=$VM_SCRATCH/md0.backup
 unit=reshaped-recover.service
