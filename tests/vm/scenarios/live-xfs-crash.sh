@@ -23,8 +23,8 @@ seed=7313
 # window would wait longer than the writer's stall limit). The kernel
 # tends to have checkpointed where it stands by then: this scenario
 # proves recovery at boot with a filesystem in use, not the write-back
-# of torn rows (crash-restore-instants and the fake-kernel restore tests
-# do).
+# of torn rows (the fake-kernel restore tests do: a build that skips the
+# write-back fails them).
 export VM_CUT_RAISE_DELAY=1 LW_SLOW_KIB=8000
 backup=$VM_SCRATCH/md0.backup
 unit=reshaped-recover.service
