@@ -248,11 +248,11 @@ static void watch_load(struct sup *s)
         uint64_t sectors, now = sup_now_ms();
         bool busy;
 
-        if (s->io_known && now - s->io_sampled_ms < LOAD_SAMPLE_MS)
-                return;
-        if (md_get_io_sectors(s->md, &sectors) < 0)
+        if (s->io_sampled_ms && now - s->io_sampled_ms < LOAD_SAMPLE_MS)
                 return;
         s->io_sampled_ms = now;
+        if (md_get_io_sectors(s->md, &sectors) < 0)
+                return;
         busy = s->io_known && sectors != s->io_sectors;
         if (busy != s->busy)
                 log_debug("%s: the array is %s: windows of about %d s of the kernel's time.", md_name(s->md),
