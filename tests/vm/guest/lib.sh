@@ -1247,7 +1247,7 @@ vm_live_mkfs() {
 # vm_live_writer_start NAME SEED: starts vm-fswriter in the background until
 # vm_live_writer_stop NAME.
 vm_live_writer_start() {
-        rm -f "/tmp/writer-stop.$1"
+        rm -f "/tmp/writer-stop.$1" "$VM_OUT/writer.$1.status"
         vm_log "+ vm-fswriter run $live_mnt/tree --seed $2 --until-file /tmp/writer-stop.$1 --stall-ms $live_stall_ms"
         { vm-fswriter run "$live_mnt/tree" --seed "$2" --manifest "$live_mnt/manifest" \
                 --until-file "/tmp/writer-stop.$1" --stall-ms "$live_stall_ms" 2>&1
