@@ -52,12 +52,13 @@
  * time to them; so on all but very fast arrays the largest window wins. */
 #define WINDOW_TARGET_MS        30000
 /* While applications use the array: their writes into a held window
- * wait until the kernel is through it and the next, and md slows the
+ * wait until the kernel is through it and the next, and md may slow the
  * reshape to speed_limit_min (1 MB/s by default) whenever they do I/O,
- * so a 30 s window would stall them for up to a minute. A few seconds
- * cost an idle array's throughput, not a busy one's, whose reshape md
- * holds back anyway (tests/vm/experiments/live-windows.sh). */
-#define WINDOW_BUSY_TARGET_MS   2000
+ * so a 30 s window would stall them for up to a minute. Measured with a
+ * writer on ext4 (tests/vm/experiments/live-windows.sh): 64 MiB windows
+ * (about 2.5 s of the kernel there) let its slowest operation wait 5 s,
+ * 8 MiB ones 0.9 s, for a reshape 4% slower. */
+#define WINDOW_BUSY_TARGET_MS   500
 /* How often the array's own I/O is looked at: in use means it moved in
  * the last such interval. */
 #define LOAD_SAMPLE_MS          2000

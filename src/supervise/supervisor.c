@@ -255,8 +255,8 @@ static void watch_load(struct sup *s)
                 return;
         busy = s->io_known && sectors != s->io_sectors;
         if (busy != s->busy)
-                log_debug("%s: the array is %s: windows of about %d s of the kernel's time.", md_name(s->md),
-                          busy ? "in use" : "idle", (busy ? WINDOW_BUSY_TARGET_MS : WINDOW_TARGET_MS) / 1000);
+                log_debug("%s: the array is %s: windows of about %d ms of the kernel's time.", md_name(s->md),
+                          busy ? "in use" : "idle", busy ? WINDOW_BUSY_TARGET_MS : WINDOW_TARGET_MS);
         s->busy = busy;
         s->io_sectors = sectors;
         s->io_known = true;
