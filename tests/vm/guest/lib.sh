@@ -287,7 +287,9 @@ vm_probe_risk() {
                 }
                 hi = min(hi, arr)
                 lag = 0
-                if (hi > lo) {
+                # A frozen kernel rewrites nothing (the take-over stores
+                # its new sync_max before the restart and the backup).
+                if ($2 != "frozen" && hi > lo) {
                         lag = hi - lo - overlap(lo, hi, $10, $11) - overlap(lo, hi, $12, $13)
                         # Two sections never overlap each other; clamp anyway.
                         lag = max(lag, 0)
