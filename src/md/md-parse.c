@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 
@@ -80,18 +79,17 @@ int md_parse_u64(const char *s, uint64_t *ret)
 int md_parse_block_stat_sectors(const char *s, uint64_t *ret_sectors)
 {
         uint64_t v[7];
-        char *end;
 
         for (unsigned i = 0; i < 7; i++) {
-                while (*s == ' ')
-                        s++;
-                if (*s < '0' || *s > '9')
-                        return -EINVAL;
-                errno = 0;
-                v[i] = strtoull(s, &end, 10);
-                if (errno != 0 || (*end != ' ' && *end != '\n' && *end != '\0'))
-                        return -EINVAL;
-                s = end;
+                size_t n;
+                int r;
+
+                s += strspn(s, " ");
+                n = strcspn(s, " \n");
+                r = parse_u64_n(s, n, &v[i]);
+                if (r < 0)
+                        return r;
+                s += n;
         }
         if (v[2] > UINT64_MAX - v[6])
                 return -ERANGE;
