@@ -80,6 +80,24 @@
 /* While paused, how often the loop looks at the array (and the record). */
 #define PAUSED_POLL_MS 5000
 
+/* What one wake-up reads of the kernel: the planner's observation and the
+ * supervisor's own checks are built from it, not from reads of their own. */
+struct sup_snapshot {
+        uint64_t now_ms;
+        enum md_sync_action action;
+        bool finished;              /* reshape_position reads none */
+        bool completed_valid;       /* sync_completed reads a running position */
+        uint64_t completed_progress;
+        unsigned degraded;
+        /* The on-disk checkpoint, read only while the reshape runs. */
+        bool checkpoint_valid;
+        uint64_t checkpoint_progress;
+        /* The array's own I/O, read only when its LOAD_SAMPLE_MS sample is
+         * due; an unreadable stat is a sample with io_valid false. */
+        bool io_due, io_valid;
+        uint64_t io_sectors;
+};
+
 struct sup {
         struct md *md;
         const struct supervisor_options *o;
@@ -104,8 +122,9 @@ struct sup {
 
         uint64_t t0_ms, last_obs_ms, last_obs_completed;
         double rate_progress_per_ms;
-        /* The array's own I/O (md_get_io_sectors) at the last window size
-         * decision; busy: it moved since the one before. */
+        /* The array's own I/O (md_get_io_sectors) at the last sample (a
+         * snapshot's, every LOAD_SAMPLE_MS); busy: it moved since the one
+         * before. */
         uint64_t io_sectors, io_sampled_ms;
         bool io_known, busy;
         uint64_t stall_ms;

@@ -118,17 +118,48 @@ static int execute(struct sup *s, const struct plan_action *a)
         return -EINVAL;
 }
 
+/* Reads, in one go, what a wake-up needs of the kernel. */
+static int take_snapshot(struct sup *s, struct sup_snapshot *snap)
+{
+        struct md_sync_completed sc;
+        uint64_t pos;
+        int r;
+
+        *snap = (struct sup_snapshot) { .now_ms = sup_now_ms() };
+        r = md_get_sync_action(s->md, &snap->action);
+        if (r < 0)
+                return r;
+        r = md_get_reshape_position(s->md, &pos);
+        if (r < 0)
+                return r;
+        snap->finished = pos == MD_RESHAPE_POSITION_NONE;
+        r = md_get_sync_completed(s->md, &sc);
+        if (r < 0)
+                return r;
+        snap->completed_valid = sc.state == MD_SYNC_COMPLETED_RUNNING;
+        snap->completed_progress = sc.completed_dev_sectors;
+        r = md_get_degraded(s->md, &snap->degraded);
+        if (r < 0)
+                return r;
+        if (!snap->finished) {
+                r = sup_disk_checkpoint(s, &snap->checkpoint_progress);
+                if (r < 0 && r != -ENODATA)
+                        return r;
+                snap->checkpoint_valid = r == 0;
+        }
+        snap->io_due = !s->io_sampled_ms || snap->now_ms - s->io_sampled_ms >= LOAD_SAMPLE_MS;
+        if (snap->io_due)
+                snap->io_valid = md_get_io_sectors(s->md, &snap->io_sectors) == 0;
+        return 0;
+}
+
 /* A member lost mid-reshape: md reconstructs what we read through it, so
  * within the level's redundancy the backups stay exact; beyond it the
  * array has failed and nothing more may be written. */
-static int check_degraded(struct sup *s)
+static int check_degraded(struct sup *s, const struct sup_snapshot *snap)
 {
-        unsigned degraded, tolerated = s->geo.redundancy;
-        int r;
+        unsigned degraded = snap->degraded, tolerated = s->geo.redundancy;
 
-        r = md_get_degraded(s->md, &degraded);
-        if (r < 0)
-                return r;
         if (degraded == s->degraded)
                 return 0;
         if (degraded > tolerated)
@@ -146,78 +177,83 @@ static int check_degraded(struct sup *s)
  * sync_action reads neither reshape nor frozen-by-us mid-reshape. md
  * passes through idle between a finished reshape and reshape_position
  * reading none, and while it restarts the thread: look again for a
- * moment. Frozen by someone else (mdadm --stop freezes first), the
- * kernel cannot move, so there is nothing to wait for: stop at once,
- * holding what the backup holds.
+ * moment, @snap retaken each time. Frozen by someone else (mdadm --stop
+ * freezes first), the kernel cannot move, so there is nothing to wait
+ * for: stop at once, holding what the backup holds.
  */
-static int reshape_stopped(struct sup *s, enum md_sync_action action, bool *ret_finished)
+static int reshape_stopped(struct sup *s, struct sup_snapshot *snap)
 {
-        uint64_t deadline = sup_now_ms() + SETTLE_TIMEOUT_MS, pos;
+        uint64_t deadline = sup_now_ms() + SETTLE_TIMEOUT_MS;
         int r;
 
-        for (;;) {
-                if (action == MD_SYNC_ACTION_FROZEN) {
+        while (!snap->finished && snap->action != MD_SYNC_ACTION_RESHAPE) {
+                if (snap->action == MD_SYNC_ACTION_FROZEN) {
                         s->frozen_by_other = true;
                         return log_warning_errno(ECANCELED, "%s: someone else froze the reshape (sync_action=frozen; mdadm --stop does): stopping supervision.",
                                                  md_name(s->md));
                 }
                 if (sup_now_ms() > deadline)
                         return log_error_errno(EPROTO, "%s: the reshape stopped (sync_action=%s for %d s) although reshape_position still reads a position.",
-                                               md_name(s->md), md_sync_action_to_string(action),
+                                               md_name(s->md), md_sync_action_to_string(snap->action),
                                                SETTLE_TIMEOUT_MS / 1000);
                 usleep(50000);
-                r = md_get_reshape_position(s->md, &pos);
+                r = take_snapshot(s, snap);
                 if (r < 0)
                         return r;
-                if (pos == MD_RESHAPE_POSITION_NONE) {
-                        *ret_finished = true;
-                        return 0;
-                }
-                r = md_get_sync_action(s->md, &action);
-                if (r < 0)
-                        return r;
-                if (action == MD_SYNC_ACTION_RESHAPE)
-                        return 0;
         }
+        return 0;
 }
 
-/* Reads what the kernel shows now. @notified: a notification was taken. */
+/* Whether applications did I/O on the array since the last sample. An
+ * unreadable stat leaves it as it was: windows then stay the size they
+ * have. */
+static void watch_load(struct sup *s, const struct sup_snapshot *snap)
+{
+        bool busy;
+
+        if (!snap->io_due)
+                return;
+        s->io_sampled_ms = snap->now_ms;
+        if (!snap->io_valid)
+                return;
+        busy = s->io_known && snap->io_sectors != s->io_sectors;
+        if (busy != s->busy)
+                log_debug("%s: the array is %s: windows of about %d ms of the kernel's time.", md_name(s->md),
+                          busy ? "in use" : "idle", busy ? WINDOW_BUSY_TARGET_MS : WINDOW_TARGET_MS);
+        s->busy = busy;
+        s->io_sectors = snap->io_sectors;
+        s->io_known = true;
+}
+
+/* Reads what the kernel shows now and tells the planner. @notified: a
+ * notification was taken. */
 static int observe(struct sup *s, bool notified)
 {
-        struct plan_observation o = { .notified = notified, .now_ms = sup_now_ms() };
-        struct md_sync_completed sc;
-        enum md_sync_action action;
-        uint64_t pos;
+        struct sup_snapshot snap;
+        struct plan_observation o;
         int r;
 
-        r = md_get_sync_action(s->md, &action);
+        r = take_snapshot(s, &snap);
         if (r < 0)
                 return r;
-        r = md_get_reshape_position(s->md, &pos);
+        r = check_degraded(s, &snap);
         if (r < 0)
                 return r;
-        r = md_get_sync_completed(s->md, &sc);
-        if (r < 0)
-                return r;
-        r = check_degraded(s);
-        if (r < 0)
-                return r;
-        o.reshaping = action == MD_SYNC_ACTION_RESHAPE;
-        o.finished = pos == MD_RESHAPE_POSITION_NONE;
-        o.completed_progress = sc.state == MD_SYNC_COMPLETED_RUNNING ? sc.completed_dev_sectors
-                                                                     : s->plan.completed;
-        if (!o.finished) {
-                r = sup_disk_checkpoint(s, &o.checkpoint_progress);
-                if (r < 0 && r != -ENODATA)
-                        return r;
-                o.checkpoint_valid = r == 0;
-        }
-        if (!o.finished && !o.reshaping && !s->plan.frozen) {
-                r = reshape_stopped(s, action, &o.finished);
+        if (!snap.finished && snap.action != MD_SYNC_ACTION_RESHAPE && !s->plan.frozen) {
+                r = reshape_stopped(s, &snap);
                 if (r < 0)
                         return r;
-                o.reshaping = !o.finished;
         }
+        watch_load(s, &snap);
+        o = (struct plan_observation) {
+                .notified = notified,
+                .reshaping = snap.action == MD_SYNC_ACTION_RESHAPE,
+                .finished = snap.finished,
+                .completed_progress = snap.completed_valid ? snap.completed_progress : s->plan.completed,
+                .checkpoint_valid = snap.checkpoint_valid,
+                .checkpoint_progress = snap.checkpoint_progress,
+                .now_ms = snap.now_ms,
+        };
 
         /* Speed accounting between observations. */
         if (o.completed_progress > s->last_obs_completed && o.now_ms > s->last_obs_ms) {
@@ -238,28 +274,6 @@ static int observe(struct sup *s, bool notified)
             s->plan.sync_max < s->geo.end_progress_sectors)
                 s->parked_since_ms = o.now_ms;
         return 0;
-}
-
-/* Whether applications did I/O on the array since the last look. An
- * unreadable stat leaves it as it was: windows then stay the size they
- * have. */
-static void watch_load(struct sup *s)
-{
-        uint64_t sectors, now = sup_now_ms();
-        bool busy;
-
-        if (s->io_sampled_ms && now - s->io_sampled_ms < LOAD_SAMPLE_MS)
-                return;
-        s->io_sampled_ms = now;
-        if (md_get_io_sectors(s->md, &sectors) < 0)
-                return;
-        busy = s->io_known && sectors != s->io_sectors;
-        if (busy != s->busy)
-                log_debug("%s: the array is %s: windows of about %d ms of the kernel's time.", md_name(s->md),
-                          busy ? "in use" : "idle", busy ? WINDOW_BUSY_TARGET_MS : WINDOW_TARGET_MS);
-        s->busy = busy;
-        s->io_sectors = sectors;
-        s->io_known = true;
 }
 
 static void adapt_section(struct sup *s)
@@ -573,7 +587,6 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                         report_event(REPORT_MID_LOCKSTEP, md_name(md),
                                      "%s: no halfway checkpoint from the kernel for %" PRIu64 " s although it had work; falling back to lock-step windows of about %d s (an old or unpatched kernel).",
                                      md_name(md), s.plan.contract_timeout_ms / 1000, LOCKSTEP_WINDOW_MS / 1000);
-                watch_load(&s);
                 adapt_section(&s);
         }
 
