@@ -504,6 +504,53 @@ void planner_applied(struct planner *p, const struct plan_action *a, uint64_t no
         }
 }
 
+void planner_set_draining(struct planner *p, bool draining)
+{
+        p->draining = draining;
+}
+
+void planner_set_frozen(struct planner *p, bool frozen)
+{
+        p->frozen = frozen;
+}
+
+bool planner_backup_releases_other(const struct planner *p, const struct plan_action *a,
+                                   uint64_t now_ms)
+{
+        struct planner q = *p;
+        struct plan_action next;
+
+        planner_applied(&q, a, now_ms);
+        next = planner_next(&q);
+        return next.kind == PLAN_FORGET && next.slot != a->slot;
+}
+
+bool planner_keeps_read(const struct planner *p, uint64_t from_progress)
+{
+        for (unsigned k = 0; k < p->n_ahead; k++)
+                if (p->ahead[k].from_progress == from_progress)
+                        return true;
+        return false;
+}
+
+struct plan_status planner_status(const struct planner *p)
+{
+        return (struct plan_status) {
+                .checkpoint = p->checkpoint,
+                .completed = p->completed,
+                .protected_to = p->protected_to,
+                .sync_max = p->sync_max,
+                .finished = p->finished,
+                .released = p->released,
+                .frozen = p->frozen,
+                .draining = p->draining,
+                .lockstep = p->lockstep,
+                .pacing = p->pacing,
+                .holds_backup = p->slot[0].held || p->slot[1].held,
+                .contract_timeout_ms = p->contract_timeout_ms,
+        };
+}
+
 uint64_t planner_wait_ms(const struct planner *p, uint64_t now_ms)
 {
         uint64_t since, limit;

@@ -156,6 +156,33 @@ void planner_observe(struct planner *p, const struct plan_observation *o);
 struct plan_action planner_next(const struct planner *p);
 void planner_applied(struct planner *p, const struct plan_action *a, uint64_t now_ms);
 
+/* Stopping (@draining): no new windows or raises, and windows the kernel
+ * cannot enter are let go at once; false again on a resume. */
+void planner_set_draining(struct planner *p, bool draining);
+/* The caller found the reshape frozen at take-over (@frozen): the planner
+ * restarts it (PLAN_RESUME) once the kernel's first limit is in place. */
+void planner_set_frozen(struct planner *p, bool frozen);
+
+/* Whether the planner forgets the other slot as soon as backup @a is
+ * durable (the kernel is past it already), so that the caller may empty
+ * that slot in the same commit. */
+bool planner_backup_releases_other(const struct planner *p, const struct plan_action *a,
+                                   uint64_t now_ms);
+/* Whether the window read ahead from @from_progress is still wanted. */
+bool planner_keeps_read(const struct planner *p, uint64_t from_progress);
+
+/* What the planner holds to, for the caller's reports and decisions. */
+struct plan_status {
+        uint64_t checkpoint;        /* progress the kernel proved durable */
+        uint64_t completed;         /* latest sync_completed seen */
+        uint64_t protected_to;      /* windows up to here are durable or need none */
+        uint64_t sync_max;          /* progress value in effect */
+        bool finished, released, frozen, draining, lockstep, pacing;
+        bool holds_backup;          /* a slot is durable in the backup file */
+        uint64_t contract_timeout_ms;
+};
+struct plan_status planner_status(const struct planner *p);
+
 /* How long the caller may wait for the next notification before it must
  * observe anyway (the lock-step poll interval, or what is left of the
  * contract timeout). */
