@@ -234,15 +234,15 @@ static void *free_buffer(const struct sup *s)
 static int start_read(struct sup *s, struct array_range range, struct array_read **ret)
 {
         void *buf = free_buffer(s);
-        uint64_t usable;
+        uint64_t usable, sync_max = planner_status(&s->plan).sync_max;
         int r;
 
         if (!buf)
                 return log_error_errno(EBUSY, "Internal error: both window buffers are in use.");
-        if (!array_range_inside(geometry_old_layout(&s->geo, s->plan.sync_max), range))
+        if (!array_range_inside(geometry_old_layout(&s->geo, sync_max), range))
                 return log_error_errno(EINVAL, "Internal error: array sectors %" PRIu64 "-%" PRIu64
                                        " are not all in the old layout with sync_max at %" PRIu64 ".",
-                                       range.lo_array_sectors, range.hi_array_sectors, s->plan.sync_max);
+                                       range.lo_array_sectors, range.hi_array_sectors, sync_max);
         r = member_set_refresh(s->members, s->md, &usable);
         if (r < 0)
                 return r;
@@ -268,11 +268,7 @@ void sup_sync_reads(struct sup *s)
         unsigned kept = 0;
 
         for (unsigned i = 0; i < s->n_reads; i++) {
-                bool wanted = false;
-
-                for (unsigned k = 0; k < s->plan.n_ahead; k++)
-                        wanted |= s->plan.ahead[k].from_progress == s->reads[i].from_progress;
-                if (wanted)
+                if (planner_keeps_read(&s->plan, s->reads[i].from_progress))
                         s->reads[kept++] = s->reads[i];
                 else
                         array_read_free(s->reads[i].rd);
@@ -348,20 +344,9 @@ int sup_set_resume(struct sup *s, uint64_t checkpoint_progress)
         return backup_file_set_resume(s->bf, geometry_progress_to_position(&s->geo, checkpoint_progress));
 }
 
-/* Whether the planner forgets the other slot as soon as backup @a is
- * durable (the kernel is past it already): then the commit's header can
- * say so, saving a header write and sync per window. */
-bool sup_forgets_other(const struct sup *s, const struct plan_action *a)
-{
-        struct planner q = s->plan;
-        struct plan_action next;
-
-        planner_applied(&q, a, sup_now_ms());
-        next = planner_next(&q);
-        return next.kind == PLAN_FORGET && next.slot != a->slot;
-}
-
-/* @release_other: the commit also empties the other slot. */
+/* @release_other: the commit also empties the other slot (the planner
+ * forgets it as soon as this one is durable), saving a header write and
+ * sync per window. */
 int sup_do_backup(struct sup *s, const struct plan_action *a, bool release_other)
 {
         uint64_t len = array_range_sectors(a->range);
@@ -393,7 +378,7 @@ int sup_do_backup(struct sup *s, const struct plan_action *a, bool release_other
                 return r;
         t_data = sup_now_ms();
         if (release_other) {
-                r = sup_set_resume(s, s->plan.checkpoint);
+                r = sup_set_resume(s, planner_status(&s->plan).checkpoint);
                 if (r < 0)
                         return r;
         }

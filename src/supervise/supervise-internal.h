@@ -161,7 +161,6 @@ int sup_open_backup(struct sup *s);
 void sup_sync_reads(struct sup *s);
 int sup_read_ahead(struct sup *s, const struct plan_action *a);
 int sup_set_resume(struct sup *s, uint64_t checkpoint_progress);
-bool sup_forgets_other(const struct sup *s, const struct plan_action *a);
 int sup_do_backup(struct sup *s, const struct plan_action *a, bool release_other);
 
 /* supervise-takeover.c */

@@ -55,27 +55,28 @@ void sup_pause_refresh(struct sup *s)
         if (s->paused && (!was || request != s->pause_request))
                 s->pause_confirmed = false;
         s->pause_request = request;
-        s->plan.draining = s->paused;
+        planner_set_draining(&s->plan, s->paused);
         if (s->paused && !was)
                 log_notice("%s: pausing: no more windows; the kernel goes on to %.1f%% (sync_max, the end of what is backed up) and is held there until 'reshaped resume %s'.",
-                           md_name(s->md), progress_percent(s, s->plan.sync_max), md_devnode(s->md));
+                           md_name(s->md), progress_percent(s, planner_status(&s->plan).sync_max), md_devnode(s->md));
         else if (!s->paused && was) {
                 supervise_held_remove(md_name(s->md));
                 s->pause_confirmed = false;
                 /* The pause is not time the kernel waited for backups. */
                 if (s->parked_since_ms)
                         s->parked_since_ms = sup_now_ms();
-                report_resumed(md_name(s->md), progress_percent(s, s->plan.completed));
+                report_resumed(md_name(s->md), progress_percent(s, planner_status(&s->plan).completed));
         }
 }
 
 void sup_pause_confirm(struct sup *s)
 {
+        struct plan_status ps = planner_status(&s->plan);
         struct supervise_held h = {
                 .request = s->pause_request,
                 .pid = getpid(),
-                .progress_sectors = s->plan.released ? s->plan.completed : s->plan.sync_max,
-                .final_window = s->plan.released,
+                .progress_sectors = ps.released ? ps.completed : ps.sync_max,
+                .final_window = ps.released,
         };
 
         if (s->pause_confirmed || !sup_pause_holding(s))
@@ -102,7 +103,7 @@ void sup_pause_take_pending(struct sup *s)
         struct timespec zero = { 0, 0 };
         sigset_t pending, one;
 
-        if (s->plan.draining || sigpending(&pending) < 0 || !sigismember(&pending, SUPERVISE_PAUSE_SIGNAL))
+        if (planner_status(&s->plan).draining || sigpending(&pending) < 0 || !sigismember(&pending, SUPERVISE_PAUSE_SIGNAL))
                 return;
         sigemptyset(&one);
         sigaddset(&one, SUPERVISE_PAUSE_SIGNAL);

@@ -34,7 +34,7 @@ void sup_describe_kernel(struct sup *s, char *buf, size_t size)
 
 bool sup_holds_any(const struct sup *s)
 {
-        return s->plan.slot[0].held || s->plan.slot[1].held;
+        return planner_status(&s->plan).holds_backup;
 }
 
 /* Freezes the reshape, checked: sync_action must read frozen after it. */
@@ -91,6 +91,7 @@ static bool held_needed(struct sup *s, struct array_range held)
  */
 bool sup_array_stopped(struct sup *s)
 {
+        double at = 100.0 * (double) planner_status(&s->plan).checkpoint / (double) s->geo.end_progress_sectors;
         bool running = true;
 
         if (md_array_is_running(md_name(s->md), &running) < 0 || running)
@@ -98,12 +99,11 @@ bool sup_array_stopped(struct sup *s)
         if (s->geo.relocates)
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
                              "%s: the array was stopped (mdadm --stop) at %.1f%%; nothing is at risk (the new layout goes to a new data offset). Once it is assembled again (mdadm --assemble), continue with: reshaped supervise %s",
-                             md_name(s->md), 100.0 * (double) s->plan.checkpoint / (double) s->geo.end_progress_sectors,
-                             md_devnode(s->md));
+                             md_name(s->md), at, md_devnode(s->md));
         else
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
                              "%s: the array was stopped (mdadm --stop) at %.1f%%; %s keeps what lies beyond its checkpoint. Continue with: reshaped restore %s --backup-file %s (at boot, reshaped-recover.service does it)",
-                             md_name(s->md), 100.0 * (double) s->plan.checkpoint / (double) s->geo.end_progress_sectors,
+                             md_name(s->md), at,
                              s->o->backup_path, md_devnode(s->md), s->o->backup_path);
         return true;
 }
@@ -112,12 +112,13 @@ int sup_stop_safely(struct sup *s, const char *why)
 {
         uint64_t deadline = sup_now_ms() + DRAIN_TIMEOUT_MS;
         struct array_range held;
+        struct plan_status ps;
         char cont[512], state[160];
         int r = 0, rf = 0, rs;
 
         report_notify_stopping(why);
-        s->plan.draining = true;
-        while (!s->frozen_by_other && !s->plan.finished && sup_holds_any(s) && sup_now_ms() < deadline) {
+        planner_set_draining(&s->plan, true);
+        while (!s->frozen_by_other && !planner_status(&s->plan).finished && sup_holds_any(s) && sup_now_ms() < deadline) {
                 /* The drain and the freeze after it are bounded; systemd
                  * is to wait for them rather than SIGKILL at TimeoutStopSec=,
                  * which would leave writes suspended. */
@@ -132,11 +133,12 @@ int sup_stop_safely(struct sup *s, const char *why)
         /* Also after the last observation: a finish is acted on here. */
         (void) sup_run_actions(s);
 
+        ps = planner_status(&s->plan);
         /* Released with nothing held, the kernel runs to the end with
          * nothing at risk; otherwise it stops where the backup holds. */
-        if (!s->plan.finished && (sup_holds_any(s) || !s->plan.released))
+        if (!ps.finished && (ps.holds_backup || !ps.released))
                 rf = freeze_checked(s);
-        held = s->plan.finished ? (struct array_range) { 0, 0 } : planner_held(&s->plan);
+        held = ps.finished ? (struct array_range) { 0, 0 } : planner_held(&s->plan);
         if (rf >= 0 && !held_needed(s, held))
                 held = (struct array_range) { 0, 0 };
         rs = md_set_suspend(s->md, held.lo_array_sectors, held.hi_array_sectors);
@@ -158,7 +160,7 @@ int sup_stop_safely(struct sup *s, const char *why)
                              rf < 0 && rs < 0 ? ", and so did setting the suspend range" : "",
                              strerror(-(rf < 0 ? rf : rs)), state, s->o->backup_path ? s->o->backup_path : "no backup",
                              held.lo_array_sectors, held.hi_array_sectors, cont);
-        else if (s->plan.finished)
+        else if (ps.finished)
                 report_event(REPORT_MID_STOPPED, md_name(s->md), "%s: %s; the reshape had finished, and no writes are suspended.",
                              md_name(s->md), why);
         else if (s->geo.relocates)
@@ -169,7 +171,7 @@ int sup_stop_safely(struct sup *s, const char *why)
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
                              "%s: %s. Stopped safely at %.1f%%: %s at its last checkpoint, nothing is at risk and no writes are suspended. Continue with: %s",
                              md_name(s->md), why,
-                             100.0 * (double) s->plan.checkpoint / (double) s->geo.end_progress_sectors, state, cont);
+                             100.0 * (double) ps.checkpoint / (double) s->geo.end_progress_sectors, state, cont);
         else
                 report_event(REPORT_MID_STOPPED, md_name(s->md),
                              "%s: %s; %s. %s holds array sectors %" PRIu64 "-%" PRIu64

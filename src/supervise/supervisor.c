@@ -94,11 +94,11 @@ static int execute(struct sup *s, const struct plan_action *a)
         case PLAN_SUSPEND:
                 return md_set_suspend(s->md, a->range.lo_array_sectors, a->range.hi_array_sectors);
         case PLAN_BACKUP:
-                return sup_do_backup(s, a, sup_forgets_other(s, a));
+                return sup_do_backup(s, a, planner_backup_releases_other(&s->plan, a, sup_now_ms()));
         case PLAN_SET_SYNC_MAX:
                 return md_set_sync_max(s->md, a->progress);
         case PLAN_FORGET:
-                r = sup_set_resume(s, s->plan.checkpoint);
+                r = sup_set_resume(s, planner_status(&s->plan).checkpoint);
                 if (r < 0)
                         return r;
                 return backup_file_release(s->bf, a->slot);
@@ -231,6 +231,7 @@ static int observe(struct sup *s, bool notified)
 {
         struct sup_snapshot snap;
         struct plan_observation o;
+        struct plan_status ps = planner_status(&s->plan);
         int r;
 
         r = take_snapshot(s, &snap);
@@ -239,7 +240,7 @@ static int observe(struct sup *s, bool notified)
         r = check_degraded(s, &snap);
         if (r < 0)
                 return r;
-        if (!snap.finished && snap.action != MD_SYNC_ACTION_RESHAPE && !s->plan.frozen) {
+        if (!snap.finished && snap.action != MD_SYNC_ACTION_RESHAPE && !ps.frozen) {
                 r = reshape_stopped(s, &snap);
                 if (r < 0)
                         return r;
@@ -249,7 +250,7 @@ static int observe(struct sup *s, bool notified)
                 .notified = notified,
                 .reshaping = snap.action == MD_SYNC_ACTION_RESHAPE,
                 .finished = snap.finished,
-                .completed_progress = snap.completed_valid ? snap.completed_progress : s->plan.completed,
+                .completed_progress = snap.completed_valid ? snap.completed_progress : ps.completed,
                 .checkpoint_valid = snap.checkpoint_valid,
                 .checkpoint_progress = snap.checkpoint_progress,
                 .now_ms = snap.now_ms,
@@ -267,18 +268,18 @@ static int observe(struct sup *s, bool notified)
         s->last_obs_completed = o.completed_progress;
 
         planner_observe(&s->plan, &o);
+        ps = planner_status(&s->plan);
         /* The kernel waits from when it reaches sync_max until we raise it;
          * counted from when we see it there, so a lower bound. */
-        if (!s->parked_since_ms && o.reshaping && !s->plan.released &&
-            o.completed_progress >= s->plan.sync_max &&
-            s->plan.sync_max < s->geo.end_progress_sectors)
+        if (!s->parked_since_ms && o.reshaping && !ps.released && o.completed_progress >= ps.sync_max &&
+            ps.sync_max < s->geo.end_progress_sectors)
                 s->parked_since_ms = o.now_ms;
         return 0;
 }
 
 static void adapt_section(struct sup *s)
 {
-        uint64_t target_ms = s->plan.lockstep ? LOCKSTEP_WINDOW_MS
+        uint64_t target_ms = planner_status(&s->plan).lockstep ? LOCKSTEP_WINDOW_MS
                              : s->busy       ? WINDOW_BUSY_TARGET_MS
                                              : WINDOW_TARGET_MS;
         uint64_t lo = sup_section_progress_for(s, s->o->section_min_bytes);
@@ -295,19 +296,19 @@ static void adapt_section(struct sup *s)
 static void progress(struct sup *s, bool force)
 {
         uint64_t t = sup_now_ms(), elapsed = t - s->t0_ms;
+        struct plan_status ps = planner_status(&s->plan);
         double rate = s->rate_progress_per_ms * 1000.0 *
                       (double) sectors_to_bytes(s->geo.new_data_disks);
-        uint64_t left = s->geo.end_progress_sectors > s->plan.completed
-                        ? s->geo.end_progress_sectors - s->plan.completed : 0;
+        uint64_t left = s->geo.end_progress_sectors > ps.completed ? s->geo.end_progress_sectors - ps.completed : 0;
         struct report_progress p = {
                 .array = md_name(s->md),
                 /* The last checkpoint the kernel notified may fall short of
                  * the end it reached. */
-                .completed_progress = s->plan.finished ? s->geo.end_progress_sectors : s->plan.completed,
+                .completed_progress = ps.finished ? s->geo.end_progress_sectors : ps.completed,
                 .end_progress = s->geo.end_progress_sectors,
-                .position_array_sectors = geometry_progress_to_position(&s->geo, s->plan.completed),
-                .protected_array_sectors = geometry_progress_to_position(&s->geo, s->plan.protected_to),
-                .protected_progress = s->plan.protected_to,
+                .position_array_sectors = geometry_progress_to_position(&s->geo, ps.completed),
+                .protected_array_sectors = geometry_progress_to_position(&s->geo, ps.protected_to),
+                .protected_progress = ps.protected_to,
                 .rate_bytes_per_sec = rate,
                 .eta_sec = s->rate_progress_per_ms > 0
                            ? (double) left / s->rate_progress_per_ms / 1000.0 : -1,
@@ -326,7 +327,7 @@ static void progress(struct sup *s, bool force)
                 report_event_field(REPORT_MID_HELD, md_name(s->md), field,
                                    "%s: the kernel has waited %" PRIu64 " s at %.1f%% for the backup of the next window (%s).",
                                    md_name(s->md), (t - s->parked_since_ms) / 1000,
-                                   100.0 * (double) s->plan.sync_max / (double) s->geo.end_progress_sectors,
+                                   100.0 * (double) ps.sync_max / (double) s->geo.end_progress_sectors,
                                    s->o->backup_path);
                 s->held_reported = true;
         }
@@ -336,7 +337,7 @@ static void progress(struct sup *s, bool force)
  * holds (or, released, needs none): only now is the service ready. */
 void sup_protection_established(struct sup *s)
 {
-        double to = 100.0 * (double) s->plan.protected_to / (double) s->geo.end_progress_sectors;
+        double to = 100.0 * (double) planner_status(&s->plan).protected_to / (double) s->geo.end_progress_sectors;
 
         s->protecting = true;
         if (s->geo.relocates)
@@ -541,7 +542,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
         }
         if (s.guard.kind == PLAN_BACKUP)
                 planner_adopt(&s.plan, &s.guard);
-        s.plan.frozen = frozen;
+        planner_set_frozen(&s.plan, frozen);
         sup_pause_refresh(&s);
 
         if (s.geo.relocates)
@@ -560,7 +561,8 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                              s.mdg.chunk_bytes_new / 1024, o->backup_path, report_bytes(s.slot_bytes, b1, sizeof(b1)));
 
         for (;;) {
-                bool was_lockstep = s.plan.lockstep;
+                bool was_lockstep = planner_status(&s.plan).lockstep;
+                struct plan_status ps;
 
                 r = sup_run_actions(&s);
                 if (r < 0)
@@ -579,14 +581,15 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                         break;
                 if (s.pause_check)
                         sup_pause_refresh(&s);
-                if (s.plan.lockstep && !was_lockstep && s.plan.pacing)
+                ps = planner_status(&s.plan);
+                if (ps.lockstep && !was_lockstep && ps.pacing)
                         report_event(REPORT_MID_LOCKSTEP, md_name(md),
                                      "%s: no halfway checkpoint from the kernel for %" PRIu64 " s although it had work; falling back to lock-step pacing: sync_max stays two windows ahead of the kernel's own 10 s checkpoints (a raid10 without kernel/patches).",
-                                     md_name(md), s.plan.contract_timeout_ms / 1000);
-                else if (s.plan.lockstep && !was_lockstep)
+                                     md_name(md), ps.contract_timeout_ms / 1000);
+                else if (ps.lockstep && !was_lockstep)
                         report_event(REPORT_MID_LOCKSTEP, md_name(md),
                                      "%s: no halfway checkpoint from the kernel for %" PRIu64 " s although it had work; falling back to lock-step windows of about %d s (an old or unpatched kernel).",
-                                     md_name(md), s.plan.contract_timeout_ms / 1000, LOCKSTEP_WINDOW_MS / 1000);
+                                     md_name(md), ps.contract_timeout_ms / 1000, LOCKSTEP_WINDOW_MS / 1000);
                 adapt_section(&s);
         }
 
