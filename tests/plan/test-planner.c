@@ -497,7 +497,7 @@ static void test_takeover_unprotected_front(void **state)
         (void) state;
         s.pos = 10240;
         planner_init(&s.p, &s.g, 0, s.pos, 4096, 0);
-        s.p.frozen = true;
+        planner_set_frozen(&s.p, true);
         a = planner_next(&s.p);
         assert_int_equal(a.kind, PLAN_SUSPEND);
         planner_applied(&s.p, &a, 0);
@@ -657,7 +657,7 @@ static void test_pace_table(void **state)
 
         /* Frozen at the take-over: the limit first, then the restart. */
         planner_init(&p, &g, 16384, 16384, 8192, 0);
-        p.frozen = true;
+        planner_set_frozen(&p, true);
         a = planner_next(&p);
         assert_int_equal(a.kind, PLAN_SET_SYNC_MAX);
         assert_int_equal(a.progress, 24576);
@@ -669,7 +669,7 @@ static void test_pace_table(void **state)
 
         /* Stopping: no more raises. */
         observe_completed(&p, 24576, 1000);
-        p.draining = true;
+        planner_set_draining(&p, true);
         assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
 }
 
@@ -994,7 +994,7 @@ static void test_keep_newest(void **state)
                { PLAN_BACKUP, 0, W(1), 4096, 0 }, { PLAN_SUSPEND, 0, W(3), 0, 0 },
                { PLAN_SET_SYNC_MAX, 0, 0, 4096, 0 });
         planner_observe(&p, &o);
-        p.draining = true;
+        planner_set_draining(&p, true);
         EXPECT(&p, { PLAN_CANCEL_READS, 0, 0, 0, 0 }, { PLAN_FORGET, 0, 0, 0, 0 },
                { PLAN_SUSPEND, 0, 0, 0, 0 }, { PLAN_WAIT, 0, 0, 0, 0 });
 }
@@ -1048,7 +1048,7 @@ static void test_drain(void **state)
         first_steps(&p, &g);
         assert_int_equal(p.sync_max, 4096);
 
-        p.draining = true;
+        planner_set_draining(&p, true);
         EXPECT(&p, { PLAN_CANCEL_READS, 0, 0, 0, 0 }, { PLAN_FORGET, 0, 0, 0, 1 },
                { PLAN_SUSPEND, 0, W(1), 0, 0 }, { PLAN_WAIT, 0, 0, 0, 0 });
 
@@ -1064,6 +1064,140 @@ static void test_drain(void **state)
         assert_int_equal(p.sync_max, 4096);
 }
 
+/* Window 0 durable in slot 0 with sync_max at its end, and window 1's
+ * backup into slot 1 next, after the kernel reported @checkpoint. */
+static struct plan_action second_backup(struct planner *p, const struct reshape_geometry *g,
+                                        uint64_t checkpoint)
+{
+        struct plan_observation o = { .notified = true, .reshaping = true, .completed_progress = checkpoint,
+                                      .checkpoint_valid = true, .checkpoint_progress = checkpoint };
+        struct plan_action a;
+
+        planner_init(p, g, 0, 0, 4096, 0);
+        EXPECT(p, { PLAN_SUSPEND, 0, W(2), 0, 0 }, { PLAN_READ_AHEAD, W(1), W(2), 8192, 0 },
+               { PLAN_BACKUP, 0, W(1), 4096, 0 }, { PLAN_SUSPEND, 0, W(3), 0, 0 },
+               { PLAN_SET_SYNC_MAX, 0, 0, 4096, 0 });
+        planner_observe(p, &o);
+        for (a = planner_next(p); a.kind == PLAN_SUSPEND || a.kind == PLAN_READ_AHEAD; a = planner_next(p))
+                planner_applied(p, &a, 0);
+        assert_int_equal(a.kind, PLAN_BACKUP);
+        assert_int_equal(a.slot, 1);
+        assert_int_equal(a.from_progress, 4096);
+        return a;
+}
+
+static void test_backup_releases_other(void **state)
+{
+        /* Slot 0 may be emptied by window 1's commit only once the on-disk
+         * checkpoint is past window 0; the answer is what the planner then
+         * does next. */
+        struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
+        static const struct { uint64_t checkpoint; bool releases; } t[] = {
+                { 0, false },     /* the kernel has not checkpointed yet */
+                { 2048, false },  /* half way: still inside window 0 */
+                { 4096, true },   /* parked at sync_max, checkpointed there */
+        };
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                struct planner p;
+                struct plan_action a = second_backup(&p, &g, t[i].checkpoint), next;
+
+                assert_int_equal(planner_backup_releases_other(&p, &a, 0), t[i].releases);
+                /* asking changes nothing */
+                assert_true(planner_status(&p).holds_backup && !p.slot[1].held);
+                planner_applied(&p, &a, 0);
+                next = planner_next(&p);
+                assert_int_equal(next.kind == PLAN_FORGET && next.slot == 0, t[i].releases);
+        }
+}
+
+static void test_keeps_read(void **state)
+{
+        /* After the first steps window 2 (from 8192) is read ahead; window
+         * 1's read went with its backup; stopping drops every read. */
+        struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
+        static const struct { uint64_t from; bool kept, kept_draining; } t[] = {
+                { 0, false, false },
+                { 4096, false, false },
+                { 8192, true, false },
+                { 12288, false, false },
+        };
+        struct planner p;
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                first_steps(&p, &g);
+                assert_int_equal(planner_keeps_read(&p, t[i].from), t[i].kept);
+                planner_set_draining(&p, true);
+                EXPECT(&p, { PLAN_CANCEL_READS, 0, 0, 0, 0 });
+                assert_int_equal(planner_keeps_read(&p, t[i].from), t[i].kept_draining);
+        }
+}
+
+static void test_status(void **state)
+{
+        /* What the supervisor reports and decides on, step by step through
+         * a frozen take-over at 4096 and a stop. */
+        struct reshape_geometry g = geo(5, 4, 5, 4, 65536, 131072, 65536, 0, false);
+        static const struct {
+                /* applied (PLAN_WAIT: an observation, at sync_max with
+                 * the checkpoint short of it) */
+                enum plan_action_kind kind;
+                uint64_t checkpoint, completed, protected_to, sync_max;
+                bool frozen, holds_backup, draining;
+        } t[] = {
+                { PLAN_SUSPEND, 4096, 4096, 4096, 4096, true, false, false },
+                { PLAN_READ_AHEAD, 4096, 4096, 4096, 4096, true, false, false },
+                { PLAN_BACKUP, 4096, 4096, 8192, 4096, true, true, false },
+                { PLAN_SUSPEND, 4096, 4096, 8192, 4096, true, true, false },
+                { PLAN_SET_SYNC_MAX, 4096, 4096, 8192, 8192, true, true, false },
+                { PLAN_READ_AHEAD, 4096, 4096, 8192, 8192, true, true, false },
+                { PLAN_BACKUP, 4096, 4096, 12288, 8192, true, true, false },
+                { PLAN_RESUME, 4096, 4096, 12288, 8192, false, true, false },
+                { PLAN_WAIT, 6144, 8192, 12288, 8192, false, true, false },
+                { PLAN_CANCEL_READS, 6144, 8192, 12288, 8192, false, true, true },
+        };
+        struct planner p;
+
+        (void) state;
+        planner_init(&p, &g, 4096, 4096, 4096, 0);
+        planner_set_frozen(&p, true);
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                struct plan_status ps;
+
+                if (t[i].kind == PLAN_WAIT) {
+                        assert_int_equal(planner_next(&p).kind, PLAN_WAIT);
+                        planner_observe(&p, &(struct plan_observation) {
+                                .notified = true, .reshaping = true, .completed_progress = 8192,
+                                .checkpoint_valid = true, .checkpoint_progress = 6144, .now_ms = 1000 });
+                } else {
+                        struct plan_action a;
+
+                        if (t[i].kind == PLAN_CANCEL_READS)
+                                planner_set_draining(&p, true);
+                        a = planner_next(&p);
+                        assert_int_equal(a.kind, t[i].kind);
+                        planner_applied(&p, &a, 0);
+                }
+                ps = planner_status(&p);
+                assert_int_equal(ps.checkpoint, t[i].checkpoint);
+                assert_int_equal(ps.completed, t[i].completed);
+                assert_int_equal(ps.protected_to, t[i].protected_to);
+                assert_int_equal(ps.sync_max, t[i].sync_max);
+                assert_int_equal(ps.frozen, t[i].frozen);
+                assert_int_equal(ps.holds_backup, t[i].holds_backup);
+                assert_int_equal(ps.draining, t[i].draining);
+                assert_false(ps.finished || ps.released || ps.lockstep || ps.pacing);
+        }
+        /* a resume lets the planner go on */
+        planner_set_draining(&p, false);
+        assert_false(planner_status(&p).draining);
+        assert_int_not_equal(planner_next(&p).kind, PLAN_CANCEL_READS);
+        planner_observe(&p, &(struct plan_observation) { .finished = true, .now_ms = 2000 });
+        assert_true(planner_status(&p).finished);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1075,6 +1209,9 @@ int main(void)
                 cmocka_unit_test(test_drain),
                 cmocka_unit_test(test_keep_newest),
                 cmocka_unit_test(test_adopt_guard),
+                cmocka_unit_test(test_backup_releases_other),
+                cmocka_unit_test(test_keeps_read),
+                cmocka_unit_test(test_status),
                 cmocka_unit_test(test_contract_fallback),
                 cmocka_unit_test(test_takeover_unprotected_front),
                 cmocka_unit_test(test_sim_same_size_forwards),
