@@ -54,6 +54,12 @@ bool reshape_shape_final_level(const struct md_geometry *mg, struct reshape_fina
         return true;
 }
 
+bool reshape_shape_half_level(const struct md_geometry *mg)
+{
+        return mg->level == 6 && mg->layout_old == mg->layout_new && is_layout_6(mg->layout_new) &&
+               mg->raid_disks_old == mg->raid_disks_new && mg->raid_disks_new >= 4;
+}
+
 static uint64_t align_up_bytes(uint64_t bytes)
 {
         return (bytes + BACKUP_ALIGN_BYTES - 1) / BACKUP_ALIGN_BYTES * BACKUP_ALIGN_BYTES;

@@ -491,6 +491,20 @@ int supervisor_options_max_window(struct supervisor_options *o, const char *arg)
         return 0;
 }
 
+/* The level change whose reshape ended before we could take it over
+ * stops half way, and only the admin knows whether raid5 was meant. */
+static void report_half_level(struct md *md)
+{
+        struct md_geometry mg;
+        char l6[32];
+
+        if (md_get_geometry(md, &mg) < 0 || !reshape_shape_half_level(&mg))
+                return;
+        md_layout_name(6, mg.layout_new, l6, sizeof(l6));
+        log_warning("%s is raid6 in %s (Q all on one disk), where a change to raid5 (mdadm --grow --level=5) stops half way when its reshape ended before anyone took it over. If raid5 was meant, finish it with: mdadm --grow %s --level=5 (no data moves)",
+                    md_name(md), l6, md_devnode(md));
+}
+
 int supervisor_run(struct md *md, const struct supervisor_options *o)
 {
         struct sup s = { .md = md, .o = o, .signal_fd = -1 };
@@ -507,6 +521,7 @@ int supervisor_run(struct md *md, const struct supervisor_options *o)
                 report_event(REPORT_MID_FINISHED, md_name(md),
                              "%s: no reshape is running (reshape_position reads none): it has ended, or never began; nothing to supervise.",
                              md_name(md));
+                report_half_level(md);
                 r = 0;
                 goto out;
         }

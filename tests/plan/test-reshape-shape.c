@@ -140,12 +140,50 @@ static void test_final_level(void **state)
         }
 }
 
+/* Only a raid6 at rest in a "-6" layout is where the first half of a
+ * change to raid5 stops. */
+static void test_half_level(void **state)
+{
+        static const struct {
+                int level;
+                unsigned disks_old, disks_new;
+                uint32_t layout_old, layout_new;
+                bool half;
+        } t[] = {
+                { 6, 5, 5, 18, 18, true },   /* left-symmetric-6, at rest */
+                { 6, 4, 4, 16, 16, true },
+                { 6, 5, 5, 20, 20, true },   /* parity-first-6 */
+                { 6, 5, 5, 2, 2, false },    /* a standard raid6 layout */
+                { 6, 5, 5, 5, 5, false },    /* parity-last: the same at both levels */
+                { 6, 5, 5, 2, 18, false },   /* the reshape still runs */
+                { 6, 5, 6, 18, 18, false },  /* a grow in a "-6" layout */
+                { 6, 3, 3, 18, 18, false },  /* raid5 on 2 would not be a change md makes */
+                { 5, 4, 4, 2, 2, false },
+                { 6, 5, 5, 21, 21, false },  /* past the "-6" layouts */
+        };
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                struct md_geometry mg = {
+                        .level = t[i].level, .raid_disks_old = t[i].disks_old,
+                        .raid_disks_new = t[i].disks_new, .chunk_bytes_old = 65536,
+                        .chunk_bytes_new = 65536, .layout_old = t[i].layout_old,
+                        .layout_new = t[i].layout_new, .component_kib = 1024,
+                };
+
+                print_message("row %zu: raid%d %u -> %u, layout %u -> %u\n", i, t[i].level,
+                              t[i].disks_old, t[i].disks_new, t[i].layout_old, t[i].layout_new);
+                assert_int_equal(reshape_shape_half_level(&mg), t[i].half);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_slots),
                 cmocka_unit_test(test_refused),
                 cmocka_unit_test(test_final_level),
+                cmocka_unit_test(test_half_level),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

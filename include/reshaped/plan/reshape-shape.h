@@ -51,3 +51,10 @@ struct reshape_final_level {
         unsigned raid_disks;
 };
 bool reshape_shape_final_level(const struct md_geometry *mg, struct reshape_final_level *ret);
+
+/* A raid6 with no reshape in a "-6" layout: where that first half leaves
+ * the array when its reshape ended before anyone took it over (mdadm 4.2
+ * leaves sync_max at max: on a small array the kernel can be done before
+ * the hand-off's supervisor starts). An explicit --layout=...-6 leaves it
+ * there too, so this alone does not say the level must change. */
+bool reshape_shape_half_level(const struct md_geometry *mg);
